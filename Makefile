@@ -1,0 +1,39 @@
+# Two commands do everything on a fresh machine:
+#   make bench   install into .venv, prepare what can be prepared offline, run the default benchmark
+#   make test    install into .venv if needed, run the test suite
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: install bench test test-slow lint format clean
+
+# torch and torchaudio are pinned as a matched pair in the same pip call as everything else, so no other
+# requirement can drag torch to another release.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "torch==2.11.*" "torchaudio==2.11.*" -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+bench: $(STAMP)
+	$(PY) -m hybridbench.cli run --default --out runs/bench
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check hybridbench hybridcodec tests benchmarks
+	$(VENV)/bin/ruff format --check hybridbench hybridcodec tests benchmarks
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format hybridbench hybridcodec tests benchmarks
+	$(VENV)/bin/ruff check --fix hybridbench hybridcodec tests benchmarks
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

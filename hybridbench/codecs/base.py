@@ -1,0 +1,175 @@
+"""The codec contract every adapter implements.
+
+A codec turns a waveform into integer codes `[B, Q, F]` (Q codebooks, F frames) and decodes any prefix of the
+codebooks back to audio. Depth k means "the first k codebooks", so a benchmark encodes once at full depth and
+decodes `codes[:, :k]` for every k it measures. Bitrate is derived from the frame rate and the codebook sizes,
+never typed in.
+
+Static facts (sample rate, frame rate, codebook sizes) are class attributes so that `hybridbench codecs` can
+list a codec without loading its weights; an adapter whose facts depend on the checkpoint overrides `describe`.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+import torch
+
+from hybridbench.errors import HybridbenchError
+
+
+@dataclass(frozen=True)
+class WeightsStatus:
+    """Whether a codec's weights are present here, where they are, and how to get them if not."""
+
+    available: bool
+    location: str | None = None
+    hint: str = ""
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class CodecInfo:
+    """Everything a reader needs to compare codecs honestly; stored with every run."""
+
+    name: str
+    sample_rate: int
+    frame_rate: float
+    codebook_sizes: tuple[int, ...]
+    causal: bool | None = None
+    needs_ssl_at_inference: bool = False
+    parameters: int | None = None
+    weights_license: str = "unknown"
+    source: str = ""
+    description: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_codebooks(self) -> int:
+        return len(self.codebook_sizes)
+
+    def bitrate(self, depth: int) -> float:
+        return bitrate(self.frame_rate, self.codebook_sizes, depth)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["codebook_sizes"] = list(self.codebook_sizes)
+        return d
+
+
+def bitrate(frame_rate: float, codebook_sizes: tuple[int, ...], depth: int) -> float:
+    """Bits per second of the first `depth` codebooks: frame_rate * sum(log2(size))."""
+    if not 1 <= depth <= len(codebook_sizes):
+        raise HybridbenchError(
+            f"depth {depth} is out of range for a codec with {len(codebook_sizes)} codebooks",
+            f"choose a depth from 1 to {len(codebook_sizes)}",
+        )
+    return frame_rate * sum(math.log2(size) for size in codebook_sizes[:depth])
+
+
+class Codec(ABC):
+    """A neural (or reference) speech codec behind hybridbench's one interface.
+
+    Subclasses set the class attributes below, implement `encode`/`_decode`, and `load` builds a ready,
+    eval-mode instance on a device.
+    """
+
+    name: ClassVar[str]
+    sample_rate: ClassVar[int]
+    frame_rate: ClassVar[float]
+    codebook_sizes: ClassVar[tuple[int, ...]]
+    causal: ClassVar[bool | None] = None
+    needs_ssl_at_inference: ClassVar[bool] = False
+    weights_license: ClassVar[str] = "unknown"
+    source: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+
+    def __init__(self, *, device: str | torch.device = "cpu"):
+        self.device = torch.device(device)
+
+    # ---- facts -------------------------------------------------------------------------------------------
+    @classmethod
+    def describe(cls, weights: str | None = None) -> CodecInfo:
+        """Static facts about the codec; adapters whose facts come from the checkpoint override this."""
+        return CodecInfo(
+            name=cls.name,
+            sample_rate=cls.sample_rate,
+            frame_rate=cls.frame_rate,
+            codebook_sizes=tuple(cls.codebook_sizes),
+            causal=cls.causal,
+            needs_ssl_at_inference=cls.needs_ssl_at_inference,
+            weights_license=cls.weights_license,
+            source=cls.source,
+            description=cls.description,
+        )
+
+    @classmethod
+    def weights_status(cls, weights: str | None = None) -> WeightsStatus:
+        """Where the weights are (or the command that provides them). Codecs without weights are always ready."""
+        return WeightsStatus(available=True, location=None, hint="no weights needed")
+
+    @classmethod
+    @abstractmethod
+    def load(cls, *, weights: str | None = None, device: str | torch.device = "cpu") -> Codec:
+        """Build the codec with its weights, in eval mode, on `device`.
+
+        Raises WeightsNotFoundError (with the command that fixes it) when the weights are not present.
+        """
+
+    @property
+    def num_codebooks(self) -> int:
+        return len(self.codebook_sizes)
+
+    def bitrate(self, depth: int) -> float:
+        """Bits per second when decoding from the first `depth` codebooks."""
+        return bitrate(self.frame_rate, tuple(self.codebook_sizes), depth)
+
+    def info(self) -> CodecInfo:
+        """Facts of this loaded instance, including its parameter count."""
+        base = type(self).describe()
+        params = self.parameter_count()
+        return CodecInfo(**{**base.__dict__, "parameters": params})
+
+    def parameter_count(self) -> int | None:
+        module = getattr(self, "model", None)
+        if isinstance(module, torch.nn.Module):
+            return sum(p.numel() for p in module.parameters())
+        return None
+
+    # ---- the two operations ------------------------------------------------------------------------------
+    @abstractmethod
+    def encode(self, wav: torch.Tensor) -> torch.Tensor:
+        """wav [B, 1, T] float at `sample_rate` -> codes [B, Q, F] int64 (all codebooks)."""
+
+    @abstractmethod
+    def _decode(self, codes: torch.Tensor) -> torch.Tensor:
+        """codes [B, k, F] int64 -> wav [B, 1, T'] float at `sample_rate`, any 1 <= k <= Q."""
+
+    def decode(self, codes: torch.Tensor, length: int | None = None) -> torch.Tensor:
+        """Decode the first k = codes.shape[1] codebooks; trim or zero-pad to `length` samples if given."""
+        if codes.dim() != 3:
+            raise HybridbenchError(f"{self.name}: codes must be [B, k, F], got shape {tuple(codes.shape)}")
+        k = codes.shape[1]
+        if not 1 <= k <= self.num_codebooks:
+            raise HybridbenchError(
+                f"{self.name}: cannot decode {k} codebooks", f"choose 1 to {self.num_codebooks} codebooks"
+            )
+        wav = self._decode(codes)
+        return match_length(wav, length) if length is not None else wav
+
+    def check_input(self, wav: torch.Tensor) -> None:
+        if wav.dim() != 3 or wav.shape[1] != 1:
+            raise HybridbenchError(f"{self.name}: audio must be [B, 1, T] mono, got shape {tuple(wav.shape)}")
+
+
+def match_length(wav: torch.Tensor, length: int) -> torch.Tensor:
+    """Trim or zero-pad the last axis to `length` samples (codec outputs are often a few samples off)."""
+    have = wav.shape[-1]
+    if have > length:
+        return wav[..., :length]
+    if have < length:
+        return torch.nn.functional.pad(wav, (0, length - have))
+    return wav
