@@ -1,0 +1,140 @@
+"""Descript Audio Codec (DAC) through the `descript-audio-codec` package.
+
+Weights are DAC's own checkpoint format (`{"state_dict", "metadata": {"kwargs"}}`), looked up in order:
+`--weights PATH`, then DAC's own download cache (`~/.cache/descript/dac/`), where DAC's `download` (online)
+puts them. Unlike `DAC.load`, the file is read with `torch.load(weights_only=True)` (no arbitrary unpickling)
+and the state dict is loaded strictly, so a checkpoint that does not match the architecture is an error, not a
+silently half-initialised model. Decoding from the first k codebooks uses DAC's own path:
+`quantizer.from_codes(codes[:, :k])` then `decode`, in eval mode (DAC ignores `n_quantizers` in train mode).
+We never use `compress`/`decompress`, which loudness-normalise and encode in 1 s chunks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+
+from hybridbench.codecs.base import Codec, WeightsStatus
+from hybridbench.errors import HybridbenchError, WeightsNotFoundError
+
+
+class _DacCodec(Codec):
+    """Shared adapter; the subclasses pin one published DAC configuration."""
+
+    model_type: ClassVar[str]  # DAC's own name for the configuration: "16khz", "24khz", "44khz"
+    model_bitrate: ClassVar[str] = "8kbps"
+    tag: ClassVar[str]
+    hop_length: ClassVar[int]
+    causal = False
+    weights_license = "MIT"
+    source = "https://github.com/descriptinc/descript-audio-codec"
+
+    def __init__(self, *, model: Any, device: str | torch.device = "cpu"):
+        super().__init__(device=device)
+        self.model = model.to(self.device).eval()
+
+    @classmethod
+    def default_weights_path(cls) -> Path:
+        # Exactly where dac.utils.download() stores the file, so weights fetched by DAC itself are found.
+        return Path.home() / ".cache" / "descript" / "dac" / f"weights_{cls.model_type}_{cls.model_bitrate}_{cls.tag}.pth"
+
+    @classmethod
+    def fetch_command(cls) -> str:
+        return f"python -m dac download --model_type {cls.model_type} (online), or pass --weights PATH"
+
+    @classmethod
+    def weights_status(cls, weights: str | None = None) -> WeightsStatus:
+        path = Path(weights) if weights else cls.default_weights_path()
+        if path.is_file():
+            return WeightsStatus(available=True, location=str(path))
+        return WeightsStatus(available=False, location=str(path), hint=cls.fetch_command())
+
+    @classmethod
+    def load(cls, *, weights: str | None = None, device: str | torch.device = "cpu") -> _DacCodec:
+        status = cls.weights_status(weights)
+        if not status.available:
+            raise WeightsNotFoundError(f"{cls.name}: weights not found at {status.location}", status.hint)
+        return cls(model=load_dac_checkpoint(Path(status.location), expect=cls), device=device)
+
+    @torch.inference_mode()
+    def encode(self, wav: torch.Tensor) -> torch.Tensor:
+        self.check_input(wav)
+        audio = self.model.preprocess(wav.to(self.device), self.sample_rate)  # right-pad to a multiple of hop
+        _, codes, *_ = self.model.encode(audio)
+        return codes.long()
+
+    @torch.inference_mode()
+    def _decode(self, codes: torch.Tensor) -> torch.Tensor:
+        z = self.model.quantizer.from_codes(codes.to(self.device))[0]
+        return self.model.decode(z)
+
+
+def load_dac_checkpoint(path: Path, *, expect: type[_DacCodec] | None = None) -> Any:
+    """Build a `dac.DAC` from a DAC checkpoint file, safely and strictly.
+
+    `expect` checks that the checkpoint's sample rate, hop and codebooks match the adapter's published facts.
+    """
+    import dac
+
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        kwargs = dict(ckpt["metadata"]["kwargs"])
+        state_dict = ckpt["state_dict"]
+    except Exception as exc:
+        raise HybridbenchError(
+            f"{path} is not a readable DAC checkpoint ({type(exc).__name__}: {exc})".splitlines()[0],
+            "re-download it or pass the right --weights file",
+        ) from exc
+    model = dac.DAC(**kwargs)
+    if expect is not None:
+        found = (model.sample_rate, int(model.hop_length), model.n_codebooks, model.codebook_size)
+        wanted = (expect.sample_rate, expect.hop_length, len(expect.codebook_sizes), expect.codebook_sizes[0])
+        if found != wanted:
+            raise HybridbenchError(
+                f"{path} holds a DAC with (sample rate, hop, codebooks, codebook size) = {found}, "
+                f"but {expect.name} is {wanted}",
+                "pass the checkpoint that belongs to this codec",
+            )
+    try:
+        model.load_state_dict(state_dict, strict=True)
+    except RuntimeError as exc:
+        raise HybridbenchError(
+            f"{path} does not match the DAC architecture: {str(exc).splitlines()[0]}",
+            "the file is corrupt or from another model",
+        ) from exc
+    return model.eval()
+
+
+class Dac16kHz(_DacCodec):
+    name = "dac-16khz"
+    model_type = "16khz"
+    tag = "0.0.5"
+    sample_rate = 16000
+    hop_length = 320
+    frame_rate = 16000 / 320
+    codebook_sizes = (1024,) * 12
+    description = "DAC 16 kHz, 12 x 1024 RVQ at 50 Hz (6 kbps)"
+
+
+class Dac24kHz(_DacCodec):
+    name = "dac-24khz"
+    model_type = "24khz"
+    tag = "0.0.4"
+    sample_rate = 24000
+    hop_length = 320
+    frame_rate = 24000 / 320
+    codebook_sizes = (1024,) * 32
+    description = "DAC 24 kHz, 32 x 1024 RVQ at 75 Hz (24 kbps)"
+
+
+class Dac44kHz(_DacCodec):
+    name = "dac-44khz"
+    model_type = "44khz"
+    tag = "0.0.1"
+    sample_rate = 44100
+    hop_length = 512
+    frame_rate = 44100 / 512
+    codebook_sizes = (1024,) * 9
+    description = "DAC 44.1 kHz, 9 x 1024 RVQ at 86.1 Hz (7.75 kbps)"
