@@ -3,10 +3,22 @@
 Files are read with soundfile (WAV, FLAC, OGG, MP3 where libsndfile supports it) and fall back to PyAV (FFmpeg)
 for everything else (MP3, G.722, M4A ...). Audio becomes mono float32 by averaging channels. Resampling uses
 torchaudio's band-limited sinc interpolation with a Hann window (`RESAMPLER`), named in every run's provenance.
+
+What a user's file can do to a run, and what happens (each case is tested in tests/test_audio.py):
+
+- stereo or more channels: averaged to mono;
+- 8/16/24/32-bit integer or float samples, any sample rate: read as float32, resampled once by `load_tensor`;
+- missing, zero-byte, undecodable, NaN/inf-valued or truncated files: `AudioReadError` with a one-line reason,
+  which the runner records as a counted per-item failure. Truncation is caught by comparing the number of
+  samples decoded with the number the file's header declares, because decoders quietly return the part they
+  could read;
+- very short, very long, silent or clipped audio decodes as it is: whether a metric can use it is the
+  metric's decision, not the reader's.
 """
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -21,48 +33,118 @@ RESAMPLER = "torchaudio.functional.resample(sinc_interp_hann, lowpass_filter_wid
 # FFmpeg needs to be told the container of raw G.722 files: they have no header.
 _RAW_FORMATS = {".g722": "g722"}
 
+# G.722 codes 16 kHz audio at 64 kbit/s: every byte holds two samples, so the size gives the duration exactly.
+_G722_SAMPLE_RATE = 16000
+_G722_BYTES_PER_SECOND = 8000
+
+# A decode may fall this short of the header's sample count without being called truncated: MP3 headers count
+# encoder delay and padding (up to ~2,200 samples) and headerless VBR MP3 lengths are estimates.
+_TRUNCATION_SLACK_FRACTION = 0.02
+_TRUNCATION_SLACK_SAMPLES = 4096
+
 
 def load_audio(path: str | Path) -> tuple[np.ndarray, int]:
-    """Read a file as mono float32 in [-1, 1] and its sample rate.
+    """Read a file as mono float32 and its sample rate.
 
-    Raises AudioReadError with the file name and reason for a missing, empty or undecodable file.
+    Raises AudioReadError with the file name and reason for a missing, empty, truncated or undecodable file.
     """
     path = Path(path)
     if not path.is_file():
-        raise AudioReadError(f"audio file not found: {path}", "check the path or re-prepare the suite")
+        what = "is a folder, not a file" if path.is_dir() else "not found"
+        raise AudioReadError(f"audio file {what}: {path}", "check the path or re-prepare the suite")
     if path.stat().st_size == 0:
         raise AudioReadError(f"audio file is empty (0 bytes): {path}", "re-create or re-download it")
+    wav_problem = _wav_truncation(path)
+    if wav_problem:
+        raise AudioReadError(f"audio file is truncated: {path}: {wav_problem}", "re-create or re-download it")
     try:
-        data, sr = _read_soundfile(path) if path.suffix.lower() not in _RAW_FORMATS else _read_av(path)
+        if path.suffix.lower() in _RAW_FORMATS:
+            data, sr, expected = _read_av(path)
+        else:
+            data, sr, expected = _read_soundfile(path)
     except AudioReadError:
         raise
     except Exception as sf_exc:
         try:
-            data, sr = _read_av(path)
+            data, sr, expected = _read_av(path)
+        except AudioReadError:
+            raise
         except Exception as av_exc:
             raise AudioReadError(
-                f"cannot decode {path}: {type(sf_exc).__name__}: {sf_exc}; FFmpeg: {av_exc}",
+                f"cannot decode {path}: {_one_line(sf_exc)}; FFmpeg: {_one_line(av_exc)}",
                 "the file is truncated or in an unsupported format",
             ) from av_exc
     if data.size == 0:
         raise AudioReadError(f"audio file has no samples: {path}", "re-create or re-download it")
+    if expected and data.size < expected - max(
+        _TRUNCATION_SLACK_SAMPLES, _TRUNCATION_SLACK_FRACTION * expected
+    ):
+        raise AudioReadError(
+            f"audio file is truncated: {path}: decoded {data.size} of the {expected} samples its header declares",
+            "re-create or re-download it",
+        )
     if not np.isfinite(data).all():
         raise AudioReadError(f"audio file contains NaN or infinite samples: {path}", "re-create it")
     return data.astype(np.float32, copy=False), int(sr)
 
 
-def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
-    data, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    return data.mean(axis=1), sr
+def probe_duration(path: str | Path) -> float | None:
+    """The duration in seconds from the file's header, without decoding the audio; None if it can't be read.
+
+    Suites call this for every item when they list them, so it must stay cheap: G.722 from the file size,
+    WAV/FLAC/MP3 from the header (libsndfile), anything else from FFmpeg's container header.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None
+    if size == 0:
+        return None
+    if path.suffix.lower() == ".g722":
+        return size / _G722_BYTES_PER_SECOND
+    try:
+        info = sf.info(str(path))
+        if info.frames > 0 and info.samplerate > 0:
+            return info.frames / info.samplerate
+    except Exception:  # not a libsndfile format: ask FFmpeg
+        pass
+    try:
+        import av
+
+        with av.open(str(path)) as container:
+            if container.duration:
+                return container.duration / 1_000_000  # av.time_base: microseconds
+    except Exception:
+        return None
+    return None
 
 
-def _read_av(path: Path) -> tuple[np.ndarray, int]:
+def _one_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+def _read_soundfile(path: Path) -> tuple[np.ndarray, int, int | None]:
+    """Decode with libsndfile; also return the sample count the header declares (checked for truncation)."""
+    with sf.SoundFile(str(path)) as f:
+        # WAV lengths are checked from the RIFF header in _wav_truncation: libsndfile shortens them silently.
+        expected = f.frames if f.format not in ("WAV", "WAVEX") else None
+        data = f.read(dtype="float32", always_2d=True)
+        sr = f.samplerate
+    return data.mean(axis=1), sr, expected
+
+
+def _read_av(path: Path) -> tuple[np.ndarray, int, int | None]:
+    """Decode with FFmpeg (PyAV), downmixing to mono float at the file's own rate."""
     import av
 
     fmt = _RAW_FORMATS.get(path.suffix.lower())
     with av.open(str(path), format=fmt) as container:
         stream = container.streams.audio[0]
         sr = stream.codec_context.sample_rate or stream.rate
+        expected = None
+        if fmt is None and stream.duration and stream.time_base:
+            expected = int(stream.duration * stream.time_base * sr)
         resampler = av.AudioResampler(format="fltp", layout="mono", rate=sr)
         chunks = []
         for frame in container.decode(stream):
@@ -72,14 +154,42 @@ def _read_av(path: Path) -> tuple[np.ndarray, int]:
             chunks.append(out.to_ndarray()[0])
     if not chunks:
         raise AudioReadError(f"no audio frames decoded from {path}", "the file is truncated or not audio")
-    return np.concatenate(chunks).astype(np.float32), int(sr)
+    return np.concatenate(chunks).astype(np.float32), int(sr), expected
+
+
+def _wav_truncation(path: Path) -> str | None:
+    """For a RIFF/WAVE file, why it is truncated (data chunk shorter than declared), else None.
+
+    A size of 0 or 0xFFFFFFFF is what streaming writers put before they know the length: not truncation.
+    """
+    try:
+        with path.open("rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            size = path.stat().st_size
+            while True:
+                chunk = f.read(8)
+                if len(chunk) < 8:
+                    return "no data chunk before the end of the file"
+                cid, clen = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+                if cid == b"data":
+                    available = size - f.tell()
+                    if clen in (0, 0xFFFFFFFF) or clen <= available:
+                        return None
+                    return f"data chunk declares {clen} bytes but only {available} are present"
+                f.seek(clen + (clen & 1), 1)  # chunks are padded to an even length
+    except OSError as exc:
+        return _one_line(exc)
 
 
 def resample(wav: torch.Tensor, orig_sr: int, new_sr: int) -> torch.Tensor:
     """Resample along the last axis with the project's one resampler."""
     if orig_sr == new_sr:
         return wav
-    return AF.resample(wav, orig_sr, new_sr, lowpass_filter_width=6, rolloff=0.99, resampling_method="sinc_interp_hann")
+    return AF.resample(
+        wav, orig_sr, new_sr, lowpass_filter_width=6, rolloff=0.99, resampling_method="sinc_interp_hann"
+    )
 
 
 def load_tensor(path: str | Path, sample_rate: int) -> torch.Tensor:

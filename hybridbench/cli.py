@@ -15,7 +15,7 @@ from hybridbench import __version__
 from hybridbench.errors import HybridbenchError
 
 # Order here is the order in `hybridbench --help`.
-COMMAND_MODULES = ("run", "codecs", "suites", "asr")
+COMMAND_MODULES = ("run", "codecs", "suites", "asr", "data")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,65 @@
+"""What the dataset loaders share: finding a data root, reporting rows that cannot become items, stable hashing.
+
+Missing or unreadable audio is never dropped by a loader. `items()` returns every row that has a transcript,
+whether or not its audio decodes; the runner loads each one and records a counted failure with the reason when it
+can't. Rows that cannot become an item at all (no transcript, a malformed line, a duplicate id, audio without a
+transcript) are listed by the suite's `problems()` with the reason, so a reviewer sees them instead of a
+silently shorter suite.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from hybridbench.paths import cache_dir
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A row of a dataset that did not become an item, and why."""
+
+    where: str  # the row's id, or file and line number
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.reason}"
+
+
+def candidate_roots(explicit: str | Path | None, env_var: str, *defaults: Path) -> list[Path]:
+    """The folders a suite looks in, in order: `--data-root`, `$env_var`, then the defaults.
+
+    The first one that holds the data wins. `--data-root` is shared by every suite of a run, so a suite whose
+    data is not under it still finds its own (an installed package, its env var, the download cache).
+    The first entry is also where `hybridbench data prepare` puts what it downloads.
+    """
+    roots = []
+    if explicit is not None:
+        roots.append(Path(explicit).expanduser())
+    if os.environ.get(env_var):
+        roots.append(Path(os.environ[env_var]).expanduser())
+    roots.extend(defaults)
+    return list(dict.fromkeys(roots))  # drop repeats, keep order
+
+
+def default_data_dir(*parts: str) -> Path:
+    """Where `hybridbench data prepare` unpacks downloads: `$HYBRIDBENCH_CACHE/data/...`."""
+    return cache_dir("data").joinpath(*parts)
+
+
+def stable_fraction(key: str) -> float:
+    """A number in [0, 1) fixed by `key` alone, identical on every machine and Python version.
+
+    Python's `hash()` is salted per process, so splits and subsets use SHA-256 instead.
+    """
+    digest = hashlib.sha256(key.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def deterministic_subset(keys: Iterable[str], size: int) -> set[str]:
+    """The `size` keys with the smallest `stable_fraction`: the same subset on every machine, and nested
+    (the subset of 100 is inside the subset of 200 of the same keys)."""
+    return set(sorted(set(keys), key=lambda k: (stable_fraction(k), k))[:size])

@@ -1,0 +1,169 @@
+"""Common Voice French in its release layout (the paper's zero-shot cross-lingual test set).
+
+Layout of a Common Voice release (https://commonvoice.mozilla.org/datasets), e.g. `cv-corpus-17.0-2024-03-15/`:
+
+    fr/test.tsv, fr/dev.tsv, fr/train.tsv, ...   tab-separated, with a header; columns used: client_id, path,
+                                                  sentence (others, like up_votes or locale, vary by release)
+    fr/clips/*.mp3                                the recordings (MP3, 32 or 48 kHz)
+    fr/clip_durations.tsv                         "clip<TAB>duration[ms]" (releases since 2022; optional here)
+
+The data is looked for under `--data-root`, then `$HYBRIDBENCH_COMMONVOICE`, then `$HYBRIDBENCH_CACHE/data`; each
+may hold release folders `cv-corpus-*/` (the newest by name wins), or be a release folder (holding `fr/`), or the
+`fr/` folder itself. Common Voice is downloaded only after accepting
+its terms on the website, so `hybridbench data prepare commonvoice-fr` explains where to put it.
+
+Choices:
+- `split` (default "test") picks `fr/{split}.tsv`; `subset` (default all) keeps a deterministic subset of that
+  many clips: the clips with the smallest SHA-256 of their file name, so every machine picks the same clips and a
+  subset of 500 contains the subset of 200. Both can also come from `$HYBRIDBENCH_COMMONVOICE_SPLIT` and
+  `$HYBRIDBENCH_COMMONVOICE_SUBSET` for commands that only name the suite. The resulting item list (and so the
+  run's manifest) says exactly which clips were used.
+- Items keep the TSV's row order; id = clip file stem; speaker = client_id; the sentence is kept as published.
+- A row whose MP3 is missing or does not decode is still an item: the runner's load fails and records a counted
+  failure with the reason. Rows with no path or no sentence, and repeated clips, are listed by `problems()`.
+- MP3 is decoded by libsndfile (soundfile >= 0.12) or, where that lacks MP3, by FFmpeg through PyAV.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from functools import cached_property
+from pathlib import Path
+
+from hybridbench.audio import probe_duration
+from hybridbench.errors import HybridbenchError
+from hybridbench.suites.base import Item, Suite, SuiteStatus
+from hybridbench.suites.common import Problem, candidate_roots, default_data_dir, deterministic_subset
+
+ENV_VAR = "HYBRIDBENCH_COMMONVOICE"
+SPLIT_ENV_VAR = "HYBRIDBENCH_COMMONVOICE_SPLIT"
+SUBSET_ENV_VAR = "HYBRIDBENCH_COMMONVOICE_SUBSET"
+SOURCE = "https://commonvoice.mozilla.org/datasets"
+
+
+def find_locale_dir(roots: list[Path], locale: str) -> Path | None:
+    """The first folder holding the locale's split TSVs (see the module docstring for where it looks)."""
+    for root in roots:
+        releases = sorted(root.glob("cv-corpus-*"), reverse=True)
+        for candidate in (root / locale, *(r / locale for r in releases), root):
+            if candidate.is_dir() and any(candidate.glob("*.tsv")):
+                return candidate
+    return None
+
+
+def read_tsv(path: Path) -> list[dict[str, str]]:
+    """Rows of a Common Voice TSV. Quoting is off: sentences contain bare double quotes."""
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+def read_clip_durations(locale_dir: Path) -> dict[str, float]:
+    """clip file name -> seconds, from clip_durations.tsv when the release has one."""
+    path = locale_dir / "clip_durations.tsv"
+    if not path.is_file():
+        return {}
+    durations = {}
+    for row in read_tsv(path):
+        clip, ms = row.get("clip"), row.get("duration[ms]")
+        if clip and ms and ms.strip().isdigit():
+            durations[clip] = int(ms) / 1000
+    return durations
+
+
+class CommonVoiceFrench(Suite):
+    name = "commonvoice-fr"
+    language = "fr"
+    locale = "fr"
+    description = "Common Voice French (release layout), test split by default, MP3 clips, many speakers"
+
+    def __init__(
+        self, *, data_root: str | Path | None = None, split: str | None = None, subset: int | None = None
+    ):
+        super().__init__(data_root=data_root)
+        self.roots = _roots(data_root)
+        self.split = split or os.environ.get(SPLIT_ENV_VAR) or "test"
+        if subset is None and os.environ.get(SUBSET_ENV_VAR):
+            value = os.environ[SUBSET_ENV_VAR]
+            if not value.isdigit():
+                raise HybridbenchError(
+                    f"{SUBSET_ENV_VAR}={value!r} is not a whole number", "unset it or fix it"
+                )
+            subset = int(value)
+        if subset is not None and subset <= 0:
+            raise HybridbenchError(f"subset size must be positive, got {subset}")
+        self.subset = subset
+
+    @classmethod
+    def status(cls, data_root: str | Path | None = None) -> SuiteStatus:
+        locale_dir = find_locale_dir(_roots(data_root), cls.locale)
+        if locale_dir is not None and (locale_dir / "test.tsv").is_file():
+            return SuiteStatus(available=True, hint=str(locale_dir))
+        return SuiteStatus(available=False, hint=_how_to_get())
+
+    @classmethod
+    def prepare(cls, data_root: str | Path | None = None, *, prefer_download: bool = False) -> str:
+        if cls.status(data_root).available:
+            return f"{cls.name}: already present at {cls.status(data_root).hint}"
+        raise HybridbenchError(f"{cls.name} cannot be downloaded automatically", _how_to_get())
+
+    def items(self) -> list[Item]:
+        return list(self._scan[0])
+
+    def problems(self) -> list[Problem]:
+        """TSV rows that did not become items, with the reason."""
+        return list(self._scan[1])
+
+    @cached_property
+    def _scan(self) -> tuple[list[Item], list[Problem]]:
+        locale_dir = find_locale_dir(self.roots, self.locale)
+        tsv = locale_dir / f"{self.split}.tsv" if locale_dir else None
+        if tsv is None or not tsv.is_file():
+            available = sorted(p.stem for p in locale_dir.glob("*.tsv")) if locale_dir else []
+            raise HybridbenchError(
+                f"{self.name}: no {self.locale}/{self.split}.tsv under {', '.join(map(str, self.roots))}",
+                f"splits found: {', '.join(available)}" if available else _how_to_get(),
+            )
+        durations = read_clip_durations(locale_dir)
+        rows: list[tuple[str, dict[str, str]]] = []
+        problems: list[Problem] = []
+        seen: set[str] = set()
+        for lineno, row in enumerate(read_tsv(tsv), start=2):  # line 1 is the header
+            where = f"{tsv.name}:{lineno}"
+            clip, sentence = (row.get("path") or "").strip(), (row.get("sentence") or "").strip()
+            if not clip or not sentence:
+                problems.append(Problem(where, "row has no clip path or no sentence"))
+                continue
+            if clip in seen:
+                problems.append(Problem(where, f"clip {clip} is listed twice"))
+                continue
+            seen.add(clip)
+            rows.append((clip, row))
+        if self.subset is not None:
+            keep = deterministic_subset((clip for clip, _ in rows), self.subset)
+            rows = [(clip, row) for clip, row in rows if clip in keep]
+        items = []
+        for clip, row in rows:
+            audio = locale_dir / "clips" / clip
+            items.append(
+                Item(
+                    id=Path(clip).stem,
+                    audio_path=audio,
+                    text=row["sentence"].strip(),
+                    language=self.language,
+                    speaker=(row.get("client_id") or "").strip() or None,
+                    duration=durations.get(clip) or probe_duration(audio),
+                )
+            )
+        return items, problems
+
+
+def _roots(explicit: str | Path | None) -> list[Path]:
+    return candidate_roots(explicit, ENV_VAR, default_data_dir())
+
+
+def _how_to_get() -> str:
+    return (
+        f"download the French dataset from {SOURCE} (accept its terms), unpack it, then pass "
+        f"--data-root /path/to/cv-corpus-NN or export {ENV_VAR}=/path/to/cv-corpus-NN"
+    )

@@ -1,0 +1,160 @@
+"""LibriSpeech test-clean and test-other in their OpenSLR layout (the paper's in-domain test set).
+
+Layout, as unpacked from https://www.openslr.org/12:
+
+    LibriSpeech/test-clean/SPK/CHAP/SPK-CHAP.trans.txt      lines "SPK-CHAP-NNNN TRANSCRIPT IN CAPITALS"
+    LibriSpeech/test-clean/SPK/CHAP/SPK-CHAP-NNNN.flac      16 kHz mono FLAC
+
+The data is looked for under `--data-root`, then `$HYBRIDBENCH_LIBRISPEECH`, then `$HYBRIDBENCH_CACHE/data` (where
+`hybridbench data prepare librispeech-test-clean` unpacks the archive; with `--data-root` it unpacks there).
+Each may be the folder that holds `LibriSpeech/`, the `LibriSpeech/` folder itself, or the split folder itself.
+
+Items are every transcript line, ordered by (speaker, chapter, utterance) number; speaker = the LibriSpeech
+speaker id; the transcript is kept as published (capitals, no punctuation): normalization happens at scoring.
+A transcript line whose FLAC is missing is still an item (the runner records its load failure); a FLAC with no
+transcript line, a malformed line and a duplicate id are listed by `problems()`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from functools import cached_property
+from pathlib import Path
+from typing import ClassVar
+
+from hybridbench.audio import probe_duration
+from hybridbench.errors import HybridbenchError
+from hybridbench.paths import cache_dir
+from hybridbench.suites.base import Item, Suite, SuiteStatus
+from hybridbench.suites.common import Problem, candidate_roots, default_data_dir
+from hybridbench.suites.download import download, extract_tar
+
+ENV_VAR = "HYBRIDBENCH_LIBRISPEECH"
+OPENSLR_URL = "https://www.openslr.org/resources/12/{split}.tar.gz"
+# SHA-256 of the OpenSLR archives as pinned by torchaudio 2.11 (torchaudio/datasets/librispeech.py,
+# `_CHECKSUMS`), read from the installed package; OpenSLR itself publishes only MD5 sums.
+SHA256 = {
+    "test-clean": "39fde525e59672dc6d1551919b1478f724438a95aa55f874b576be21967e6c23",
+    "test-other": "d09c181bba5cf717b3dee7d4d592af11a3ee3a09e08ae025c5506f6ebe961c29",
+}
+
+
+def find_split_dir(roots: list[Path], split: str) -> Path | None:
+    """The first `test-clean`-style folder under `roots`, accepting the three ways people point at one."""
+    for root in roots:
+        for candidate in (root / "LibriSpeech" / split, root / split, root):
+            if candidate.name == split and next(candidate.glob("*/*/*.trans.txt"), None) is not None:
+                return candidate
+    return None
+
+
+def _utterance_key(utt_id: str) -> tuple:
+    """Numeric order for "SPK-CHAP-NNNN" (string order would put speaker 1089 after 1000 but 121 after 1089)."""
+    parts = utt_id.split("-")
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
+
+
+class _LibriSpeech(Suite):
+    split: ClassVar[str]
+    language = "en"
+
+    def __init__(self, *, data_root: str | Path | None = None):
+        super().__init__(data_root=data_root)
+        self.roots = _roots(data_root)
+
+    @classmethod
+    def status(cls, data_root: str | Path | None = None) -> SuiteStatus:
+        split_dir = find_split_dir(_roots(data_root), cls.split)
+        if split_dir is not None:
+            return SuiteStatus(available=True, hint=str(split_dir))
+        return SuiteStatus(
+            available=False,
+            hint=f"hybridbench data prepare {cls.name}  (or point --data-root / ${ENV_VAR} at an unpacked copy)",
+        )
+
+    @classmethod
+    def prepare(cls, data_root: str | Path | None = None, *, prefer_download: bool = True) -> str:
+        """Download the OpenSLR archive, check its SHA-256, unpack it under the first data root."""
+        roots = _roots(data_root)
+        found = find_split_dir(roots, cls.split)
+        if found is not None:
+            return f"{cls.name}: already present at {found}"
+        root = roots[0]
+        archive = download(
+            OPENSLR_URL.format(split=cls.split),
+            cache_dir("downloads") / f"{cls.split}.tar.gz",
+            SHA256[cls.split],
+        )
+        unpacked = extract_tar(archive, root / f".{cls.split}.unpacked")
+        # Both splits unpack into the same LibriSpeech/ folder: move the split in, keep the shared files once.
+        (root / "LibriSpeech").mkdir(parents=True, exist_ok=True)
+        for entry in (unpacked / "LibriSpeech").iterdir():
+            dest = root / "LibriSpeech" / entry.name
+            if not dest.exists():
+                entry.replace(dest)
+        shutil.rmtree(unpacked)
+        return f"{cls.name}: unpacked into {root / 'LibriSpeech' / cls.split}"
+
+    def items(self) -> list[Item]:
+        return list(self._scan[0])
+
+    def problems(self) -> list[Problem]:
+        """Rows that did not become items, with the reason."""
+        return list(self._scan[1])
+
+    @cached_property
+    def _scan(self) -> tuple[list[Item], list[Problem]]:
+        split_dir = find_split_dir(self.roots, self.split)
+        if split_dir is None:
+            where = ", ".join(map(str, self.roots))
+            raise HybridbenchError(
+                f"{self.name}: no {self.split} folder under {where}", self.status(self.data_root).hint
+            )
+        items: dict[str, Item] = {}
+        problems: list[Problem] = []
+        for trans in sorted(split_dir.glob("*/*/*.trans.txt")):
+            for lineno, line in enumerate(trans.read_text(encoding="utf-8").splitlines(), start=1):
+                if not line.strip():
+                    continue
+                utt_id, _, text = line.strip().partition(" ")
+                where = f"{trans.relative_to(split_dir)}:{lineno}"
+                if not text.strip() or utt_id.count("-") != 2:
+                    problems.append(Problem(where, f"malformed transcript line {line.strip()!r}"))
+                    continue
+                if utt_id in items:
+                    problems.append(Problem(where, f"duplicate utterance id {utt_id}"))
+                    continue
+                audio = trans.parent / f"{utt_id}.flac"
+                items[utt_id] = Item(
+                    id=utt_id,
+                    audio_path=audio,
+                    text=text.strip(),
+                    language=self.language,
+                    speaker=utt_id.split("-")[0],
+                    duration=probe_duration(audio),
+                )
+        for flac in sorted(split_dir.glob("*/*/*.flac")):
+            if flac.stem not in items:
+                problems.append(
+                    Problem(str(flac.relative_to(split_dir)), "audio file has no transcript line")
+                )
+        ordered = [items[k] for k in sorted(items, key=_utterance_key)]
+        return ordered, problems
+
+
+def _roots(explicit: str | Path | None) -> list[Path]:
+    return candidate_roots(explicit, ENV_VAR, default_data_dir())
+
+
+class LibriSpeechTestClean(_LibriSpeech):
+    name = "librispeech-test-clean"
+    split = "test-clean"
+    description = "LibriSpeech test-clean (OpenSLR 12): 2,620 read-English utterances, 5.4 h, 40 speakers"
+
+
+class LibriSpeechTestOther(_LibriSpeech):
+    name = "librispeech-test-other"
+    split = "test-other"
+    description = (
+        "LibriSpeech test-other (OpenSLR 12): 2,939 harder read-English utterances, 5.1 h, 33 speakers"
+    )
