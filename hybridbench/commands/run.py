@@ -1,0 +1,144 @@
+"""`hybridbench run`: evaluate codecs on suites at chosen depths and write the report tables."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from hybridbench.codecs import CODECS
+from hybridbench.errors import HybridbenchError
+from hybridbench.metrics import DEFAULT_METRICS
+from hybridbench.provenance import git_state
+from hybridbench.registry import parse_names
+from hybridbench.report.tables import write_tables
+from hybridbench.runner import RunConfig, Runner
+from hybridbench.store import ResultStore
+from hybridbench.timing import device_name
+
+# The offline default (`make bench`): every codec whose weights are here, both synthetic suites, English
+# transcribed by Whisper tiny.en and French by Whisper base (tiny.en is English-only).
+DEFAULT_SUITES = "synthetic-en,synthetic-fr"
+DEFAULT_ASR = "en:whisper-tiny.en,*:whisper-base"
+DEFAULT_DEPTHS = "1,2,4,8,12"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="evaluate codecs on suites at every requested depth")
+    p.add_argument("--codecs", help="comma-separated codec names (see `hybridbench codecs`)")
+    p.add_argument("--suites", help="comma-separated suite names (see `hybridbench suites`)")
+    p.add_argument("--depths", help="comma-separated depths, or 'all' (default: all)", default="all")
+    p.add_argument("--asr", help="ASR profile, or per language: en:whisper-tiny.en,*:whisper-base")
+    p.add_argument("--limit", type=int, help="first N items of each suite")
+    p.add_argument("--out", type=Path, help="run folder (results.sqlite, tables, manifests)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default: cpu)")
+    p.add_argument(
+        "--weights", action="append", default=[], metavar="[CODEC=]PATH",
+        help="weights file for a codec; repeat for several codecs (CODEC= may be omitted with one codec)",
+    )
+    p.add_argument("--data-root", help="folder holding the suites' data (for suites that read datasets)")
+    p.add_argument("--metrics", default=",".join(DEFAULT_METRICS), help="signal metrics (default: %(default)s)")
+    p.add_argument("--timing-repeats", type=int, default=3, help="timed runs per call; RTF uses the median")
+    p.add_argument("--retry-failed", action="store_true", help="recompute rows stored as failures")
+    p.add_argument("--no-reference", action="store_true", help="do not add the identity (ASR floor) row")
+    p.add_argument(
+        "--default", action="store_true",
+        help=f"the offline benchmark: every codec with weights here, suites {DEFAULT_SUITES}, ASR {DEFAULT_ASR}",
+    )
+    p.set_defaults(func=run)
+
+
+def _parse_depths(value: str) -> list[int] | None:
+    if value.strip().lower() == "all":
+        return None
+    try:
+        return sorted({int(v) for v in parse_names(value)})
+    except ValueError:
+        raise HybridbenchError(f"invalid --depths {value!r}", "use comma-separated integers, e.g. 1,4,12, or all") from None
+
+
+def _parse_weights(values: list[str], codecs: list[str]) -> dict[str, str]:
+    out = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep:
+            named = [c for c in codecs if c != "identity"]
+            if len(named) != 1:
+                raise HybridbenchError(
+                    f"--weights {value} does not say which codec it is for", "write --weights CODEC=PATH"
+                )
+            name, path = named[0], value
+        if not Path(path).is_file():
+            raise HybridbenchError(f"weights file not found: {path}", "check the path given to --weights")
+        out[name] = path
+    return out
+
+
+def build_config(args: argparse.Namespace) -> RunConfig:
+    if args.default:
+        codecs = args.codecs or ",".join(CODECS.names())
+        suites = args.suites or DEFAULT_SUITES
+        asr = args.asr or DEFAULT_ASR
+        depths = args.depths if args.depths != "all" else DEFAULT_DEPTHS
+        out = args.out or Path("runs/bench")
+    else:
+        missing = [flag for flag, v in (("--codecs", args.codecs), ("--suites", args.suites), ("--out", args.out)) if not v]
+        if missing:
+            raise HybridbenchError(f"missing {', '.join(missing)}", "or use --default for the offline benchmark")
+        codecs, suites, asr, depths, out = args.codecs, args.suites, args.asr or "whisper-tiny.en", args.depths, args.out
+    codec_names = parse_names(codecs)
+    if args.limit is not None and args.limit < 1:
+        raise HybridbenchError("--limit must be at least 1")
+    return RunConfig(
+        codecs=codec_names,
+        suites=parse_names(suites),
+        out=Path(out),
+        depths=_parse_depths(depths),
+        asr=asr,
+        limit=args.limit,
+        device=args.device,
+        weights=_parse_weights(args.weights, codec_names),
+        data_root=args.data_root,
+        metrics=parse_names(args.metrics),
+        timing_repeats=args.timing_repeats,
+        retry_failed=args.retry_failed,
+        include_reference=not args.no_reference,
+        skip_unavailable=args.default,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    config = build_config(args)
+    runner = Runner(config)
+    summary = runner.run()
+    with ResultStore(config.out / "results.sqlite") as store:
+        rows = list(store.rows(summary.keys))
+    context = {
+        "asr": summary.asr,
+        "timing_repeats": config.timing_repeats,
+        "device": str(runner.device),
+        "device_name": device_name(runner.device),
+        "git": _git_short(),
+        "out": str(config.out),
+    }
+    depths = config.depths or sorted({r.depth for r in rows})
+    paths = write_tables(rows, config.out, depths=depths, metric_names=config.metrics, context=context)
+    for path in paths:
+        print(path.read_text(encoding="utf-8"))
+    print(
+        f"rows: {summary.computed} computed ({summary.failed} failed), {summary.reused} reused from "
+        f"{config.out / 'results.sqlite'}"
+    )
+    if summary.unavailable:
+        print("\nCodecs not run because their weights are not here:", file=sys.stdout)
+        for name, hint in summary.unavailable.items():
+            print(f"  {name}: {hint}")
+    print(f"tables: {', '.join(str(p) for p in paths)}")
+    return 0
+
+
+def _git_short() -> str:
+    state = git_state()
+    if not state["commit"]:
+        return "unknown"
+    return state["commit"][:10] + (" (uncommitted changes)" if state["dirty"] else "")

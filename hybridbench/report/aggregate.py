@@ -1,0 +1,97 @@
+"""From stored rows to numbers: per-item scores and per (suite, codec, depth) aggregates.
+
+Transcripts are stored raw; normalization and edit counting happen here, at scoring time, so a new
+normalizer rescores a run with no ASR. Aggregation rules, stated once:
+- WER/CER: corpus rates, summed edits over summed reference words/characters of the items that succeeded.
+- Signal metrics: arithmetic mean over the items the metric could score; items it could not score are
+  counted in `<metric> failed`, never averaged in.
+- RTF: summed median processing seconds over summed audio seconds (encode and decode separately).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hybridbench.metrics.normalize import normalizer_for
+from hybridbench.metrics.wer import EditCounts, char_edits, corpus_rate, word_edits
+from hybridbench.store import ResultRow
+
+
+def item_frame(rows: list[ResultRow]) -> pd.DataFrame:
+    """One line per stored row, with normalized texts and edit counts; the raw material of every table."""
+    records = []
+    for r in rows:
+        p = r.payload
+        rec: dict[str, Any] = {
+            "suite": r.suite, "codec": r.codec, "depth": r.depth, "item_id": r.item_id,
+            "status": r.status, "error": r.error, "language": p.get("language"), "text": p.get("text"),
+            "transcript": p.get("transcript"),
+        }
+        if r.status == "ok":
+            norm = normalizer_for(p["language"])
+            ref, hyp = norm(p["text"]), norm(p["transcript"])
+            w, c = word_edits(ref, hyp), char_edits(ref, hyp)
+            rec.update(
+                normalizer=f"{norm.name} ({norm.version})", ref_norm=ref, hyp_norm=hyp,
+                word_sub=w.substitutions, word_del=w.deletions, word_ins=w.insertions, ref_words=w.reference_length,
+                char_sub=c.substitutions, char_del=c.deletions, char_ins=c.insertions, ref_chars=c.reference_length,
+                audio_s=p["audio_s"], encode_s=p["encode_s"], decode_s=p["decode_s"], bitrate=p["bitrate"],
+            )
+            for name, value in p.get("metrics", {}).items():
+                rec[name] = value
+            for name, reason in p.get("metric_failures", {}).items():
+                rec[f"{name} failure"] = reason
+        records.append(rec)
+    return pd.DataFrame.from_records(records)
+
+
+def _edits(group: pd.DataFrame, kind: str) -> list[EditCounts]:
+    unit = "words" if kind == "word" else "chars"
+    return [
+        EditCounts(int(s), int(d), int(i), int(n))
+        for s, d, i, n in zip(
+            group[f"{kind}_sub"], group[f"{kind}_del"], group[f"{kind}_ins"], group[f"ref_{unit}"], strict=True
+        )
+    ]
+
+
+def summarize(items: pd.DataFrame, metric_names: list[str]) -> pd.DataFrame:
+    """One line per (suite, codec, depth)."""
+    out = []
+    for (suite, codec, depth), group in items.groupby(["suite", "codec", "depth"], sort=False):
+        ok = group[group["status"] == "ok"]
+        rec: dict[str, Any] = {
+            "suite": suite, "codec": codec, "depth": int(depth), "items": len(group),
+            "failed": int((group["status"] == "failed").sum()),
+        }
+        if len(ok):
+            rec["wer"] = corpus_rate(_edits(ok, "word"))
+            rec["cer"] = corpus_rate(_edits(ok, "char"))
+            audio = ok["audio_s"].sum()
+            rec["rtf_encode"] = ok["encode_s"].sum() / audio
+            rec["rtf_decode"] = ok["decode_s"].sum() / audio
+            rec["kbps"] = float(ok["bitrate"].iloc[0]) / 1000
+            rec["normalizer"] = ok["normalizer"].iloc[0]
+        for name in metric_names:
+            values = ok[name].dropna() if name in ok else pd.Series(dtype=float)
+            rec[name] = float(np.mean(values)) if len(values) else None
+            rec[f"{name} n"] = int(len(values))
+            rec[f"{name} failed"] = int(len(ok) - len(values))
+        out.append(rec)
+    return pd.DataFrame.from_records(out)
+
+
+def per_codec(summary: pd.DataFrame, depths: list[int]) -> dict[str, dict[str, Any]]:
+    """For each codec in one suite: its WER at each requested depth and its full-depth figures."""
+    table: dict[str, dict[str, Any]] = defaultdict(dict)
+    for codec, group in summary.groupby("codec", sort=False):
+        group = group.sort_values("depth")
+        for depth in depths:
+            hit = group[group["depth"] == depth]
+            table[codec][f"WER@{depth}"] = hit["wer"].iloc[0] if len(hit) and "wer" in hit else None
+        table[codec]["top"] = group.iloc[-1].to_dict()
+    return dict(table)

@@ -1,0 +1,119 @@
+"""Report tables per suite, in Markdown (for reading) and CSV (for tools).
+
+`summary-<suite>`: one row per codec: WER at each requested depth, then the figures at the codec's highest
+evaluated depth (bitrate, CER, PESQ, STOI, decode RTF) and encode RTF. `depths-<suite>`: one row per
+(codec, depth) with every aggregate and its counts. `items-<suite>.csv`: every item, raw and normalized
+transcripts, edit counts and scores, so anyone can recompute or rescore without running a model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from hybridbench.report.aggregate import item_frame, per_codec, summarize
+from hybridbench.store import ResultRow
+
+
+def _pct(x: Any) -> str:
+    return "—" if x is None or pd.isna(x) else f"{100 * x:.1f}"
+
+
+def _num(x: Any, digits: int = 3) -> str:
+    return "—" if x is None or pd.isna(x) else f"{x:.{digits}f}"
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_tables(
+    rows: list[ResultRow],
+    out_dir: Path,
+    *,
+    depths: list[int],
+    metric_names: list[str],
+    context: dict[str, Any],
+) -> list[Path]:
+    """Write the three tables for every suite found in `rows`; return the Markdown summary paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not rows:
+        return []
+    items = item_frame(rows)
+    summary = summarize(items, metric_names)
+    written = []
+    for suite, suite_items in items.groupby("suite", sort=False):
+        suite_summary = summary[summary["suite"] == suite]
+        suite_items.to_csv(out_dir / f"items-{suite}.csv", index=False)
+        suite_summary.to_csv(out_dir / f"depths-{suite}.csv", index=False)
+        codec_rows = per_codec(suite_summary, depths)
+
+        header = ["codec", *[f"WER@{d} %" for d in depths], "depth", "kbps", "CER %"]
+        header += [name.upper() for name in metric_names]
+        header += ["RTF enc", "RTF dec", "items", "failed"]
+        md_rows, csv_rows = [], []
+        for codec, rec in codec_rows.items():
+            top = rec["top"]
+            metric_cells = []
+            for name in metric_names:
+                cell = _num(top.get(name))
+                if top.get(f"{name} failed"):
+                    cell += f" (n={top[f'{name} n']})"
+                metric_cells.append(cell)
+            md_rows.append(
+                [codec, *[_pct(rec[f"WER@{d}"]) for d in depths], str(top["depth"]), _num(top.get("kbps"), 2),
+                 _pct(top.get("cer")), *metric_cells, _num(top.get("rtf_encode"), 4), _num(top.get("rtf_decode"), 4),
+                 str(top["items"]), str(top["failed"])]
+            )
+            csv_rows.append(
+                {"codec": codec, **{f"wer@{d}": rec[f"WER@{d}"] for d in depths}, "depth": top["depth"],
+                 "kbps": top.get("kbps"), "cer": top.get("cer"), **{n: top.get(n) for n in metric_names},
+                 "rtf_encode": top.get("rtf_encode"), "rtf_decode": top.get("rtf_decode"),
+                 "items": top["items"], "failed": top["failed"]}
+            )
+        pd.DataFrame.from_records(csv_rows).to_csv(out_dir / f"summary-{suite}.csv", index=False)
+
+        depth_rows = [
+            [r["codec"], str(r["depth"]), _num(r.get("kbps"), 2), _pct(r.get("wer")), _pct(r.get("cer")),
+             *[_num(r.get(n)) for n in metric_names], _num(r.get("rtf_decode"), 4), str(r["items"]), str(r["failed"])]
+            for r in suite_summary.to_dict("records")
+        ]
+        depth_header = ["codec", "depth", "kbps", "WER %", "CER %", *metric_names, "RTF dec", "items", "failed"]
+        normalizers = sorted(set(suite_items.get("normalizer", pd.Series(dtype=str)).dropna()))
+        md = "\n\n".join(
+            [
+                f"# {suite}",
+                _context_lines(context, suite, normalizers),
+                "## By codec",
+                markdown_table(header, md_rows),
+                "WER@k: decoded from the first k codebooks; — where a codec has fewer codebooks or k was not run. "
+                "`depth` is the codec's highest evaluated depth, at which kbps, CER, signal metrics and RTF dec are "
+                "given. A metric followed by (n=...) could not score every item; its mean is over n items.",
+                "## By depth",
+                markdown_table(depth_header, depth_rows),
+                "",
+            ]
+        )
+        path = out_dir / f"summary-{suite}.md"
+        path.write_text(md, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def _context_lines(context: dict[str, Any], suite: str, normalizers: list[str]) -> str:
+    asr = context.get("asr", {}).get(suite, {})
+    lines = [
+        f"- ASR: `{asr.get('name', '?')}` (beam {asr.get('beam_size', '?')}, temperature "
+        f"{asr.get('temperature', '?')}, language forced); normalizer: {', '.join(normalizers) or '?'}",
+        "- WER/CER: corpus rates (summed edits / summed reference words or characters), in %.",
+        "- Signal metrics at 16 kHz against the original (PESQ-WB: ITU-T P.862.2 wideband).",
+        f"- RTF = processing seconds / audio seconds, median of {context.get('timing_repeats', '?')} timed runs "
+        f"after warm-up, batch size 1, device {context.get('device_name', '?')} ({context.get('device', '?')}), "
+        "float32; encode and decode separately.",
+        f"- Code: {context.get('git', '?')}; run folder: `{context.get('out', '?')}`.",
+    ]
+    return "\n".join(lines)

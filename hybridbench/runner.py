@@ -1,0 +1,345 @@
+"""Evaluate every (codec, suite, item, depth): encode once at full depth, decode each prefix `codes[:, :k]`,
+score the decoded audio against the original (signal metrics) and against the reference text (ASR).
+
+Audio path: the item is read once; the codec gets it resampled to its own rate, and the decoded audio is
+resampled to 16 kHz and trimmed/padded to the 16 kHz original before ASR, PESQ and STOI, so every codec is
+scored on the same grid. Every row is stored as soon as it exists (see `store.py`); a second run with the
+same configuration recomputes nothing, and a codec that fails on one item leaves a failure row with the
+reason while the run goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from hybridbench.audio import RESAMPLER, load_audio, resample
+from hybridbench.codecs import CODECS, Codec, match_length
+from hybridbench.errors import HybridbenchError, WeightsNotFoundError
+from hybridbench.metrics import METRICS, Metric, MetricFailure
+from hybridbench.metrics.asr import ASR_SAMPLE_RATE, AsrChoice, AsrProfile, Transcriber
+from hybridbench.provenance import collect
+from hybridbench.store import ResultRow, ResultStore
+from hybridbench.suites import SUITES, Item
+from hybridbench.timing import timed
+from hybridbench.whisper_models import sha256_file
+
+SCHEMA_VERSION = 1
+REFERENCE_CODEC = "identity"
+
+
+@dataclass
+class RunConfig:
+    codecs: list[str]
+    suites: list[str]
+    out: Path
+    depths: list[int] | None = None  # None: every depth of every codec
+    asr: str = "whisper-tiny.en"
+    limit: int | None = None
+    device: str = "cpu"
+    weights: dict[str, str] = field(default_factory=dict)
+    data_root: str | None = None
+    metrics: list[str] = field(default_factory=lambda: ["pesq-wb", "stoi"])
+    timing_repeats: int = 3
+    retry_failed: bool = False
+    include_reference: bool = True  # add the identity codec: the ASR floor belongs beside every codec
+    skip_unavailable: bool = False  # list codecs without weights instead of failing (the default benchmark)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["out"] = str(self.out)
+        return d
+
+
+@dataclass
+class RunSummary:
+    computed: int = 0
+    reused: int = 0
+    failed: int = 0
+    unavailable: dict[str, str] = field(default_factory=dict)
+    keys: list[str] = field(default_factory=list)
+    codec_info: dict[str, dict[str, Any]] = field(default_factory=dict)
+    asr: dict[str, dict[str, Any]] = field(default_factory=dict)  # suite -> resolved ASR profile
+
+
+@dataclass(frozen=True)
+class _CodecPlan:
+    name: str
+    cls: type[Codec]
+    weights: str | None
+    weights_id: str
+    depths: tuple[int, ...]
+    info: dict[str, Any]
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise HybridbenchError(f"device {name!r} requested but CUDA is not available", "use --device cpu")
+    return device
+
+
+def item_sha256(item: Item) -> str:
+    try:
+        return sha256_file(Path(item.audio_path))
+    except OSError as exc:
+        return f"unreadable:{type(exc).__name__}"
+
+
+def row_key(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _weights_id(status_location: str | None, sha: str | None) -> str:
+    if sha:
+        return sha
+    if status_location and Path(status_location).is_file():
+        return sha256_file(Path(status_location))
+    return "none"
+
+
+def plan_codecs(config: RunConfig, summary: RunSummary) -> list[_CodecPlan]:
+    names = list(dict.fromkeys(config.codecs))
+    if config.include_reference and REFERENCE_CODEC not in names:
+        names.insert(0, REFERENCE_CODEC)
+    plans = []
+    for name in names:
+        cls = CODECS.get(name)
+        weights = config.weights.get(name)
+        status = cls.weights_status(weights)
+        if not status.available:
+            if config.skip_unavailable:
+                summary.unavailable[name] = status.hint
+                continue
+            raise WeightsNotFoundError(f"{name}: weights not found at {status.location}", status.hint)
+        info = cls.describe(weights)
+        q = info.num_codebooks
+        if config.depths is None:
+            depths = tuple(range(1, q + 1))
+        else:
+            depths = tuple(sorted({d for d in config.depths if d <= q}))
+            if not depths:
+                depths = (q,)  # a codec with fewer codebooks than every requested depth: score its full depth
+        plans.append(
+            _CodecPlan(name, cls, weights, _weights_id(status.location, status.sha256), depths, info.to_dict())
+        )
+    return plans
+
+
+def _check_depths(depths: list[int] | None) -> None:
+    if depths is not None and (not depths or min(depths) < 1):
+        raise HybridbenchError(f"invalid --depths {depths}", "give positive integers, e.g. --depths 1,4,12")
+
+
+def write_manifest(path: Path, suite: str, items: list[Item], hashes: dict[str, str]) -> None:
+    """One JSON line per item with its file's size and sha256, so two runs can be shown to use the same data."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        for item in items:
+            p = Path(item.audio_path)
+            size = p.stat().st_size if p.is_file() else None
+            f.write(json.dumps({"suite": suite, **item.to_dict(), "bytes": size, "sha256": hashes[item.id]}) + "\n")
+    tmp.replace(path)
+
+
+class Runner:
+    def __init__(self, config: RunConfig):
+        _check_depths(config.depths)
+        if config.timing_repeats < 1:
+            raise HybridbenchError("--timing-repeats must be at least 1")
+        self.config = config
+        self.device = resolve_device(config.device)
+        self.asr = AsrChoice.parse(config.asr)
+        self.metrics: list[Metric] = [METRICS.get(name)() for name in config.metrics]
+        self._transcribers: dict[str, Transcriber] = {}
+
+    # ---- lazily loaded models ---------------------------------------------------------------------------
+    def transcriber(self, profile: AsrProfile) -> Transcriber:
+        if profile.name not in self._transcribers:
+            asr_device = "cuda" if self.device.type == "cuda" else "cpu"
+            self._transcribers[profile.name] = Transcriber(profile, device=asr_device)
+        return self._transcribers[profile.name]
+
+    def _load_codec(self, plan: _CodecPlan) -> Codec:
+        codec = plan.cls.load(weights=plan.weights, device=self.device)
+        # Warm-up: first calls pay for kernel selection and allocation; they must not count as speed.
+        warm = torch.zeros(1, 1, codec.sample_rate, device=self.device)
+        warm[..., :: max(1, codec.sample_rate // 200)] = 0.1
+        codec.decode(codec.encode(warm), length=warm.shape[-1])
+        return codec
+
+    # ---- the run ----------------------------------------------------------------------------------------
+    def run(self) -> RunSummary:
+        cfg = self.config
+        summary = RunSummary()
+        suites = {name: SUITES.get(name) for name in dict.fromkeys(cfg.suites)}
+        for name, cls in suites.items():
+            status = cls.status(cfg.data_root)
+            if not status.available:
+                raise HybridbenchError(f"suite {name} has no data here", status.hint)
+        plans = plan_codecs(cfg, summary)
+        summary.codec_info = {p.name: p.info for p in plans}
+
+        suite_items: dict[str, list[Item]] = {}
+        hashes: dict[tuple[str, str], str] = {}
+        profiles: dict[str, AsrProfile] = {}
+        for name, cls in suites.items():
+            items = cls(data_root=cfg.data_root).items()
+            items = items[: cfg.limit] if cfg.limit is not None else items
+            if not items:
+                raise HybridbenchError(f"suite {name} has no items", "check --data-root and --limit")
+            suite_items[name] = items
+            profiles[name] = self.asr.for_language(items[0].language)
+            h = {item.id: item_sha256(item) for item in items}
+            hashes.update({(name, k): v for k, v in h.items()})
+            write_manifest(cfg.out / f"manifest-{name}.jsonl", name, items, h)
+
+        summary.asr = {suite: profile.to_dict() for suite, profile in profiles.items()}
+        metric_ids = [(m.spec.name, m.spec.version) for m in self.metrics]
+        work: list[tuple[_CodecPlan, str, Item, dict[int, str]]] = []
+        with ResultStore(cfg.out / "results.sqlite") as store:
+            for plan in plans:
+                for suite, items in suite_items.items():
+                    profile = profiles[suite]
+                    asr_id = {**profile.to_dict(), "model_sha256": self._asr_model_sha(profile)}
+                    for item in items:
+                        keys = {
+                            depth: row_key(
+                                SCHEMA_VERSION, plan.name, plan.weights_id, depth, suite, item.id,
+                                hashes[(suite, item.id)], item.text, item.language, asr_id, metric_ids,
+                                self.device.type,
+                            )
+                            for depth in plan.depths
+                        }
+                        summary.keys.extend(keys.values())
+                        todo = {d: k for d, k in keys.items() if self._needs(store, k)}
+                        summary.reused += len(keys) - len(todo)
+                        if todo:
+                            work.append((plan, suite, item, todo))
+
+            config = cfg.to_dict() | {"asr_resolved": {s: p.to_dict() for s, p in profiles.items()}}
+            provenance = collect(self.device) | {
+                "resampler": RESAMPLER,
+                "codecs": summary.codec_info,
+                "metrics": [m.spec.to_dict() for m in self.metrics],
+                "asr_model_sha256": {p.name: self._asr_model_sha(p) for p in profiles.values()},
+                "unavailable_codecs": summary.unavailable,
+                "batch_size": 1,
+            }
+            invocation = store.log_invocation(config, provenance)
+            _write_json(cfg.out / "config.json", config)
+            _write_json(cfg.out / "provenance.json", provenance)
+
+            total_rows = sum(len(todo) for *_, todo in work)
+            with tqdm(total=total_rows, desc="evaluating", unit="row", disable=None) as bar:
+                codec: Codec | None = None
+                loaded_for: str | None = None
+                for plan, suite, item, todo in work:
+                    if loaded_for != plan.name:
+                        codec, loaded_for = None, None
+                        codec = self._load_codec(plan)
+                        loaded_for = plan.name
+                    bar.set_postfix_str(f"{plan.name} {suite} {item.id}")
+                    for row in self._evaluate_item(codec, plan, suite, item, todo, profiles[suite]):
+                        store.put(row)
+                        summary.computed += 1
+                        summary.failed += row.status == "failed"
+                        bar.update(1)
+            store.finish_invocation(invocation, summary.computed, summary.reused)
+        return summary
+
+    def _asr_model_sha(self, profile: AsrProfile) -> str | None:
+        if profile.locate is None:
+            return None
+        return profile.locate().sha256
+
+    def _needs(self, store: ResultStore, key: str) -> bool:
+        status = store.status_of(key)
+        return status is None or (status == "failed" and self.config.retry_failed)
+
+    def _evaluate_item(
+        self, codec: Codec, plan: _CodecPlan, suite: str, item: Item, todo: dict[int, str], profile: AsrProfile
+    ) -> Iterable[ResultRow]:
+        base = {"text": item.text, "language": item.language, "asr": profile.name}
+
+        def failed(depth: int, key: str, stage: str, exc: BaseException) -> ResultRow:
+            reason = f"{stage}: {type(exc).__name__}: {exc}".splitlines()[0][:500]
+            return ResultRow(key, plan.name, suite, item.id, depth, "failed", reason, base)
+
+        repeats = self.config.timing_repeats
+        # Any failure on this item is recorded with its stage and reason; the run goes on.
+        try:
+            data, sr = load_audio(item.audio_path)
+            original = torch.from_numpy(data)[None, None]
+            reference16 = resample(original, sr, ASR_SAMPLE_RATE)[0, 0].numpy()
+            wav = resample(original, sr, codec.sample_rate).to(self.device)
+        except Exception as exc:
+            yield from (failed(depth, key, "load", exc) for depth, key in todo.items())
+            return
+        try:
+            codes, enc_time = timed(lambda: codec.encode(wav), device=self.device, repeats=repeats)
+        except Exception as exc:
+            yield from (failed(depth, key, "encode", exc) for depth, key in todo.items())
+            return
+
+        audio_s = wav.shape[-1] / codec.sample_rate
+        for depth, key in todo.items():
+            try:
+                prefix = codes[:, :depth]
+                out, dec_time = timed(
+                    lambda p=prefix: codec.decode(p, length=wav.shape[-1]), device=self.device, repeats=repeats
+                )
+                degraded = resample(out.detach().float().cpu(), codec.sample_rate, ASR_SAMPLE_RATE)
+                degraded16 = match_length(degraded, reference16.shape[-1])[0, 0].numpy()
+                if not np.isfinite(degraded16).all():
+                    raise ValueError("decoded audio contains NaN or infinite samples")
+            except Exception as exc:
+                yield failed(depth, key, "decode", exc)
+                continue
+            scores, metric_failures = {}, {}
+            for metric in self.metrics:
+                try:
+                    scores[metric.name] = metric(reference16, degraded16)
+                except MetricFailure as exc:
+                    metric_failures[metric.name] = str(exc)
+                except Exception as exc:
+                    metric_failures[metric.name] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            try:
+                transcript = self.transcriber(profile).transcribe(degraded16, item.language)
+            except Exception as exc:
+                yield failed(depth, key, "asr", exc)
+                continue
+            payload = base | {
+                "transcript": transcript,
+                "metrics": scores,
+                "metric_failures": metric_failures,
+                "audio_s": audio_s,
+                "encode_s": enc_time.median_s,
+                "encode_runs_s": list(enc_time.runs_s),
+                "decode_s": dec_time.median_s,
+                "decode_runs_s": list(dec_time.runs_s),
+                "bitrate": codec.bitrate(depth),
+                "num_codes": int(prefix.numel()),
+                "speaker": item.speaker,
+                "device": str(self.device),
+                "batch_size": 1,
+            }
+            yield ResultRow(key, plan.name, suite, item.id, depth, "ok", None, payload)
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))
+    tmp.replace(path)
