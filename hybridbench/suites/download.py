@@ -34,7 +34,7 @@ def download(url: str, dest: Path, sha256: str) -> Path:
         reason = getattr(exc, "reason", exc)
         raise HybridbenchError(
             f"cannot download {url}: {reason}",
-            f"this machine looks offline; fetch the file elsewhere and put it at {dest}",
+            f"check the network (is this machine offline?), or fetch the file elsewhere and put it at {dest}",
         ) from exc
     digest = hashlib.sha256()
     total = int(response.headers.get("Content-Length") or 0) or None

@@ -1,6 +1,6 @@
 """librivox-mini: five read-speech clips from LibriVox (public domain), shipped in Debian's pocketsphinx-testdata.
 
-Five sentences of one reader from one LibriVox recording (Sense and Sensibility, chapter 1), 23.7 s in all, 16 kHz
+Five sentences of one reader from one LibriVox recording (Sense and Sensibility, chapter 1), 24.7 s in all, 16 kHz
 16-bit WAV: the smallest real read-speech check that works offline. Files, in the package's sphinx layout:
 
     fileids          one utterance id per line (the item order)
@@ -57,7 +57,7 @@ def parse_transcription(content: str, source: str) -> tuple[dict[str, str], list
 class LibriVoxMini(Suite):
     name = "librivox-mini"
     language = "en"
-    description = "5 LibriVox read-speech clips (23.7 s, one reader, 16 kHz), Debian pocketsphinx-testdata"
+    description = "5 LibriVox read-speech clips (24.7 s, one reader, 16 kHz), Debian pocketsphinx-testdata"
 
     def __init__(self, *, data_root: str | Path | None = None):
         super().__init__(data_root=data_root)
