@@ -1,0 +1,166 @@
+"""`hybridcodec train | encode | decode`: user mistakes end as one line on stderr, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from hybridbench.errors import HybridbenchError
+from hybridcodec.config import PRESETS, VARIANTS, preset
+from hybridcodec.teachers import TEACHERS
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hybridcodec", description="Train and run HybridCodec and its baselines."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train (or resume) a codec; torchrun-compatible for DDP")
+    t.add_argument("--preset", choices=sorted(PRESETS), default="mini")
+    t.add_argument("--variant", choices=VARIANTS, default="hybrid")
+    t.add_argument(
+        "--data", nargs="+", required=True, metavar="DIR_OR_MANIFEST", help="folders, manifests or files"
+    )
+    t.add_argument(
+        "--teacher", choices=TEACHERS, help="semantic teacher (needed by hybrid, dac-distill, dualcodec)"
+    )
+    t.add_argument("--teacher-source", default="", help="local folder or hub name for the teacher")
+    t.add_argument(
+        "--teacher-layer", type=int, help="w2v-bert-2.0 hidden_states index (default 17 = block 16)"
+    )
+    t.add_argument("--teacher-stats", default="", help="mean/var .pt file to normalise teacher features")
+    t.add_argument("--steps", type=int, required=True, help="total number of updates")
+    t.add_argument("--out", type=Path, required=True, help="run folder")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    t.add_argument("--batch-size", type=int, help="per process (default: the preset's)")
+    t.add_argument("--segment-seconds", type=float, help="crop length (default: the preset's)")
+    t.add_argument("--lr", type=float)
+    t.add_argument("--seed", type=int)
+    t.add_argument("--log-every", type=int)
+    t.add_argument("--sample-every", type=int)
+    t.add_argument("--checkpoint-every", type=int)
+    t.add_argument("--adversarial-start", type=int, help="steps before the GAN losses switch on")
+    t.add_argument("--device", help="cpu, cuda, cuda:1 (default: the local GPU, else cpu)")
+    t.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+    t.add_argument("--feature-cache", type=Path, help="where teacher features are cached")
+    t.add_argument("--threads", type=int, help="torch CPU threads per process")
+    t.add_argument(
+        "--deterministic", action="store_true", help="torch.use_deterministic_algorithms (slower on GPU)"
+    )
+    t.add_argument("--no-progress", action="store_true")
+
+    e = sub.add_parser("encode", help="audio file -> codes (.npz)")
+    e.add_argument("input", type=Path)
+    e.add_argument("output", type=Path)
+    e.add_argument("--checkpoint", required=True, help="model.safetensors or a run folder")
+    e.add_argument("--device", default="cpu")
+
+    d = sub.add_parser("decode", help="codes (.npz) -> audio (.wav)")
+    d.add_argument("input", type=Path)
+    d.add_argument("output", type=Path)
+    d.add_argument("--checkpoint", required=True, help="model.safetensors or a run folder")
+    d.add_argument("--depth", type=int, help="decode the first k codebooks (default: all in the file)")
+    d.add_argument("--device", default="cpu")
+    return parser
+
+
+def _train(args: argparse.Namespace) -> None:
+    import torch
+
+    from hybridcodec.teachers import TeacherSpec
+    from hybridcodec.train import RunOptions, train
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = preset(args.preset, variant=args.variant)
+    overrides = {
+        "batch_size": args.batch_size, "segment_seconds": args.segment_seconds, "seed": args.seed,
+        "log_every": args.log_every, "sample_every": args.sample_every, "checkpoint_every": args.checkpoint_every,
+        "adversarial_start": args.adversarial_start,
+    }  # fmt: skip
+    cfg = dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
+    if args.lr is not None:
+        cfg = dataclasses.replace(cfg, optim=dataclasses.replace(cfg.optim, lr=args.lr))
+    if args.steps < 1:
+        raise HybridbenchError("--steps must be at least 1")
+    teacher = None
+    if args.teacher:
+        teacher = TeacherSpec(
+            name=args.teacher, source=args.teacher_source, layer=args.teacher_layer, stats=args.teacher_stats
+        )
+    options = RunOptions(
+        out=args.out, data=tuple(args.data), steps=args.steps, teacher=teacher, resume=args.resume,
+        device=args.device, precision=args.precision, feature_cache=args.feature_cache,
+        deterministic=args.deterministic, progress=not args.no_progress,
+    )  # fmt: skip
+    out = train(None if args.resume else cfg, options)
+    print(f"checkpoint: {out / 'model.safetensors'}", file=sys.stderr)
+
+
+def _encode(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    from hybridbench.audio import load_tensor
+    from hybridcodec.inference import Codec
+
+    codec = Codec.load(args.checkpoint, device=args.device)
+    wav = load_tensor(args.input, codec.sample_rate)
+    codes = codec.encode(wav)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        args.output,
+        codes=codes[0].cpu().numpy().astype(np.int64),
+        length=np.int64(wav.shape[-1]),
+        sample_rate=np.int64(codec.sample_rate),
+        frame_rate=np.float64(codec.frame_rate),
+        codebook_sizes=np.array(codec.codebook_sizes, dtype=np.int64),
+        model_config=np.array(json.dumps(codec.metadata.get("model_config", ""))),
+    )
+
+
+def _decode(args: argparse.Namespace) -> None:
+    import numpy as np
+    import torch
+
+    from hybridbench.audio import write_wav
+    from hybridcodec.inference import Codec
+
+    try:
+        data = np.load(args.input)
+        codes, length, sr = data["codes"], int(data["length"]), int(data["sample_rate"])
+    except (OSError, KeyError, ValueError) as exc:
+        raise HybridbenchError(
+            f"{args.input} is not a codes file written by `hybridcodec encode` ({exc})"
+        ) from exc
+    codec = Codec.load(args.checkpoint, device=args.device)
+    if (
+        sr != codec.sample_rate
+        or tuple(data["codebook_sizes"][: codes.shape[0]]) != codec.codebook_sizes[: codes.shape[0]]
+    ):
+        raise HybridbenchError(f"{args.input} was encoded by a different model than {args.checkpoint}")
+    k = args.depth or codes.shape[0]
+    if not 1 <= k <= codes.shape[0]:
+        raise HybridbenchError(f"--depth {k} out of range", f"the file holds {codes.shape[0]} codebooks")
+    wav = codec.decode(torch.from_numpy(codes[:k])[None])[..., :length]
+    write_wav(args.output, wav, codec.sample_rate)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        {"train": _train, "encode": _encode, "decode": _decode}[args.command](args)
+    except HybridbenchError as exc:
+        print(f"hybridcodec: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hybridcodec: interrupted (resume with --resume from the last checkpoint)", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

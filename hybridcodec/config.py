@@ -1,0 +1,265 @@
+"""Configurations as data: one frozen dataclass per concern, presets built from them, JSON round trip.
+
+The model config travels inside every checkpoint (safetensors metadata), nanoGPT-style, so a checkpoint
+rebuilds its own model with no code-side guessing. Presets:
+
+- `paper`: the HybridCodec paper's model (arXiv 2606.06743): 24 kHz, hop 960 (25 Hz), 1x16384 semantic +
+  11x1024 acoustic codebooks, 5 causal ConvNeXt blocks per stream. The paper states 159.62M parameters but
+  not the widths; we take DAC's 24 kHz widths (encoder 64 -> latent 1024, decoder 1536) and ConvNeXt blocks of
+  width 1024 with the usual 4x expansion (4096). That gives 159.51M parameters for what runs at inference
+  (encoder, both streams, quantizers, decoder), 0.07 % from the paper's 159.62M, plus 1.05M for the
+  training-only semantic decoder (a 1x1 conv to the 1024-d teacher space): 160.56M in the checkpoint.
+  tests/hybridcodec/test_presets.py asserts both.
+- `mini`: 16 kHz, hop 640 (25 Hz), a few million parameters, trainable on a CPU in minutes per hundred steps.
+- `tiny`: 16 kHz, 25 Hz, tens of thousands of parameters, for unit tests.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from hybridbench.errors import HybridbenchError
+
+VARIANTS = ("hybrid", "dac", "dac-distill", "dualcodec")
+# Variants whose training uses a teacher, and the one that also needs it to encode.
+DISTILLED_VARIANTS = ("hybrid", "dac-distill", "dualcodec")
+TEACHER_AT_INFERENCE = ("dualcodec",)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of one codec. All widths are channels; rates multiply to the hop length."""
+
+    variant: str = "hybrid"
+    sample_rate: int = 24000
+    encoder_dim: int = 64  # first conv width; doubles at every downsampling block (DAC's layout)
+    encoder_rates: tuple[int, ...] = (4, 5, 6, 8)
+    latent_dim: int = 1024  # the common latent
+    decoder_dim: int = 1536
+    decoder_rates: tuple[int, ...] = (8, 6, 5, 4)
+    convnext_dim: int = 1024
+    convnext_intermediate: int = 4096
+    convnext_layers: int = 5  # per stream
+    semantic_codebook_size: int = 16384
+    acoustic_codebook_size: int = 1024
+    n_acoustic_codebooks: int = 11
+    codebook_dim: int = 8  # factorized codes (DAC): nearest neighbour in this low-dimensional space
+    quantizer_dropout: float = 0.5  # fraction of a batch trained at a random depth
+    teacher_dim: int = 1024  # the teacher's feature size (set from the teacher at training time)
+    teacher: str = ""  # the teacher's name, recorded for provenance (and needed at inference by `dualcodec`)
+
+    def __post_init__(self) -> None:
+        if self.variant not in VARIANTS:
+            raise HybridbenchError(
+                f"unknown variant {self.variant!r}", f"choose one of {', '.join(VARIANTS)}"
+            )
+        if math.prod(self.encoder_rates) != math.prod(self.decoder_rates):
+            raise HybridbenchError(
+                f"encoder rates {self.encoder_rates} and decoder rates {self.decoder_rates} differ in product"
+            )
+        if self.sample_rate % self.hop_length:
+            raise HybridbenchError(
+                f"sample rate {self.sample_rate} is not a multiple of hop {self.hop_length}"
+            )
+
+    @property
+    def hop_length(self) -> int:
+        return math.prod(self.encoder_rates)
+
+    @property
+    def frame_rate(self) -> float:
+        return self.sample_rate / self.hop_length
+
+    @property
+    def codebook_sizes(self) -> tuple[int, ...]:
+        """Sizes of all codebooks in code order. Every variant has the same sizes, so the same bitrate per depth:
+        the `dac` baselines get a 16384-entry first codebook too (the paper retrained them at equal bitrate)."""
+        return (self.semantic_codebook_size,) + (self.acoustic_codebook_size,) * self.n_acoustic_codebooks
+
+    @property
+    def num_codebooks(self) -> int:
+        return 1 + self.n_acoustic_codebooks
+
+    @property
+    def uses_teacher(self) -> bool:
+        return self.variant in DISTILLED_VARIANTS
+
+    @property
+    def needs_teacher_at_inference(self) -> bool:
+        return self.variant in TEACHER_AT_INFERENCE
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> ModelConfig:
+        return from_dict(cls, json.loads(text))
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Generator loss weights (the paper's, as in DAC: mel 15, adversarial 1, feature matching 2, commitment
+    0.25, distillation 15; codebook 1.0 as in DAC/DualCodec's training configs) and the mel-loss scales."""
+
+    mel: float = 15.0
+    adversarial: float = 1.0
+    feature_matching: float = 2.0
+    commitment: float = 0.25
+    codebook: float = 1.0
+    distillation: float = 15.0
+    mel_windows: tuple[int, ...] = (32, 64, 128, 256, 512, 1024, 2048)
+    mel_bins: tuple[int, ...] = (5, 10, 20, 40, 80, 160, 320)
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig:
+    """MPD (HiFi-GAN periods) + multi-scale complex-STFT discriminator. `width` scales channels: 1.0 is DAC's."""
+
+    periods: tuple[int, ...] = (2, 3, 5, 7, 11)
+    fft_sizes: tuple[int, ...] = (2048, 1024, 512)
+    width: float = 1.0
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """AdamW + exponential decay per step, DAC's defaults."""
+
+    lr: float = 1e-4
+    betas: tuple[float, float] = (0.8, 0.99)
+    weight_decay: float = 0.0
+    lr_gamma: float = 0.999996
+    grad_clip_generator: float = 1e3
+    grad_clip_discriminator: float = 10.0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run besides the data paths."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    batch_size: int = 8  # per process
+    segment_seconds: float = 3.0
+    seed: int = 0
+    adversarial_start: int = 0  # steps of reconstruction-only warm-up before the GAN losses switch on
+    log_every: int = 10
+    sample_every: int = 500
+    checkpoint_every: int = 1000
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> TrainConfig:
+        return from_dict(cls, json.loads(text))
+
+
+def from_dict(cls: type, data: dict[str, Any]) -> Any:
+    """Rebuild a (nested) config dataclass from JSON data; lists become tuples, unknown keys are an error."""
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(data) - set(known)
+    if unknown:
+        raise HybridbenchError(
+            f"unknown {cls.__name__} fields: {sorted(unknown)}", "the file is from another version"
+        )
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        sub = _NESTED.get((cls, name))
+        if sub is not None:
+            kwargs[name] = from_dict(sub, value)
+        elif isinstance(value, list):
+            kwargs[name] = tuple(value)
+        else:
+            kwargs[name] = value
+    return cls(**kwargs)
+
+
+_NESTED = {
+    (TrainConfig, "model"): ModelConfig,
+    (TrainConfig, "loss"): LossConfig,
+    (TrainConfig, "discriminator"): DiscriminatorConfig,
+    (TrainConfig, "optim"): OptimConfig,
+}
+
+
+def _paper() -> TrainConfig:
+    return TrainConfig(
+        model=ModelConfig(),
+        loss=LossConfig(),
+        discriminator=DiscriminatorConfig(),
+        batch_size=8,  # per GPU; the paper trained on 4 GPUs
+        segment_seconds=3.0,
+        sample_every=2000,
+        checkpoint_every=5000,
+    )
+
+
+def _mini() -> TrainConfig:
+    return TrainConfig(
+        model=ModelConfig(
+            sample_rate=16000,
+            encoder_dim=16,
+            encoder_rates=(4, 4, 5, 8),
+            latent_dim=256,
+            decoder_dim=256,
+            decoder_rates=(8, 5, 4, 4),
+            convnext_dim=256,
+            convnext_intermediate=512,
+            convnext_layers=2,
+            semantic_codebook_size=4096,
+            acoustic_codebook_size=1024,
+            n_acoustic_codebooks=7,
+        ),
+        # 16 kHz: no 320-bin mel at 2048 (its low bands would be empty filters).
+        loss=LossConfig(mel_windows=(32, 64, 128, 256, 512, 1024), mel_bins=(5, 10, 20, 40, 80, 160)),
+        discriminator=DiscriminatorConfig(periods=(2, 3, 5, 7, 11), fft_sizes=(1024, 512, 256), width=0.125),
+        optim=OptimConfig(lr=3e-4),
+        batch_size=8,
+        segment_seconds=1.0,
+        sample_every=100,
+        checkpoint_every=100,
+    )
+
+
+def _tiny() -> TrainConfig:
+    return TrainConfig(
+        model=ModelConfig(
+            sample_rate=16000,
+            encoder_dim=4,
+            encoder_rates=(4, 4, 5, 8),
+            latent_dim=32,
+            decoder_dim=32,
+            decoder_rates=(8, 5, 4, 4),
+            convnext_dim=32,
+            convnext_intermediate=64,
+            convnext_layers=1,
+            semantic_codebook_size=64,
+            acoustic_codebook_size=32,
+            n_acoustic_codebooks=3,
+            codebook_dim=4,
+        ),
+        loss=LossConfig(mel_windows=(64, 256, 1024), mel_bins=(10, 40, 80)),
+        discriminator=DiscriminatorConfig(periods=(2, 3), fft_sizes=(256,), width=1 / 32),
+        optim=OptimConfig(lr=1e-3),
+        batch_size=4,
+        segment_seconds=0.48,
+        log_every=1,
+        sample_every=10,
+        checkpoint_every=10,
+    )
+
+
+PRESETS = {"paper": _paper, "mini": _mini, "tiny": _tiny}
+
+
+def preset(name: str, *, variant: str = "hybrid", **model_overrides: Any) -> TrainConfig:
+    """The named preset with `variant` (and any model fields) set."""
+    if name not in PRESETS:
+        raise HybridbenchError(f"unknown preset {name!r}", f"choose one of {', '.join(PRESETS)}")
+    cfg = PRESETS[name]()
+    return replace(cfg, model=replace(cfg.model, variant=variant, **model_overrides))

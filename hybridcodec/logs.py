@@ -1,0 +1,64 @@
+"""Training logs: every scalar to TensorBoard event files and to a CSV, audio samples as WAV and in TensorBoard."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import torch
+
+from hybridbench.audio import write_wav
+
+# Fixed CSV columns, so rows from a resumed run line up with the first run's header.
+COLUMNS = (
+    "step", "loss/generator", "loss/mel", "loss/distillation", "loss/adversarial", "loss/feature_matching",
+    "loss/commitment", "loss/codebook", "loss/discriminator", "grad_norm/generator", "grad_norm/discriminator",
+    "lr", "depth/mean", "time/step_s",
+)  # fmt: skip
+
+
+class RunLogger:
+    """Writes `metrics.csv` and `tensorboard/` under the run folder (rank 0 only)."""
+
+    def __init__(self, *, run: Path, start_step: int):
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.run = run
+        self.csv_path = run / "metrics.csv"
+        _truncate_after(self.csv_path, start_step)  # drop rows a crashed run wrote after its last checkpoint
+        new = not self.csv_path.is_file()
+        self._csv = open(self.csv_path, "a", newline="", encoding="utf-8")  # noqa: SIM115 (closed in close())
+        self._writer = csv.DictWriter(self._csv, fieldnames=COLUMNS, extrasaction="ignore")
+        if new:
+            self._writer.writeheader()
+        # purge_step hides events a crashed run logged after the checkpoint we resume from.
+        self.tb = SummaryWriter(str(run / "tensorboard"), purge_step=start_step + 1 if start_step else None)
+
+    def scalars(self, step: int, values: dict[str, float]) -> None:
+        for key, value in values.items():
+            self.tb.add_scalar(key, value, step)
+        self._writer.writerow({"step": step, **{k: f"{v:.6g}" for k, v in values.items()}})
+        self._csv.flush()
+
+    def audio(self, step: int, name: str, wav: torch.Tensor, sample_rate: int) -> None:
+        """wav [T] -> samples/step_XXXXXXX_<name>.wav and a TensorBoard audio entry."""
+        wav = wav.detach().float().cpu().reshape(-1).clamp(-1, 1)
+        write_wav(self.run / "samples" / f"step_{step:07d}_{name}.wav", wav, sample_rate)
+        self.tb.add_audio(name, wav[None], step, sample_rate=sample_rate)
+
+    def close(self) -> None:
+        self.tb.close()
+        self._csv.close()
+
+
+def _truncate_after(path: Path, step: int) -> None:
+    if not path.is_file():
+        return
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    if not rows:
+        return
+    kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= step]
+    if len(kept) != len(rows):
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows(kept)

@@ -1,0 +1,1 @@
+"""Building blocks of HybridCodec: causal convolutions, ConvNeXt stacks, quantizers, discriminators, losses."""

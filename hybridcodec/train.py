@@ -1,0 +1,432 @@
+"""The trainer: one script for one CPU, one GPU, or many GPUs/nodes under torchrun (DDP).
+
+Each step: draw the step's crops (a function of seed, step and rank), run the generator once, update the
+discriminators on the detached reconstruction (LSGAN), then the generator on
+    mel x15 + adversarial x1 + feature matching x2 + commitment x0.25 + codebook x1 + distillation x15
+(weights from `LossConfig`), with AdamW, per-step exponential LR decay and gradient-norm clipping. On a GPU
+the forward passes run under autocast (bf16 where supported, else fp16 with a GradScaler); CPU runs fp32.
+Checkpoints (see checkpoint.py) hold every RNG state of every rank, so `resume` continues bit for bit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import hashlib
+import json
+import math
+import os
+import random
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel as DDP
+from tqdm import tqdm
+
+from hybridbench.errors import HybridbenchError
+from hybridbench.paths import cache_dir
+from hybridcodec import checkpoint as ckpt
+from hybridcodec.config import TrainConfig
+from hybridcodec.data import CropSampler, FeatureStore, list_audio
+from hybridcodec.logs import RunLogger
+from hybridcodec.model import HybridCodec
+from hybridcodec.nn.discriminators import Discriminator
+from hybridcodec.nn.losses import (
+    MultiScaleMelLoss,
+    discriminator_loss,
+    distillation_loss,
+    generator_losses,
+    split_real_fake,
+)
+from hybridcodec.teachers import TeacherSpec, make_teacher
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What a run needs besides its TrainConfig."""
+
+    out: Path
+    data: tuple[str, ...]
+    steps: int  # total number of updates (a resumed run continues up to this)
+    teacher: TeacherSpec | None = None
+    resume: bool = False
+    device: str | None = None  # default: cuda:LOCAL_RANK when available, else cpu
+    precision: str = "auto"  # auto | fp32 | bf16 | fp16
+    feature_cache: Path | None = None
+    deterministic: bool = False
+    keep: int = 3  # checkpoint folders kept
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class Dist:
+    rank: int
+    world: int
+    device: torch.device
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def setup_distributed(device: str | None) -> Dist:
+    """Join the torchrun process group when WORLD_SIZE > 1 (NCCL on GPUs, gloo on CPUs)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if device is None:
+        device = f"cuda:{local}" if torch.cuda.is_available() else "cpu"
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        torch.cuda.set_device(dev)
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo")
+    return Dist(rank=rank, world=world, device=dev)
+
+
+def _barrier(d: Dist) -> None:
+    if d.world > 1:
+        dist.barrier()
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype, or None for fp32."""
+    if precision == "fp32" or (precision == "auto" and device.type != "cuda"):
+        return None
+    if precision == "auto":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if precision in ("bf16", "fp16"):
+        return torch.bfloat16 if precision == "bf16" else torch.float16
+    raise HybridbenchError(f"unknown precision {precision!r}", "choose auto, fp32, bf16 or fp16")
+
+
+def data_fingerprint(files: list[Path]) -> str:
+    h = hashlib.sha256()
+    for f in files:
+        st = f.stat()
+        h.update(f"{f}|{st.st_size}\n".encode())
+    return h.hexdigest()
+
+
+def rng_state() -> dict[str, Any]:
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state() if torch.cuda.is_available() else None,
+        "python": random.getstate(),
+    }
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    if state.get("cuda") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state["cuda"])
+    random.setstate(state["python"])
+
+
+class Trainer:
+    """Builds everything a run needs, then `fit()` runs it to `options.steps`."""
+
+    def __init__(self, *, config: TrainConfig | None, options: RunOptions):
+        self.options = o = options
+        self.d = setup_distributed(o.device)
+        if o.deterministic:
+            torch.use_deterministic_algorithms(True)
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        self.files = list_audio(list(o.data))
+        self.data_sha = data_fingerprint(self.files)
+        out = Path(o.out)
+        latest = ckpt.latest_checkpoint(out) if out.exists() else None
+        if latest is not None and not o.resume:
+            raise HybridbenchError(
+                f"{out} already holds a run (step {latest.name})", "pass --resume or a new --out"
+            )
+        if o.resume and latest is None:
+            raise HybridbenchError(f"--resume: no checkpoint in {out}", "start without --resume")
+
+        state: dict[str, Any] | None = None
+        if latest is not None:
+            model, meta, state = ckpt.load_checkpoint(latest)
+            config = TrainConfig.from_json(meta["train_config"])
+            teacher = TeacherSpec(**json.loads(meta["teacher"])) if meta.get("teacher") else None
+            if state["data_sha256"] != self.data_sha:
+                raise HybridbenchError(
+                    "--data lists different files than the run being resumed",
+                    "pass the same --data as before",
+                )
+        else:
+            if config is None:
+                raise HybridbenchError("a new run needs a config (--preset)")
+            teacher = o.teacher if config.model.uses_teacher else None
+            if config.model.uses_teacher and teacher is None:
+                raise HybridbenchError(
+                    f"variant {config.model.variant} distills a teacher: pass --teacher",
+                    "w2v-bert-2.0 (the paper's, downloads when online) or whisper-base-encoder (offline)",
+                )
+            model = None
+        self.config, self.teacher_spec, self.start_step = config, teacher, (state or {}).get("step", 0)
+        mc = config.model
+
+        # Teacher features: computed once per file (shared across ranks), then the teacher is freed.
+        self.features: FeatureStore | None = None
+        if teacher is not None:
+            tmodel = make_teacher(teacher, device=self.d.device)
+            if latest is None:
+                mc = dataclasses.replace(mc, teacher_dim=tmodel.dim, teacher=teacher.name)
+                config = self.config = dataclasses.replace(config, model=mc)
+            root = o.feature_cache or cache_dir("hybridcodec", "teacher-features")
+            self.features = FeatureStore(
+                root=root,
+                cache_id=tmodel.cache_id,
+                sample_rate=mc.sample_rate,
+                frame_rate=mc.frame_rate,
+                hop=mc.hop_length,
+            )
+            self.features.prepare(self.files, tmodel, rank=self.d.rank, world=self.d.world)
+            del tmodel
+            gc.collect()
+            _barrier(self.d)
+
+        segment_frames = max(1, round(config.segment_seconds * mc.frame_rate))
+        self.sampler = CropSampler(
+            files=self.files, sample_rate=mc.sample_rate, hop=mc.hop_length, segment_frames=segment_frames,
+            batch_size=config.batch_size, seed=config.seed, features=self.features,
+        )  # fmt: skip
+
+        # Models: identical initialisation on every rank (DDP also broadcasts rank 0's at wrap time).
+        torch.manual_seed(config.seed)
+        random.seed(config.seed)
+        self.model = (model or HybridCodec(config=mc)).to(self.d.device).train()
+        dc = config.discriminator
+        self.disc = (
+            Discriminator(periods=dc.periods, fft_sizes=dc.fft_sizes, width=dc.width)
+            .to(self.d.device)
+            .train()
+        )
+        self.mel_loss = MultiScaleMelLoss(
+            sample_rate=mc.sample_rate, windows=config.loss.mel_windows, n_mels=config.loss.mel_bins
+        ).to(self.d.device)
+        oc = config.optim
+        self.opt_g = torch.optim.AdamW(
+            self.model.parameters(), lr=oc.lr, betas=oc.betas, weight_decay=oc.weight_decay
+        )
+        self.opt_d = torch.optim.AdamW(
+            self.disc.parameters(), lr=oc.lr, betas=oc.betas, weight_decay=oc.weight_decay
+        )
+        self.sched_g = torch.optim.lr_scheduler.ExponentialLR(self.opt_g, gamma=oc.lr_gamma)
+        self.sched_d = torch.optim.lr_scheduler.ExponentialLR(self.opt_d, gamma=oc.lr_gamma)
+        self.amp_dtype = resolve_precision(o.precision, self.d.device)
+        self.scaler = torch.amp.GradScaler(self.d.device.type, enabled=self.amp_dtype == torch.float16)
+        # Different quantizer-dropout draws per rank, reproducible per (seed, rank).
+        torch.manual_seed(config.seed * 1000 + 1 + self.d.rank)
+        random.seed(config.seed * 1000 + 1 + self.d.rank)
+
+        if state is not None:
+            self.disc.load_state_dict(state["discriminator"])
+            self.opt_g.load_state_dict(state["generator_opt"])
+            self.opt_d.load_state_dict(state["discriminator_opt"])
+            self.sched_g.load_state_dict(state["generator_sched"])
+            self.sched_d.load_state_dict(state["discriminator_sched"])
+            self.scaler.load_state_dict(state["scaler"])
+            rngs = state["rng"]
+            if len(rngs) != self.d.world and self.d.main:
+                print(
+                    f"warning: resuming {len(rngs)}-process RNG states on {self.d.world} processes (not bit-exact)"
+                )
+            if self.d.rank < len(rngs):
+                set_rng_state(rngs[self.d.rank])
+
+        if self.d.world > 1:
+            ids = [self.d.device.index] if self.d.device.type == "cuda" else None
+            self.g_train: torch.nn.Module = DDP(self.model, device_ids=ids)
+            self.d_train: torch.nn.Module = DDP(self.disc, device_ids=ids)
+        else:
+            self.g_train, self.d_train = self.model, self.disc
+        self.eval_clip = self._eval_clip()
+
+    # ---- pieces --------------------------------------------------------------------------------------------
+    def _autocast(self):
+        if self.amp_dtype is None:
+            return nullcontext()
+        return torch.autocast(device_type=self.d.device.type, dtype=self.amp_dtype)
+
+    def _eval_clip(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """A fixed clip (the first file, up to 4 s) for audio samples, with its teacher features if needed."""
+        mc = self.config.model
+        frames = max(1, min(math.ceil(self.sampler.lengths[0] / mc.hop_length), int(4 * mc.frame_rate)))
+        wav = self.sampler.audio(0)[: frames * mc.hop_length]
+        wav = torch.nn.functional.pad(wav, (0, frames * mc.hop_length - wav.shape[-1]))[None, None]
+        feats = None
+        if self.features is not None and mc.needs_teacher_at_inference:
+            f = torch.from_numpy(self.features.load(self.files[0])[:frames].copy())
+            feats = f.T[None]
+        return wav, feats
+
+    def metadata(self) -> dict[str, str]:
+        return {
+            "train_config": self.config.to_json(),
+            "teacher": json.dumps(dataclasses.asdict(self.teacher_spec)) if self.teacher_spec else "",
+            "variant": self.config.model.variant,
+            "data_files": str(len(self.files)),
+            "data_sha256": self.data_sha,
+            "created_by": "hybridcodec train",
+        }
+
+    def training_state(self) -> dict[str, Any]:
+        rngs = [rng_state()]
+        if self.d.world > 1:
+            rngs = [None] * self.d.world
+            dist.all_gather_object(rngs, rng_state())
+        return {
+            "discriminator": self.disc.state_dict(),
+            "generator_opt": self.opt_g.state_dict(),
+            "discriminator_opt": self.opt_d.state_dict(),
+            "generator_sched": self.sched_g.state_dict(),
+            "discriminator_sched": self.sched_d.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "rng": rngs,
+            "world_size": self.d.world,
+            "train_config": self.config.to_json(),
+            "data_sha256": self.data_sha,
+        }
+
+    def save(self, step: int) -> None:
+        state = self.training_state()  # every rank joins the RNG gather
+        if self.d.main:
+            ckpt.write_checkpoint(
+                Path(self.options.out), step, self.model, self.metadata(), state, keep=self.options.keep
+            )
+        _barrier(self.d)
+
+    @torch.no_grad()
+    def samples(self, logger: RunLogger, step: int) -> None:
+        wav, feats = self.eval_clip
+        wav = wav.to(self.d.device)
+        feats = feats.to(self.d.device) if feats is not None else None
+        sr = self.config.model.sample_rate
+        if not (Path(self.options.out) / "samples" / "step_0000000_reference.wav").exists():
+            logger.audio(0, "reference", wav[0, 0], sr)
+        codes = self.model.encode(wav, teacher=feats)
+        for k in sorted({1, codes.shape[1]}):
+            logger.audio(step, f"depth{k:02d}", self.model.decode(codes[:, :k])[0, 0], sr)
+
+    # ---- one update ----------------------------------------------------------------------------------------
+    def train_step(self, step: int) -> dict[str, float]:
+        cfg, lc, oc = self.config, self.config.loss, self.config.optim
+        t0 = time.perf_counter()
+        wav, feats = self.sampler.batch(step, self.d.rank)
+        wav = wav.to(self.d.device)
+        feats = feats.to(self.d.device) if feats is not None else None
+        batch = wav.shape[0]
+        use_adv = step >= cfg.adversarial_start
+        teacher_in = feats if cfg.model.needs_teacher_at_inference else None
+
+        with self._autocast():
+            out = self.g_train(wav, teacher=teacher_in)
+        recon = out.audio[..., : wav.shape[-1]]
+        logs: dict[str, float] = {}
+
+        if use_adv:  # discriminators first, on the detached reconstruction; one forward on [fake; real]
+            with self._autocast():
+                fake, real = split_real_fake(self.d_train(torch.cat([recon.detach(), wav])), batch)
+                loss_d = discriminator_loss(fake, real)
+            self.opt_d.zero_grad(set_to_none=True)
+            self.scaler.scale(loss_d).backward()
+            self.scaler.unscale_(self.opt_d)
+            gn_d = torch.nn.utils.clip_grad_norm_(self.disc.parameters(), oc.grad_clip_discriminator)
+            self.scaler.step(self.opt_d)
+            logs |= {"loss/discriminator": loss_d.item(), "grad_norm/discriminator": gn_d.item()}
+
+        with self._autocast():
+            mel = self.mel_loss(recon, wav)
+            total = lc.mel * mel + lc.commitment * out.commitment_loss + lc.codebook * out.codebook_loss
+            logs |= {"loss/mel": mel.item(), "loss/commitment": out.commitment_loss.item(), "loss/codebook": out.codebook_loss.item()}  # fmt: skip
+            if out.semantic_pred is not None:
+                distill = distillation_loss(out.semantic_pred, feats)
+                total = total + lc.distillation * distill
+                logs["loss/distillation"] = distill.item()
+            if use_adv:
+                # The unwrapped discriminator: its gradients here are discarded (zeroed before its next update),
+                # and going around DDP keeps one DDP forward per backward.
+                fake, real = split_real_fake(self.disc(torch.cat([recon, wav])), batch)
+                adv, fm = generator_losses(fake, real)
+                total = total + lc.adversarial * adv + lc.feature_matching * fm
+                logs |= {"loss/adversarial": adv.item(), "loss/feature_matching": fm.item()}
+        self.opt_g.zero_grad(set_to_none=True)
+        self.scaler.scale(total).backward()
+        self.scaler.unscale_(self.opt_g)
+        gn_g = torch.nn.utils.clip_grad_norm_(self.model.parameters(), oc.grad_clip_generator)
+        self.scaler.step(self.opt_g)
+        self.scaler.update()
+        self.sched_g.step()
+        self.sched_d.step()
+        logs |= {
+            "loss/generator": total.item(),
+            "grad_norm/generator": gn_g.item(),
+            "lr": self.sched_g.get_last_lr()[0],
+            "depth/mean": out.depth.float().mean().item(),
+            "time/step_s": time.perf_counter() - t0,
+        }
+        return logs
+
+    def _mean_over_ranks(self, logs: dict[str, float]) -> dict[str, float]:
+        if self.d.world == 1:
+            return logs
+        keys = sorted(logs)
+        t = torch.tensor([logs[k] for k in keys], dtype=torch.float64, device=self.d.device)
+        dist.all_reduce(t)
+        return {k: v / self.d.world for k, v in zip(keys, t.tolist(), strict=True)}
+
+    # ---- the loop ------------------------------------------------------------------------------------------
+    def fit(self) -> Path:
+        """Train from the current step to `options.steps`; returns the run folder."""
+        o, cfg = self.options, self.config
+        out = Path(o.out)
+        if self.start_step >= o.steps:
+            raise HybridbenchError(
+                f"the run is already at step {self.start_step} >= --steps {o.steps}", "raise --steps"
+            )
+        if self.d.main:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "config.json").write_text(json.dumps(json.loads(cfg.to_json()), indent=2))
+        logger = RunLogger(run=out, start_step=self.start_step) if self.d.main else None
+        bar = tqdm(
+            total=o.steps,
+            initial=self.start_step,
+            disable=not (self.d.main and o.progress),
+            unit="step",
+            dynamic_ncols=True,
+        )
+        try:
+            for step in range(self.start_step, o.steps):
+                logs = self.train_step(step)
+                done = step + 1
+                bar.update(1)
+                if done % cfg.log_every == 0 or done == o.steps:
+                    logs = self._mean_over_ranks(logs)
+                    if logger is not None:
+                        logger.scalars(done, logs)
+                        bar.set_postfix(mel=f"{logs['loss/mel']:.3f}", refresh=False)
+                if done % cfg.sample_every == 0 and logger is not None:
+                    self.samples(logger, done)
+                if done % cfg.checkpoint_every == 0 or done == o.steps:
+                    self.save(done)
+        finally:
+            bar.close()
+            if logger is not None:
+                logger.close()
+        return out
+
+
+def train(config: TrainConfig | None, options: RunOptions) -> Path:
+    """Run (or resume) a training run; returns the run folder."""
+    trainer = Trainer(config=config, options=options)
+    try:
+        return trainer.fit()
+    finally:
+        if trainer.d.world > 1 and dist.is_initialized():
+            dist.destroy_process_group()
