@@ -11,7 +11,7 @@ What a user's file can do to a run, and what happens (each case is tested in tes
 - missing, zero-byte, undecodable, NaN/inf-valued or truncated files: `AudioReadError` with a one-line reason,
   which the runner records as a counted per-item failure. Truncation is caught by comparing the number of
   samples decoded with the number the file's header declares, because decoders quietly return the part they
-  could read;
+  could read (except for MP3s without a Xing/Info/VBRI length header, whose length is only an estimate);
 - very short, very long, silent or clipped audio decodes as it is: whether a metric can use it is the
   metric's decision, not the reader's.
 """
@@ -92,7 +92,8 @@ def probe_duration(path: str | Path) -> float | None:
     """The duration in seconds from the file's header, without decoding the audio; None if it can't be read.
 
     Suites call this for every item when they list them, so it must stay cheap: G.722 from the file size,
-    WAV/FLAC/MP3 from the header (libsndfile), anything else from FFmpeg's container header.
+    WAV/FLAC/MP3 from the header (libsndfile), an MP3 without a length header from its frames' durations
+    (demuxed, not decoded), anything else from FFmpeg's container header.
     """
     path = Path(path)
     try:
@@ -105,6 +106,8 @@ def probe_duration(path: str | Path) -> float | None:
         return size / _G722_BYTES_PER_SECOND
     try:
         info = sf.info(str(path))
+        if info.format in ("MP3", "MPEG") and not _mp3_declares_length(path):
+            return _demuxed_duration(path)  # the header-based length would be a guess
         if info.frames > 0 and info.samplerate > 0:
             return info.frames / info.samplerate
     except Exception:  # not a libsndfile format: ask FFmpeg
@@ -120,6 +123,19 @@ def probe_duration(path: str | Path) -> float | None:
     return None
 
 
+def _demuxed_duration(path: Path) -> float | None:
+    """Sum of the packet durations, read without decoding (exact for MP3 frames, and cheap)."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.audio[0]
+            ticks = sum(packet.duration or 0 for packet in container.demux(stream))
+            return float(ticks * stream.time_base) if ticks else None
+    except Exception:
+        return None
+
+
 def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
@@ -129,6 +145,8 @@ def _read_soundfile(path: Path) -> tuple[np.ndarray, int, int | None]:
     with sf.SoundFile(str(path)) as f:
         # WAV lengths are checked from the RIFF header in _wav_truncation: libsndfile shortens them silently.
         expected = f.frames if f.format not in ("WAV", "WAVEX") else None
+        if f.format in ("MP3", "MPEG") and not _mp3_declares_length(path):
+            expected = None  # without a Xing/Info/VBRI header an MP3's length is a guess from its size
         data = f.read(dtype="float32", always_2d=True)
         sr = f.samplerate
     return data.mean(axis=1), sr, expected
@@ -143,7 +161,8 @@ def _read_av(path: Path) -> tuple[np.ndarray, int, int | None]:
         stream = container.streams.audio[0]
         sr = stream.codec_context.sample_rate or stream.rate
         expected = None
-        if fmt is None and stream.duration and stream.time_base:
+        exact_length = container.format.name != "mp3" or _mp3_declares_length(path)
+        if fmt is None and exact_length and stream.duration and stream.time_base:
             expected = int(stream.duration * stream.time_base * sr)
         resampler = av.AudioResampler(format="fltp", layout="mono", rate=sr)
         chunks = []
@@ -155,6 +174,27 @@ def _read_av(path: Path) -> tuple[np.ndarray, int, int | None]:
     if not chunks:
         raise AudioReadError(f"no audio frames decoded from {path}", "the file is truncated or not audio")
     return np.concatenate(chunks).astype(np.float32), int(sr), expected
+
+
+def _mp3_declares_length(path: Path) -> bool:
+    """Whether an MP3 states its exact length (a Xing, Info or VBRI header in its first frame).
+
+    Without one, decoders estimate the length from the file size and the first frame's bitrate, which for a
+    variable-bitrate file can be off by 2x: comparing the decode with that estimate would call good files
+    truncated. (So a truncated MP3 without such a header decodes as the part that is there.)
+    """
+    try:
+        with path.open("rb") as f:
+            head = f.read(10)
+            start = 0
+            if head[:3] == b"ID3" and len(head) == 10:  # skip an ID3v2 tag: its size is 4 x 7-bit bytes
+                start = 10 + ((head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9])
+                start += 10 if head[5] & 0x10 else 0  # footer present
+            f.seek(start)
+            first_frame = f.read(4096)
+    except OSError:
+        return False
+    return any(tag in first_frame for tag in (b"Xing", b"Info", b"VBRI"))
 
 
 def _wav_truncation(path: Path) -> str | None:

@@ -86,6 +86,43 @@ def test_mp3(tmp_path, speech):
     assert probe_duration(path) == pytest.approx(len(speech) / SR, abs=0.05)
 
 
+def _write_mp3_with_ffmpeg(path, x, *, vbr: bool, length_header: bool):
+    """An MP3 as LAME through FFmpeg writes it; `length_header=False` leaves out the Xing/Info frame, as some
+    encoders and stream rippers do."""
+    import av
+
+    pcm = (np.clip(x, -1, 1) * 32767).astype("<i2")
+    with av.open(
+        str(path), "w", format="mp3", options={"write_xing": "1" if length_header else "0"}
+    ) as container:
+        stream = container.add_stream("libmp3lame", rate=SR)
+        stream.layout = "mono"
+        if vbr:
+            stream.codec_context.flags |= 2  # AV_CODEC_FLAG_QSCALE: quality-driven variable bitrate
+            stream.codec_context.global_quality = 9 * 118  # FF_QP2LAMBDA * 9: LAME -V9, the most variable
+        for start in range(0, len(pcm), 1152):
+            frame = av.AudioFrame.from_ndarray(
+                pcm[None, start : start + 1152].copy(), format="s16", layout="mono"
+            )
+            frame.sample_rate = SR
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize("vbr", [False, True])
+def test_mp3_without_length_header_is_not_called_truncated(tmp_path, speech, vbr):
+    """Without a Xing/Info header a VBR MP3's length is guessed from its first frame (2x off here): the reader
+    must not mistake that for truncation, and the probed duration must come from the frames, not the guess."""
+    x = np.concatenate([speech, np.zeros(3 * SR, dtype=np.float32), speech])  # silence makes the bitrate vary
+    path = _write_mp3_with_ffmpeg(tmp_path / "x.mp3", x, vbr=vbr, length_header=False)
+    data, sr = load_audio(path)
+    assert sr == SR and len(data) == pytest.approx(len(x), abs=2 * 1152)
+    assert probe_duration(path) == pytest.approx(len(data) / SR, abs=0.01)
+
+
 def test_g722(tmp_path, speech):
     path = _write_g722(tmp_path / "x.g722", speech)
     data, sr = load_audio(path)
