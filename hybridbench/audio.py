@@ -11,7 +11,8 @@ What a user's file can do to a run, and what happens (each case is tested in tes
 - missing, zero-byte, undecodable, NaN/inf-valued or truncated files: `AudioReadError` with a one-line reason,
   which the runner records as a counted per-item failure. Truncation is caught by comparing the number of
   samples decoded with the number the file's header declares, because decoders quietly return the part they
-  could read (except for MP3s without a Xing/Info/VBRI length header, whose length is only an estimate);
+  could read (except for MP3s without a Xing/Info/VBRI length header, whose length is only an estimate, and
+  headerless G.722, where any byte count is a valid file);
 - very short, very long, silent or clipped audio decodes as it is: whether a metric can use it is the
   metric's decision, not the reader's.
 """
