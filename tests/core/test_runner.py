@@ -1,0 +1,144 @@
+"""End to end: real synthesized speech, a real Whisper, real metrics, a real SQLite store on disk."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pandas as pd
+import pytest
+import torch
+
+from hybridbench.codecs import CODECS, Codec
+from hybridbench.report.aggregate import item_frame, summarize
+from hybridbench.runner import RunConfig, Runner
+from hybridbench.store import ResultStore
+
+
+class _TestCodec(Codec):
+    sample_rate = 16000
+    frame_rate = 16000.0
+    codebook_sizes = (65536, 65536)
+
+    @classmethod
+    def load(cls, *, weights=None, device="cpu"):
+        return cls(device=device)
+
+    def encode(self, wav):
+        pcm = torch.round(wav.clamp(-1, 1) * 32767).long() + 32768
+        return torch.cat([pcm, pcm], dim=1)
+
+    def _decode(self, codes):
+        return (codes[:, :1] - 32768).float() / 32767
+
+
+@CODECS.register()
+class NoisyCodec(_TestCodec):
+    """Adds white noise at 5 dB SNR at depth 1 and 15 dB at depth 2: a known, graded degradation."""
+
+    name = "test-noisy"
+
+    def _decode(self, codes):
+        clean = super()._decode(codes)
+        snr_db = 5.0 if codes.shape[1] == 1 else 15.0
+        gen = torch.Generator().manual_seed(0)
+        noise = torch.randn(clean.shape, generator=gen)
+        noise *= clean.pow(2).mean().sqrt() / noise.pow(2).mean().sqrt() / 10 ** (snr_db / 20)
+        return clean + noise
+
+
+@CODECS.register()
+class FlakyCodec(_TestCodec):
+    """Raises on inputs of one planted length: a codec that fails on one item."""
+
+    name = "test-flaky"
+    fail_on_samples: int = -1
+
+    def encode(self, wav):
+        if wav.shape[-1] == self.fail_on_samples:
+            raise RuntimeError("planted failure")
+        return super().encode(wav)
+
+
+def _summary(out, suite="synthetic-en"):
+    with ResultStore(out / "results.sqlite") as store:
+        rows = list(store.rows())
+    s = summarize(item_frame(rows), ["pesq-wb", "stoi"])
+    return s[s["suite"] == suite].set_index(["codec", "depth"])
+
+
+@pytest.fixture(scope="module")
+def identity_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("identity-run")
+    config = RunConfig(codecs=["identity"], suites=["synthetic-en"], out=out, asr="whisper-tiny.en", timing_repeats=1)
+    return config, Runner(config).run()
+
+
+def test_identity_wer_on_synthetic_english_is_below_10_percent(identity_run):
+    config, summary = identity_run
+    assert summary.computed == 24 and summary.failed == 0
+    s = _summary(config.out).loc[("identity", 1)]
+    assert s["items"] == 24
+    assert s["wer"] < 0.10
+    assert s["pesq-wb"] == pytest.approx(4.644, abs=0.01)
+    assert s["stoi"] == pytest.approx(1.0, abs=1e-4)
+    assert s["rtf_encode"] > 0 and s["rtf_decode"] > 0
+
+
+def test_second_run_does_no_new_work(identity_run, monkeypatch):
+    config, _ = identity_run
+
+    def must_not_load(*args, **kwargs):
+        raise AssertionError("a codec was loaded although every row was stored")
+
+    monkeypatch.setattr(Runner, "_load_codec", must_not_load)
+    monkeypatch.setattr(Runner, "transcriber", must_not_load)
+    again = Runner(config).run()
+    assert (again.computed, again.reused) == (0, 24)
+    with sqlite3.connect(config.out / "results.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 24
+        assert db.execute("SELECT COUNT(*) FROM invocations").fetchone()[0] == 2
+
+
+def test_run_folder_records_provenance_and_data_hashes(identity_run):
+    config, _ = identity_run
+    manifest = pd.read_json(config.out / "manifest-synthetic-en.jsonl", lines=True)
+    assert len(manifest) == 24 and manifest["sha256"].str.len().eq(64).all()
+    provenance = (config.out / "provenance.json").read_text()
+    for needle in ("torch", "faster-whisper", "asr_model_sha256", "1a5afae06a4db91c", "resampler"):
+        assert needle in provenance
+
+
+def test_noise_lowers_signal_metrics_monotonically(tmp_path):
+    config = RunConfig(
+        codecs=["test-noisy"], suites=["synthetic-en"], out=tmp_path, limit=3, asr="whisper-tiny.en",
+        timing_repeats=1, include_reference=False,
+    )
+    summary = Runner(config).run()
+    assert summary.computed == 6 and summary.failed == 0
+    s = _summary(tmp_path)
+    assert s.loc[("test-noisy", 1), "pesq-wb"] < s.loc[("test-noisy", 2), "pesq-wb"] < 3.0
+    assert s.loc[("test-noisy", 1), "stoi"] < s.loc[("test-noisy", 2), "stoi"] < 0.99
+
+
+def test_a_codec_failing_on_one_item_leaves_a_failure_row_and_the_rest_complete(tmp_path, synthetic_en_items):
+    planted = synthetic_en_items[1]
+    FlakyCodec.fail_on_samples = round(planted.duration * 16000)
+    config = RunConfig(
+        codecs=["test-flaky"], suites=["synthetic-en"], out=tmp_path, limit=3, asr="whisper-tiny.en",
+        timing_repeats=1, include_reference=False,
+    )
+    summary = Runner(config).run()
+    assert summary.computed == 6 and summary.failed == 2  # both depths of the planted item
+    with ResultStore(tmp_path / "results.sqlite") as store:
+        rows = list(store.rows())
+    failed = [r for r in rows if r.status == "failed"]
+    assert {r.item_id for r in failed} == {planted.id}
+    assert all(r.error == "encode: RuntimeError: planted failure" for r in failed)
+    assert sum(r.status == "ok" for r in rows) == 4
+    s = _summary(tmp_path).loc[("test-flaky", 2)]
+    assert (s["items"], s["failed"]) == (3, 1)
+    # Failures are stored results too: a rerun does not retry them unless asked to.
+    assert Runner(config).run().computed == 0
+    FlakyCodec.fail_on_samples = -1
+    retried = Runner(RunConfig(**{**config.__dict__, "retry_failed": True})).run()
+    assert (retried.computed, retried.failed) == (2, 0)
