@@ -9,7 +9,8 @@ The data is looked for under `--data-root`, then `$HYBRIDBENCH_LIBRISPEECH`, the
 `hybridbench data prepare librispeech-test-clean` unpacks the archive; with `--data-root` it unpacks there).
 Each may be the folder that holds `LibriSpeech/`, the `LibriSpeech/` folder itself, or the split folder itself.
 
-Items are every transcript line, ordered by (speaker, chapter, utterance) number; speaker = the LibriSpeech
+Items are every transcript line (audio: the FLAC, or a same-named WAV for a converted copy), ordered by
+(speaker, chapter, utterance) number; speaker = the LibriSpeech
 speaker id; the transcript is kept as published (capitals, no punctuation): normalization happens at scoring.
 A transcript line whose FLAC is missing is still an item (the runner records its load failure); a FLAC with no
 transcript line, a malformed line and a duplicate id are listed by `problems()`.
@@ -30,6 +31,8 @@ from hybridbench.suites.common import Problem, candidate_roots, default_data_dir
 from hybridbench.suites.download import download, extract_tar
 
 ENV_VAR = "HYBRIDBENCH_LIBRISPEECH"
+# OpenSLR ships FLAC; WAV is what people convert it to (both are read the same way).
+AUDIO_EXTENSIONS = (".flac", ".wav")
 OPENSLR_URL = "https://www.openslr.org/resources/12/{split}.tar.gz"
 # SHA-256 of the OpenSLR archives as pinned by torchaudio 2.11 (torchaudio/datasets/librispeech.py,
 # `_CHECKSUMS`), read from the installed package; OpenSLR itself publishes only MD5 sums.
@@ -124,7 +127,7 @@ class _LibriSpeech(Suite):
                 if utt_id in items:
                     problems.append(Problem(where, f"duplicate utterance id {utt_id}"))
                     continue
-                audio = trans.parent / f"{utt_id}.flac"
+                audio = _audio_file(trans.parent, utt_id)
                 items[utt_id] = Item(
                     id=utt_id,
                     audio_path=audio,
@@ -133,13 +136,22 @@ class _LibriSpeech(Suite):
                     speaker=utt_id.split("-")[0],
                     duration=probe_duration(audio),
                 )
-        for flac in sorted(split_dir.glob("*/*/*.flac")):
-            if flac.stem not in items:
+        for audio in sorted(p for ext in AUDIO_EXTENSIONS for p in split_dir.glob(f"*/*/*{ext}")):
+            if audio.stem not in items:
                 problems.append(
-                    Problem(str(flac.relative_to(split_dir)), "audio file has no transcript line")
+                    Problem(str(audio.relative_to(split_dir)), "audio file has no transcript line")
                 )
         ordered = [items[k] for k in sorted(items, key=_utterance_key)]
         return ordered, problems
+
+
+def _audio_file(chapter_dir: Path, utt_id: str) -> Path:
+    """The utterance's FLAC, or a WAV beside the transcript if the user converted the set; the FLAC path if
+    neither exists (the runner then records the missing file)."""
+    for ext in AUDIO_EXTENSIONS:
+        if (chapter_dir / f"{utt_id}{ext}").is_file():
+            return chapter_dir / f"{utt_id}{ext}"
+    return chapter_dir / f"{utt_id}.flac"
 
 
 def _roots(explicit: str | Path | None) -> list[Path]:

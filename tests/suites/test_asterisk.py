@@ -230,6 +230,10 @@ def test_debian_french_package():
     suite = AsteriskFrench()
     items = {i.id: i for i in suite.items()}
     assert len(items) == 509
+    reasons = [p.reason.split(" (")[0].split(";")[0] for p in suite.problems()]
+    assert reasons.count("audio file has no transcript line") == 43
+    assert reasons.count("no spoken text in the transcript") == 9
+    assert reasons.count("transcript lists a prompt that is not shipped") == 7
     assert items["agent-loginok"].text == "Vous êtes maintenant en ligne."
     assert "ne m'appelez plus, jamais" in items["priv-callee-options"].text
     assert items["for"].text == "Pour"

@@ -111,6 +111,19 @@ def test_bad_rows_are_reported_and_missing_audio_stays_an_item(tmp_path, audio_t
     assert len(reasons) == 3
 
 
+def test_a_copy_converted_to_wav_is_read(tmp_path, audio_tools):
+    split_dir = build_split(tmp_path, audio_tools, utterances=UTTERANCES[:2])
+    flac = split_dir / "1089" / "134686" / "1089-134686-0001.flac"
+    data, sr = sf.read(str(flac))
+    sf.write(str(flac.with_suffix(".wav")), data, sr)
+    flac.unlink()
+    suite = LibriSpeechTestClean(data_root=tmp_path)
+    items = suite.items()
+    assert [i.audio_path.suffix for i in items] == [".flac", ".wav"]
+    assert items[1].duration == pytest.approx(len(data) / sr)
+    assert suite.problems() == []
+
+
 def _archive(tmp_path, tools):
     """A test-clean.tar.gz with OpenSLR's internal layout (LibriSpeech/test-clean/..., shared top-level files)."""
     src = tmp_path / "src"
