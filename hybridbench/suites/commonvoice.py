@@ -124,11 +124,13 @@ class CommonVoiceFrench(Suite):
                 f"{self.name}: no {self.locale}/{self.split}.tsv under {', '.join(map(str, self.roots))}",
                 f"splits found: {', '.join(available)}" if available else _how_to_get(),
             )
+        table = read_tsv(tsv)
+        _check_table(tsv, table, self.locale)
         durations = read_clip_durations(locale_dir)
         rows: list[tuple[str, dict[str, str]]] = []
         problems: list[Problem] = []
         seen: set[str] = set()
-        for lineno, row in enumerate(read_tsv(tsv), start=2):  # line 1 is the header
+        for lineno, row in enumerate(table, start=2):  # line 1 is the header
             where = f"{tsv.name}:{lineno}"
             clip, sentence = (row.get("path") or "").strip(), (row.get("sentence") or "").strip()
             if not clip or not sentence:
@@ -156,6 +158,22 @@ class CommonVoiceFrench(Suite):
                 )
             )
         return items, problems
+
+
+def _check_table(tsv: Path, table: list[dict[str, str]], locale: str) -> None:
+    """Refuse a file that is not a Common Voice split of this locale, instead of turning it into odd items."""
+    if not table:
+        return
+    missing = [column for column in ("path", "sentence") if column not in table[0]]
+    if missing:
+        raise HybridbenchError(
+            f"{tsv} has no {' or '.join(missing)} column", "is it a Common Voice split file?"
+        )
+    locales = {(row.get("locale") or "").strip() for row in table} - {""}
+    if locales and locale not in locales:  # releases since 2021 name each row's locale
+        raise HybridbenchError(
+            f"{tsv} holds locale {', '.join(sorted(locales))}, not {locale}", "check --data-root"
+        )
 
 
 def _roots(explicit: str | Path | None) -> list[Path]:

@@ -10,8 +10,8 @@ The data is looked for under `--data-root`, then `$HYBRIDBENCH_LIBRISPEECH`, the
 Each may be the folder that holds `LibriSpeech/`, the `LibriSpeech/` folder itself, or the split folder itself.
 
 Items are every transcript line (audio: the FLAC, or a same-named WAV for a converted copy), ordered by
-(speaker, chapter, utterance) number; speaker = the LibriSpeech
-speaker id; the transcript is kept as published (capitals, no punctuation): normalization happens at scoring.
+(speaker, chapter, utterance) number; speaker = the LibriSpeech speaker id; the transcript is kept as published
+(capitals, no punctuation): normalization happens at scoring.
 A transcript line whose FLAC is missing is still an item (the runner records its load failure); a FLAC with no
 transcript line, a malformed line and a duplicate id are listed by `problems()`.
 """
@@ -35,7 +35,7 @@ ENV_VAR = "HYBRIDBENCH_LIBRISPEECH"
 AUDIO_EXTENSIONS = (".flac", ".wav")
 OPENSLR_URL = "https://www.openslr.org/resources/12/{split}.tar.gz"
 # SHA-256 of the OpenSLR archives as pinned by torchaudio 2.11 (torchaudio/datasets/librispeech.py,
-# `_CHECKSUMS`), read from the installed package; OpenSLR itself publishes only MD5 sums.
+# `_CHECKSUMS`, keyed by the same files' http:// URLs), read from the installed package; a test keeps them equal.
 SHA256 = {
     "test-clean": "39fde525e59672dc6d1551919b1478f724438a95aa55f874b576be21967e6c23",
     "test-other": "d09c181bba5cf717b3dee7d4d592af11a3ee3a09e08ae025c5506f6ebe961c29",
@@ -52,7 +52,7 @@ def find_split_dir(roots: list[Path], split: str) -> Path | None:
 
 
 def _utterance_key(utt_id: str) -> tuple:
-    """Numeric order for "SPK-CHAP-NNNN" (string order would put speaker 1089 after 1000 but 121 after 1089)."""
+    """Numeric order for "SPK-CHAP-NNNN" (string order would put speaker 1089 before speaker 121)."""
     parts = utt_id.split("-")
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
 
@@ -83,20 +83,27 @@ class _LibriSpeech(Suite):
         if found is not None:
             return f"{cls.name}: already present at {found}"
         root = roots[0]
+        split_dest = root / "LibriSpeech" / cls.split
+        if split_dest.exists():  # there, but find_split_dir saw no transcripts in it
+            raise HybridbenchError(
+                f"{split_dest} exists but holds no transcripts", "remove it and prepare again"
+            )
         archive = download(
             OPENSLR_URL.format(split=cls.split),
             cache_dir("downloads") / f"{cls.split}.tar.gz",
             SHA256[cls.split],
         )
-        unpacked = extract_tar(archive, root / f".{cls.split}.unpacked")
+        staging = root / f".{cls.split}.unpacked"
+        shutil.rmtree(staging, ignore_errors=True)  # left by an interrupted earlier attempt
+        unpacked = extract_tar(archive, staging)
         # Both splits unpack into the same LibriSpeech/ folder: move the split in, keep the shared files once.
-        (root / "LibriSpeech").mkdir(parents=True, exist_ok=True)
+        split_dest.parent.mkdir(parents=True, exist_ok=True)
         for entry in (unpacked / "LibriSpeech").iterdir():
             dest = root / "LibriSpeech" / entry.name
             if not dest.exists():
                 entry.replace(dest)
         shutil.rmtree(unpacked)
-        return f"{cls.name}: unpacked into {root / 'LibriSpeech' / cls.split}"
+        return f"{cls.name}: unpacked into {split_dest}"
 
     def items(self) -> list[Item]:
         return list(self._scan[0])

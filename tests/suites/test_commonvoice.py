@@ -139,3 +139,13 @@ def test_bad_inputs_are_items_that_fail_to_load_or_listed_problems(tmp_path, aud
         "test.tsv:11: row has no clip path or no sentence",
         "test.tsv:12: clip common_voice_fr_100.mp3 is listed twice",
     ]
+
+
+def test_a_file_of_another_locale_or_shape_is_refused(tmp_path, audio_tools):
+    fr = build_release(tmp_path, audio_tools, rows=GOOD[:1])
+    (fr / "test.tsv").write_text((fr / "test.tsv").read_text().replace("\tfr\t", "\ten\t"))
+    with pytest.raises(HybridbenchError, match="holds locale en, not fr"):
+        CommonVoiceFrench(data_root=tmp_path).items()
+    (fr / "test.tsv").write_text("client_id\tfile\ttext\nspk\ta.mp3\tBonjour.\n")
+    with pytest.raises(HybridbenchError, match="has no path or sentence column"):
+        CommonVoiceFrench(data_root=tmp_path).items()

@@ -151,6 +151,12 @@ def test_prepare_downloads_checks_and_unpacks(tmp_path, audio_tools, monkeypatch
     assert "already present" in LibriSpeechTestClean.prepare(root)
 
 
+def test_prepare_refuses_to_merge_into_an_incomplete_split_folder(tmp_path):
+    (tmp_path / "data" / "LibriSpeech" / "test-clean" / "1089").mkdir(parents=True)
+    with pytest.raises(HybridbenchError, match="exists but holds no transcripts"):
+        LibriSpeechTestClean.prepare(tmp_path / "data")
+
+
 def test_prepare_rejects_a_wrong_checksum(tmp_path, audio_tools, monkeypatch):
     archive = _archive(tmp_path, audio_tools)
     monkeypatch.setattr(librispeech, "OPENSLR_URL", archive.as_uri().replace("test-clean", "{split}"))
