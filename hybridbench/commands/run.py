@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 
 from hybridbench.codecs import CODECS
@@ -129,6 +130,11 @@ def run(args: argparse.Namespace) -> int:
         f"rows: {summary.computed} computed ({summary.failed} failed), {summary.reused} reused from "
         f"{config.out / 'results.sqlite'}"
     )
+    failures = Counter(r.error for r in rows if r.status == "failed")
+    if failures:
+        print(f"\n{sum(failures.values())} rows failed (kept in the store and counted in the tables):")
+        for reason, count in failures.most_common(10):
+            print(f"  {count} x {reason}")
     if summary.unavailable:
         print("\nCodecs not run because their weights are not here:", file=sys.stdout)
         for name, hint in summary.unavailable.items():
