@@ -26,7 +26,7 @@ Where the data is looked for, first match wins:
 2. the Debian packages: /usr/share/asterisk/sounds/<voice>/ with
    /usr/share/doc/asterisk-core-sounds-LANG/core-sounds-LANG.txt.gz;
 3. `$HYBRIDBENCH_CACHE/data/asterisk/LANG/`, where `hybridbench data prepare asterisk-LANG --download` unpacks
-   the upstream tarball.
+   the upstream tarball (with `--data-root DIR`: into `DIR/asterisk/LANG/`).
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class Location:
 
 
 def split_of(prompt_name: str) -> str:
-    """ "test" or "train" for a prompt name, fixed by the name alone."""
+    """The split a prompt name is in ("test" or "train"), fixed by the name alone."""
     return "test" if stable_fraction(prompt_name) < TEST_FRACTION else "train"
 
 
@@ -122,7 +122,7 @@ class _Asterisk(Suite):
         """Install the Debian packages (root + apt), else print the apt command, else download the tarball.
 
         With an explicit data root, `prefer_download`, or no apt-get, the upstream tarball is downloaded and
-        unpacked instead (into the data root's `LANG/` folder, or the cache).
+        unpacked instead (into the data root's `asterisk/LANG/` folder, or the cache).
         """
         if locate(cls.lang, data_root) is not None:
             return f"{cls.name}: already present at {locate(cls.lang, data_root).sounds}"
@@ -141,7 +141,7 @@ class _Asterisk(Suite):
                 )
             return f"{cls.name}: installed {', '.join(packages)}"
         target = (
-            Path(given).expanduser() / cls.lang
+            Path(given).expanduser() / "asterisk" / cls.lang
             if given is not None
             else default_data_dir("asterisk", cls.lang)
         )

@@ -208,6 +208,12 @@ def test_prepare_downloads_the_upstream_tarball(tmp_path, audio_tools, no_system
     assert "unpacked into" in message
     assert len(AsteriskEnglish().items()) == 7  # found in the cache folder with no data root
     assert "already present" in AsteriskEnglish.prepare(prefer_download=True)
+    # With a data root (and no copy anywhere else), the tarball goes there, not to the cache.
+    monkeypatch.setenv("HYBRIDBENCH_CACHE", str(tmp_path / "fresh-cache"))
+    assert AsteriskEnglish.prepare(tmp_path / "datasets") == (
+        f"asterisk-en: unpacked into {tmp_path / 'datasets' / 'asterisk' / 'en'}"
+    )
+    assert len(AsteriskEnglishTest(data_root=tmp_path / "datasets").items()) == 2
 
 
 @needs_debian_en
