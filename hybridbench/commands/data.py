@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import argparse
 import inspect
+from collections.abc import Callable
 
 from hybridbench.errors import HybridbenchError
-from hybridbench.suites import SUITES
+from hybridbench.suites import SUITES, Suite
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +31,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_needs_action(p))
 
 
-def _needs_action(parser: argparse.ArgumentParser):
+def _needs_action(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """`hybridbench data` alone: show the actions instead of failing silently."""
+
     def run(args: argparse.Namespace) -> int:
         parser.print_help()
         return 2
@@ -45,7 +48,7 @@ def prepare(args: argparse.Namespace) -> int:
     return 0
 
 
-def prepare_suite(cls, *, data_root: str | None = None, prefer_download: bool = False) -> str:
+def prepare_suite(cls: type[Suite], *, data_root: str | None = None, prefer_download: bool = False) -> str:
     """Run a suite's `prepare` step, or say why there is nothing to run."""
     step = getattr(cls, "prepare", None)
     if step is None:
