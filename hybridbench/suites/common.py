@@ -4,7 +4,8 @@ Missing or unreadable audio is never dropped by a loader. `items()` returns ever
 whether or not its audio decodes; the runner loads each one and records a counted failure with the reason when it
 can't. Rows that cannot become an item at all (no transcript, a malformed line, a duplicate id, audio without a
 transcript) are listed by the suite's `problems()` with the reason, so a reviewer sees them instead of a
-silently shorter suite.
+silently shorter suite. (The Asterisk suites are the one exception, and say why: their packages are known to
+list prompts they do not ship, so such a line is a problem there, not a failing item.)
 """
 
 from __future__ import annotations
