@@ -294,6 +294,7 @@ class Runner:
             return
 
         audio_s = wav.shape[-1] / codec.sample_rate
+        decoded: dict[int, tuple[np.ndarray, dict[str, Any]]] = {}
         for depth, key in todo.items():
             try:
                 prefix = codes[:, :depth]
@@ -307,21 +308,8 @@ class Runner:
             except Exception as exc:
                 yield failed(depth, key, "decode", exc)
                 continue
-            scores, metric_failures = {}, {}
-            for metric in self.metrics:
-                try:
-                    scores[metric.name] = metric(reference16, degraded16)
-                except MetricFailure as exc:
-                    metric_failures[metric.name] = str(exc)
-                except Exception as exc:
-                    metric_failures[metric.name] = f"{type(exc).__name__}: {exc}".splitlines()[0]
-            try:
-                transcript = self.transcriber(profile).transcribe(degraded16, item.language)
-            except Exception as exc:
-                yield failed(depth, key, "asr", exc)
-                continue
-            payload = base | {
-                "transcript": transcript,
+            scores, metric_failures = self._score(reference16, degraded16)
+            decoded[depth] = degraded16, base | {
                 "metrics": scores,
                 "metric_failures": metric_failures,
                 "audio_s": audio_s,
@@ -335,7 +323,31 @@ class Runner:
                 "device": str(self.device),
                 "batch_size": 1,
             }
-            yield ResultRow(key, plan.name, suite, item.id, depth, "ok", None, payload)
+        if not decoded:
+            return
+        # All depths of one item go to the ASR as one batch (faster-whisper's batched pipeline).
+        try:
+            transcripts = self.transcriber(profile).transcribe_batch(
+                [audio for audio, _ in decoded.values()], item.language
+            )
+        except Exception as exc:
+            yield from (failed(depth, todo[depth], "asr", exc) for depth in decoded)
+            return
+        for (depth, (_, payload)), transcript in zip(decoded.items(), transcripts, strict=True):
+            payload["transcript"] = transcript
+            yield ResultRow(todo[depth], plan.name, suite, item.id, depth, "ok", None, payload)
+
+    def _score(self, reference16: np.ndarray, degraded16: np.ndarray) -> tuple[dict[str, float], dict[str, str]]:
+        """Every signal metric on one decoded item; a metric that cannot score it records why."""
+        scores, failures = {}, {}
+        for metric in self.metrics:
+            try:
+                scores[metric.name] = metric(reference16, degraded16)
+            except MetricFailure as exc:
+                failures[metric.name] = str(exc)
+            except Exception as exc:
+                failures[metric.name] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        return scores, failures
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ from hybridbench.errors import HybridbenchError
 from hybridbench.registry import Registry
 
 ASR_SAMPLE_RATE = 16000
+MAX_CLIP_S = 30  # Whisper's window: the batched pipeline reads no more of one clip
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class AsrProfile:
     beam_size: int = 5
     temperature: tuple[float, ...] = (0.0,)  # no fallback sampling: transcripts are deterministic
     condition_on_previous_text: bool = False
+    normalizer: str | None = None  # None: Whisper's English normalizer for English, the basic one otherwise
     locate: Callable[[], whisper_models.LocatedModel] | None = field(default=None, compare=False, repr=False)
 
     def supports(self, language: str) -> bool:
@@ -45,7 +47,9 @@ class AsrProfile:
             "compute_type": self.compute_type,
             "beam_size": self.beam_size,
             "temperature": list(self.temperature),
+            "temperature_fallback": len(self.temperature) > 1,
             "condition_on_previous_text": self.condition_on_previous_text,
+            "normalizer": self.normalizer or "whisper-english for English, whisper-basic otherwise",
             "language": "forced from each item",
         }
 
@@ -70,7 +74,17 @@ WHISPER_LARGE_V3 = AsrProfile(
     compute_type="default",
 )
 
-ASR_PROFILES: Registry[AsrProfile] = Registry("ASR profile", group="hybridbench.asr", list_hint="hybridbench asr")
+SEEDTTS_EVAL = AsrProfile(
+    name="seedtts-eval",
+    model="large-v3",
+    description="seed-tts-eval's English protocol: Whisper large-v3, English forced, its own punctuation cleaning",
+    compute_type="default",
+    normalizer="seedtts-eval",
+)
+
+ASR_PROFILES: Registry[AsrProfile] = Registry(
+    "ASR profile", group="hybridbench.asr", list_hint="hybridbench asr"
+)
 
 
 class Transcriber:
@@ -114,6 +128,47 @@ class Transcriber:
         )
         return " ".join(s.text.strip() for s in segments).strip()
 
+    def transcribe_batch(self, audios: list[np.ndarray], language: str, batch_size: int = 8) -> list[str]:
+        """Transcribe several utterances with faster-whisper's batched pipeline; same settings as `transcribe`.
+
+        The utterances are laid end to end and handed to `BatchedInferencePipeline` as clips, one clip per
+        utterance, which it decodes `batch_size` at a time; segments are mapped back to utterances by their
+        start time. The pipeline reads at most 30 s per clip, so longer utterances go through `transcribe`.
+        """
+        from faster_whisper import BatchedInferencePipeline
+
+        texts: list[str | None] = [None] * len(audios)
+        short = [i for i, a in enumerate(audios) if a.shape[-1] <= MAX_CLIP_S * ASR_SAMPLE_RATE]
+        for i in set(range(len(audios))) - set(short):
+            texts[i] = self.transcribe(audios[i], language)
+        if short:
+            if not self.profile.supports(language):
+                self.transcribe(audios[short[0]], language)  # raises the one-line English-only error
+            starts = np.cumsum([0] + [audios[i].shape[-1] for i in short])
+            joined = np.concatenate([audios[i].astype(np.float32, copy=False) for i in short])
+            clips = [
+                {"start": a / ASR_SAMPLE_RATE, "end": b / ASR_SAMPLE_RATE}
+                for a, b in zip(starts[:-1], starts[1:], strict=True)
+            ]
+            p = self.profile
+            segments, _ = BatchedInferencePipeline(self.model).transcribe(
+                joined,
+                language=None if p.english_only else language.split("-")[0].lower(),
+                beam_size=p.beam_size,
+                temperature=list(p.temperature),
+                clip_timestamps=clips,
+                batch_size=batch_size,
+                vad_filter=False,
+            )
+            pieces: list[list[str]] = [[] for _ in short]
+            for seg in segments:
+                # Segment starts are rounded to 1 ms; 20 ms past the start is safely inside its own clip.
+                clip = int(np.searchsorted(starts[1:], (seg.start + 0.02) * ASR_SAMPLE_RATE, side="right"))
+                pieces[min(clip, len(short) - 1)].append(seg.text.strip())
+            for j, i in enumerate(short):
+                texts[i] = " ".join(pieces[j]).strip()
+        return [t or "" for t in texts]
+
 
 @dataclass(frozen=True)
 class AsrChoice:
@@ -136,7 +191,8 @@ class AsrChoice:
         profile = self.by_language.get(language) or self.by_language.get(base) or self.by_language.get("*")
         if profile is None:
             raise HybridbenchError(
-                f"--asr names no profile for language {language!r}", f"add one, e.g. --asr en:...,{base}:whisper-base"
+                f"--asr names no profile for language {language!r}",
+                f"add one, e.g. --asr en:...,{base}:whisper-base",
             )
         if not profile.supports(language):
             raise HybridbenchError(

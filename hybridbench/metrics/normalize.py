@@ -3,11 +3,13 @@
 English uses Whisper's EnglishTextNormalizer with its British-to-American spelling map, as packaged by
 `whisper-normalizer` (transformers' copy needs that map downloaded). Every other language uses Whisper's
 BasicTextNormalizer, which lowercases, removes bracketed text and punctuation and keeps diacritics.
+An ASR profile may name another normalizer (the `seedtts-eval` profile uses seed-tts-eval's own cleaning).
 The normalizer's name and the package version are stored with every run.
 """
 
 from __future__ import annotations
 
+import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -28,16 +30,39 @@ class Normalizer:
 def english() -> Normalizer:
     from whisper_normalizer.english import EnglishTextNormalizer
 
-    return Normalizer("whisper-english", f"whisper-normalizer {version('whisper-normalizer')}", EnglishTextNormalizer())
+    return Normalizer(
+        "whisper-english", f"whisper-normalizer {version('whisper-normalizer')}", EnglishTextNormalizer()
+    )
 
 
 @cache
 def basic() -> Normalizer:
     from whisper_normalizer.basic import BasicTextNormalizer
 
-    return Normalizer("whisper-basic", f"whisper-normalizer {version('whisper-normalizer')}", BasicTextNormalizer())
+    return Normalizer(
+        "whisper-basic", f"whisper-normalizer {version('whisper-normalizer')}", BasicTextNormalizer()
+    )
 
 
-def normalizer_for(language: str) -> Normalizer:
-    """Whisper's English normalizer for English, the basic one for every other language."""
+# seed-tts-eval's English cleaning (run_wer.py): every punctuation mark except the apostrophe removed,
+# double spaces collapsed, lowercased. No number or spelling normalization, unlike Whisper's.
+_SEEDTTS_PUNCTUATION = str.maketrans("", "", "".join(c for c in string.punctuation if c != "'"))
+
+
+@cache
+def seedtts() -> Normalizer:
+    return Normalizer(
+        "seedtts-eval",
+        "seed-tts-eval run_wer.py cleaning",
+        lambda t: t.translate(_SEEDTTS_PUNCTUATION).lower(),
+    )
+
+
+NAMED = {"whisper-english": english, "whisper-basic": basic, "seedtts-eval": seedtts}
+
+
+def normalizer_for(language: str, name: str | None = None) -> Normalizer:
+    """The named normalizer, or by default Whisper's English one for English and the basic one otherwise."""
+    if name is not None:
+        return NAMED[name]()
     return english() if language.split("-")[0].lower() == "en" else basic()

@@ -142,3 +142,14 @@ def test_a_codec_failing_on_one_item_leaves_a_failure_row_and_the_rest_complete(
     FlakyCodec.fail_on_samples = -1
     retried = Runner(RunConfig(**{**config.__dict__, "retry_failed": True})).run()
     assert (retried.computed, retried.failed) == (2, 0)
+
+
+def test_batched_transcription_equals_one_by_one(synthetic_en_items):
+    from hybridbench.audio import load_tensor
+    from hybridbench.metrics.asr import ASR_PROFILES, Transcriber
+
+    audios = [load_tensor(item.audio_path, 16000)[0, 0].numpy() for item in synthetic_en_items[:4]]
+    transcriber = Transcriber(ASR_PROFILES.get("whisper-tiny.en"))
+    one_by_one = [transcriber.transcribe(a, "en") for a in audios]
+    assert transcriber.transcribe_batch(audios, "en", batch_size=4) == one_by_one
+    assert all(one_by_one)
