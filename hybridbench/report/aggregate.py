@@ -2,10 +2,12 @@
 
 Transcripts are stored raw; normalization and edit counting happen here, at scoring time, so a new
 normalizer rescores a run with no ASR. Aggregation rules, stated once:
-- WER/CER: corpus rates, summed edits over summed reference words/characters of the items that succeeded.
+- WER/CER: corpus rates, summed edits over summed reference words/characters of the items that succeeded
+  (the mean of per-utterance WERs is given beside it as `wer_utterance_mean`).
 - Signal metrics: arithmetic mean over the items the metric could score; items it could not score are
   counted in `<metric> failed`, never averaged in.
-- RTF: summed median processing seconds over summed audio seconds (encode and decode separately).
+- RTF: summed median processing seconds over summed audio seconds (encode and decode separately), with the
+  10th/90th percentiles of the per-item RTFs as the spread.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hybridbench.metrics.asr import ASR_PROFILES
 from hybridbench.metrics.normalize import normalizer_for
 from hybridbench.metrics.wer import EditCounts, char_edits, corpus_rate, word_edits
 from hybridbench.store import ResultRow
@@ -27,19 +30,36 @@ def item_frame(rows: list[ResultRow]) -> pd.DataFrame:
     for r in rows:
         p = r.payload
         rec: dict[str, Any] = {
-            "suite": r.suite, "codec": r.codec, "depth": r.depth, "item_id": r.item_id,
-            "status": r.status, "error": r.error, "language": p.get("language"), "text": p.get("text"),
+            "suite": r.suite,
+            "codec": r.codec,
+            "depth": r.depth,
+            "item_id": r.item_id,
+            "status": r.status,
+            "error": r.error,
+            "language": p.get("language"),
+            "text": p.get("text"),
             "transcript": p.get("transcript"),
         }
         if r.status == "ok":
-            norm = normalizer_for(p["language"])
+            norm = normalizer_for(p["language"], _profile_normalizer(p.get("asr")))
             ref, hyp = norm(p["text"]), norm(p["transcript"])
             w, c = word_edits(ref, hyp), char_edits(ref, hyp)
             rec.update(
-                normalizer=f"{norm.name} ({norm.version})", ref_norm=ref, hyp_norm=hyp,
-                word_sub=w.substitutions, word_del=w.deletions, word_ins=w.insertions, ref_words=w.reference_length,
-                char_sub=c.substitutions, char_del=c.deletions, char_ins=c.insertions, ref_chars=c.reference_length,
-                audio_s=p["audio_s"], encode_s=p["encode_s"], decode_s=p["decode_s"], bitrate=p["bitrate"],
+                normalizer=f"{norm.name} ({norm.version})",
+                ref_norm=ref,
+                hyp_norm=hyp,
+                word_sub=w.substitutions,
+                word_del=w.deletions,
+                word_ins=w.insertions,
+                ref_words=w.reference_length,
+                char_sub=c.substitutions,
+                char_del=c.deletions,
+                char_ins=c.insertions,
+                ref_chars=c.reference_length,
+                audio_s=p["audio_s"],
+                encode_s=p["encode_s"],
+                decode_s=p["decode_s"],
+                bitrate=p["bitrate"],
             )
             for name, value in p.get("metrics", {}).items():
                 rec[name] = value
@@ -49,12 +69,23 @@ def item_frame(rows: list[ResultRow]) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
+def _profile_normalizer(asr_name: str | None) -> str | None:
+    """The normalizer an ASR profile prescribes (None: the language default)."""
+    if asr_name is None or asr_name not in ASR_PROFILES:
+        return None
+    return ASR_PROFILES.get(asr_name).normalizer
+
+
 def _edits(group: pd.DataFrame, kind: str) -> list[EditCounts]:
     unit = "words" if kind == "word" else "chars"
     return [
         EditCounts(int(s), int(d), int(i), int(n))
         for s, d, i, n in zip(
-            group[f"{kind}_sub"], group[f"{kind}_del"], group[f"{kind}_ins"], group[f"ref_{unit}"], strict=True
+            group[f"{kind}_sub"],
+            group[f"{kind}_del"],
+            group[f"{kind}_ins"],
+            group[f"ref_{unit}"],
+            strict=True,
         )
     ]
 
@@ -65,15 +96,29 @@ def summarize(items: pd.DataFrame, metric_names: list[str]) -> pd.DataFrame:
     for (suite, codec, depth), group in items.groupby(["suite", "codec", "depth"], sort=False):
         ok = group[group["status"] == "ok"]
         rec: dict[str, Any] = {
-            "suite": suite, "codec": codec, "depth": int(depth), "items": len(group),
+            "suite": suite,
+            "codec": codec,
+            "depth": int(depth),
+            "items": len(group),
             "failed": int((group["status"] == "failed").sum()),
         }
         if len(ok):
-            rec["wer"] = corpus_rate(_edits(ok, "word"))
+            words = _edits(ok, "word")
+            rec["wer"] = corpus_rate(words)
             rec["cer"] = corpus_rate(_edits(ok, "char"))
+            # The mean of per-utterance rates, for comparison with papers that report it (items with no
+            # reference word are left out: their rate is undefined).
+            per_utt = [c.errors / c.reference_length for c in words if c.reference_length]
+            rec["wer_utterance_mean"] = float(np.mean(per_utt)) if per_utt else None
             audio = ok["audio_s"].sum()
             rec["rtf_encode"] = ok["encode_s"].sum() / audio
             rec["rtf_decode"] = ok["decode_s"].sum() / audio
+            # Spread of the per-item real-time factors (each a median over repeats): 10th and 90th percentiles.
+            for stage in ("encode", "decode"):
+                per_item = ok[f"{stage}_s"] / ok["audio_s"]
+                rec[f"rtf_{stage}_p10"], rec[f"rtf_{stage}_p90"] = (
+                    float(q) for q in np.percentile(per_item, [10, 90])
+                )
             rec["kbps"] = float(ok["bitrate"].iloc[0]) / 1000
             rec["normalizer"] = ok["normalizer"].iloc[0]
         for name in metric_names:

@@ -65,24 +65,62 @@ def write_tables(
                     cell += f" (n={top[f'{name} n']})"
                 metric_cells.append(cell)
             md_rows.append(
-                [codec, *[_pct(rec[f"WER@{d}"]) for d in depths], str(top["depth"]), _num(top.get("kbps"), 2),
-                 _pct(top.get("cer")), *metric_cells, _num(top.get("rtf_encode"), 4), _num(top.get("rtf_decode"), 4),
-                 str(top["items"]), str(top["failed"])]
+                [
+                    codec,
+                    *[_pct(rec[f"WER@{d}"]) for d in depths],
+                    str(top["depth"]),
+                    _num(top.get("kbps"), 2),
+                    _pct(top.get("cer")),
+                    *metric_cells,
+                    _num(top.get("rtf_encode"), 4),
+                    _num(top.get("rtf_decode"), 4),
+                    str(top["items"]),
+                    str(top["failed"]),
+                ]
             )
             csv_rows.append(
-                {"codec": codec, **{f"wer@{d}": rec[f"WER@{d}"] for d in depths}, "depth": top["depth"],
-                 "kbps": top.get("kbps"), "cer": top.get("cer"), **{n: top.get(n) for n in metric_names},
-                 "rtf_encode": top.get("rtf_encode"), "rtf_decode": top.get("rtf_decode"),
-                 "items": top["items"], "failed": top["failed"]}
+                {
+                    "codec": codec,
+                    **{f"wer@{d}": rec[f"WER@{d}"] for d in depths},
+                    "depth": top["depth"],
+                    "kbps": top.get("kbps"),
+                    "cer": top.get("cer"),
+                    **{n: top.get(n) for n in metric_names},
+                    "rtf_encode": top.get("rtf_encode"),
+                    "rtf_decode": top.get("rtf_decode"),
+                    "items": top["items"],
+                    "failed": top["failed"],
+                }
             )
         pd.DataFrame.from_records(csv_rows).to_csv(out_dir / f"summary-{suite}.csv", index=False)
 
         depth_rows = [
-            [r["codec"], str(r["depth"]), _num(r.get("kbps"), 2), _pct(r.get("wer")), _pct(r.get("cer")),
-             *[_num(r.get(n)) for n in metric_names], _num(r.get("rtf_decode"), 4), str(r["items"]), str(r["failed"])]
+            [
+                r["codec"],
+                str(r["depth"]),
+                _num(r.get("kbps"), 2),
+                _pct(r.get("wer")),
+                _pct(r.get("wer_utterance_mean")),
+                _pct(r.get("cer")),
+                *[_num(r.get(n)) for n in metric_names],
+                _num(r.get("rtf_decode"), 4),
+                str(r["items"]),
+                str(r["failed"]),
+            ]
             for r in suite_summary.to_dict("records")
         ]
-        depth_header = ["codec", "depth", "kbps", "WER %", "CER %", *metric_names, "RTF dec", "items", "failed"]
+        depth_header = [
+            "codec",
+            "depth",
+            "kbps",
+            "WER %",
+            "mean utt. WER %",
+            "CER %",
+            *metric_names,
+            "RTF dec",
+            "items",
+            "failed",
+        ]
         normalizers = sorted(set(suite_items.get("normalizer", pd.Series(dtype=str)).dropna()))
         md = "\n\n".join(
             [
