@@ -1,0 +1,87 @@
+"""Mimi (Kyutai, the Moshi codec) through transformers' `MimiModel`: `mimi`.
+
+24 kHz, 12.5 Hz, a split RVQ of 32 x 2048: codebook 0 is the semantic one (distilled from WavLM during training;
+no SSL model runs at inference), codebooks 1..31 are acoustic. Depth k = the first k codebooks; Moshi uses 8
+(12.5 * 8 * 11 = 1100 b/s, the published 1.1 kbps). The model is causal (streaming convolutions and causal
+transformers).
+
+We encode once with `encode(x, num_quantizers=32)` and decode any prefix with `decode(codes[:, :k])`, the model's
+own paths; `encode(x, num_quantizers=k)` gives exactly our first k codebooks (tested). Mimi pads its input to
+whole frames, so 1 s in gives 13 frames and 1.04 s out: `decode(codes, length=T)` trims to the input length.
+
+Weights: a transformers folder (`config.json` + `model.safetensors`) from `--weights DIR` or the cache filled by
+`hybridbench weights fetch mimi` (hf://kyutai/mimi); loaded with `MimiModel.from_pretrained` (safetensors only).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+
+from hybridbench import weights as W
+from hybridbench.codecs import _support
+from hybridbench.codecs.base import Codec, CodecInfo, WeightsStatus
+from hybridbench.errors import HybridbenchError
+
+PIP = "transformers"
+
+
+class Mimi(Codec):
+    name = "mimi"
+    sample_rate = 24000
+    frame_rate = 12.5
+    codebook_sizes = (2048,) * 32
+    causal = True
+    needs_ssl_at_inference = False
+    weights_license = "CC-BY-4.0 per the kyutai/mimi model card (not verifiable offline here)"
+    source = "transformers MimiModel; weights hf://kyutai/mimi"
+    description = "Mimi (Moshi's codec), 12.5 Hz, semantic codebook + 31 acoustic, 32 x 2048 split RVQ"
+    parameters: ClassVar[int] = 79_308_609  # MimiModel(MimiConfig()), checked by a test
+
+    def __init__(
+        self, model: torch.nn.Module, *, device: str | torch.device = "cpu", weights_sha256: str | None = None
+    ):
+        super().__init__(device=device)
+        self.model = model.to(self.device).eval()
+        self.weights_sha256 = weights_sha256
+        config = model.config
+        found = (config.sampling_rate, float(config.frame_rate), config.num_quantizers, config.codebook_size)
+        wanted = (self.sample_rate, self.frame_rate, len(self.codebook_sizes), self.codebook_sizes[0])
+        if found != wanted:
+            raise HybridbenchError(
+                f"{self.name}: the checkpoint is a Mimi with (sample rate, frame rate, codebooks, size) = {found}, "
+                f"expected {wanted}",
+                "pass the kyutai/mimi checkpoint",
+            )
+
+    @classmethod
+    def describe(cls, weights: str | None = None) -> CodecInfo:
+        info = super().describe(weights)
+        extra = {"semantic_codebooks": 1, "semantic_teacher": "WavLM (training only)"}
+        return CodecInfo(**{**info.__dict__, "parameters": cls.parameters, "extra": extra})
+
+    @classmethod
+    def weights_status(cls, weights: str | None = None) -> WeightsStatus:
+        return _support.weights_status(cls.name, "transformers", PIP, weights)
+
+    @classmethod
+    def load(cls, *, weights: str | None = None, device: str | torch.device = "cpu") -> Mimi:
+        _support.require("transformers", PIP, cls.name)
+        from transformers import MimiModel
+
+        located = W.locate(cls.name, weights, codec=cls.name)
+        model = MimiModel.from_pretrained(str(located.folder), use_safetensors=True)
+        return cls(model, device=device, weights_sha256=located.sha256)
+
+    @torch.inference_mode()
+    def encode(self, wav: torch.Tensor) -> torch.Tensor:
+        """wav [B, 1, T] at 24 kHz -> codes [B, 32, ceil(T / 1920)] int64 (row 0 semantic)."""
+        self.check_input(wav)
+        out = self.model.encode(wav.to(self.device), num_quantizers=self.num_codebooks)
+        return out.audio_codes.to(torch.int64)
+
+    @torch.inference_mode()
+    def _decode(self, codes: torch.Tensor) -> torch.Tensor:
+        """codes [B, k, F] -> wav [B, 1, F * 1920]."""
+        return self.model.decode(codes.to(self.device)).audio_values
