@@ -53,3 +53,8 @@ def test_french_uses_basic_normalizer_and_keeps_accents():
 def test_numbers_spelled_or_written_score_equal_in_english():
     norm = normalizer_for("en")
     assert word_edits(norm("We bought twelve apples."), norm("We bought 12 apples")).errors == 0
+
+
+def test_seedtts_eval_cleaning_keeps_apostrophes_and_nothing_else():
+    norm = normalizer_for("en", "seedtts-eval")
+    assert norm("Hello, World! It's   FINE?") == "hello world it's fine"
