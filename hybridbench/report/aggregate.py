@@ -6,6 +6,8 @@ normalizer rescores a run with no ASR. Aggregation rules, stated once:
   (the mean of per-utterance WERs is given beside it as `wer_utterance_mean`).
 - Signal metrics: arithmetic mean over the items the metric could score; items it could not score are
   counted in `<metric> failed`, never averaged in.
+- Every WER/CER and mean comes with a 95 % BCa bootstrap interval over items (hybridbench.stats; seed 0,
+  10,000 resamples), absent where fewer than two items were scored.
 - RTF: summed median processing seconds over summed audio seconds (encode and decode separately), with the
   10th/90th percentiles of the per-item RTFs as the spread.
 """
@@ -13,6 +15,7 @@ normalizer rescores a run with no ASR. Aggregation rules, stated once:
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -21,6 +24,7 @@ import pandas as pd
 from hybridbench.metrics.asr import ASR_PROFILES
 from hybridbench.metrics.normalize import normalizer_for
 from hybridbench.metrics.wer import EditCounts, char_edits, corpus_rate, word_edits
+from hybridbench.stats import Interval, corpus_rate_interval, mean_interval
 from hybridbench.store import ResultRow
 
 
@@ -69,6 +73,17 @@ def item_frame(rows: list[ResultRow]) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
+def _interval(fn: Callable[..., Interval], values: Any) -> tuple[float | None, float | None]:
+    """95 % bootstrap interval over items (seed 0, 10,000 resamples); None where it is undefined (n < 2)."""
+    if len(values) < 2:
+        return None, None
+    try:
+        ci = fn(values, seed=0)
+    except ValueError:  # e.g. no reference word in any item
+        return None, None
+    return ci.low, ci.high
+
+
 def _profile_normalizer(asr_name: str | None) -> str | None:
     """The normalizer an ASR profile prescribes (None: the language default)."""
     if asr_name is None or asr_name not in ASR_PROFILES:
@@ -103,9 +118,11 @@ def summarize(items: pd.DataFrame, metric_names: list[str]) -> pd.DataFrame:
             "failed": int((group["status"] == "failed").sum()),
         }
         if len(ok):
-            words = _edits(ok, "word")
+            words, chars = _edits(ok, "word"), _edits(ok, "char")
             rec["wer"] = corpus_rate(words)
-            rec["cer"] = corpus_rate(_edits(ok, "char"))
+            rec["cer"] = corpus_rate(chars)
+            rec["wer_low"], rec["wer_high"] = _interval(corpus_rate_interval, words)
+            rec["cer_low"], rec["cer_high"] = _interval(corpus_rate_interval, chars)
             # The mean of per-utterance rates, for comparison with papers that report it (items with no
             # reference word are left out: their rate is undefined).
             per_utt = [c.errors / c.reference_length for c in words if c.reference_length]
@@ -124,6 +141,7 @@ def summarize(items: pd.DataFrame, metric_names: list[str]) -> pd.DataFrame:
         for name in metric_names:
             values = ok[name].dropna() if name in ok else pd.Series(dtype=float)
             rec[name] = float(np.mean(values)) if len(values) else None
+            rec[f"{name} low"], rec[f"{name} high"] = _interval(mean_interval, values.to_numpy())
             rec[f"{name} n"] = int(len(values))
             rec[f"{name} failed"] = int(len(ok) - len(values))
         out.append(rec)
@@ -131,12 +149,13 @@ def summarize(items: pd.DataFrame, metric_names: list[str]) -> pd.DataFrame:
 
 
 def per_codec(summary: pd.DataFrame, depths: list[int]) -> dict[str, dict[str, Any]]:
-    """For each codec in one suite: its WER at each requested depth and its full-depth figures."""
+    """For each codec in one suite: its aggregates at each requested depth (`WER@k`, empty where not run)
+    and at its highest evaluated depth (`top`)."""
     table: dict[str, dict[str, Any]] = defaultdict(dict)
     for codec, group in summary.groupby("codec", sort=False):
         group = group.sort_values("depth")
         for depth in depths:
             hit = group[group["depth"] == depth]
-            table[codec][f"WER@{depth}"] = hit["wer"].iloc[0] if len(hit) and "wer" in hit else None
+            table[codec][f"WER@{depth}"] = hit.iloc[0].to_dict() if len(hit) else {}
         table[codec]["top"] = group.iloc[-1].to_dict()
     return dict(table)

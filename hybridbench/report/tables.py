@@ -25,6 +25,25 @@ def _num(x: Any, digits: int = 3) -> str:
     return "—" if x is None or pd.isna(x) else f"{x:.{digits}f}"
 
 
+def _missing(x: Any) -> bool:
+    return x is None or pd.isna(x)
+
+
+def _with_ci(rec: dict[str, Any], key: str, *, pct: bool, digits: int = 3) -> str:
+    """`value [low, high]`, the 95 % interval over items; the value alone when no interval exists."""
+    fmt = _pct if pct else (lambda v: _num(v, digits))
+    value, low, high = (
+        rec.get(key),
+        rec.get(f"{key}_low", rec.get(f"{key} low")),
+        rec.get(f"{key}_high", rec.get(f"{key} high")),
+    )
+    if _missing(value):
+        return "—"
+    if _missing(low) or _missing(high):
+        return fmt(value)
+    return f"{fmt(value)} [{fmt(low)}, {fmt(high)}]"
+
+
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -60,17 +79,17 @@ def write_tables(
             top = rec["top"]
             metric_cells = []
             for name in metric_names:
-                cell = _num(top.get(name))
+                cell = _with_ci(top, name, pct=False)
                 if top.get(f"{name} failed"):
                     cell += f" (n={top[f'{name} n']})"
                 metric_cells.append(cell)
             md_rows.append(
                 [
                     codec,
-                    *[_pct(rec[f"WER@{d}"]) for d in depths],
+                    *[_with_ci(rec[f"WER@{d}"], "wer", pct=True) for d in depths],
                     str(top["depth"]),
                     _num(top.get("kbps"), 2),
-                    _pct(top.get("cer")),
+                    _with_ci(top, "cer", pct=True),
                     *metric_cells,
                     _num(top.get("rtf_encode"), 4),
                     _num(top.get("rtf_decode"), 4),
@@ -81,7 +100,9 @@ def write_tables(
             csv_rows.append(
                 {
                     "codec": codec,
-                    **{f"wer@{d}": rec[f"WER@{d}"] for d in depths},
+                    **{f"wer@{d}": rec[f"WER@{d}"].get("wer") for d in depths},
+                    **{f"wer@{d}_low": rec[f"WER@{d}"].get("wer_low") for d in depths},
+                    **{f"wer@{d}_high": rec[f"WER@{d}"].get("wer_high") for d in depths},
                     "depth": top["depth"],
                     "kbps": top.get("kbps"),
                     "cer": top.get("cer"),
@@ -99,10 +120,10 @@ def write_tables(
                 r["codec"],
                 str(r["depth"]),
                 _num(r.get("kbps"), 2),
-                _pct(r.get("wer")),
+                _with_ci(r, "wer", pct=True),
                 _pct(r.get("wer_utterance_mean")),
-                _pct(r.get("cer")),
-                *[_num(r.get(n)) for n in metric_names],
+                _with_ci(r, "cer", pct=True),
+                *[_with_ci(r, n, pct=False) for n in metric_names],
                 _num(r.get("rtf_decode"), 4),
                 str(r["items"]),
                 str(r["failed"]),
@@ -128,6 +149,7 @@ def write_tables(
                 _context_lines(context, suite, normalizers),
                 "## By codec",
                 markdown_table(header, md_rows),
+                "Brackets: 95 % BCa bootstrap interval over items (10,000 resamples, seed 0). "
                 "WER@k: decoded from the first k codebooks; — where a codec has fewer codebooks or k was not run. "
                 "`depth` is the codec's highest evaluated depth, at which kbps, CER, signal metrics and RTF dec are "
                 "given. A metric followed by (n=...) could not score every item; its mean is over n items.",

@@ -82,6 +82,8 @@ def test_demo_command_writes_tables_and_a_rerun_computes_nothing(capsys, tmp_pat
     md = (tmp_path / "run" / "summary-synthetic-en.md").read_text()
     assert "| codec | WER@1 % | WER@4 % | WER@12 % |" in md
     assert md.count("| identity |") == 2  # by-codec and by-depth tables
+    assert "| identity | 0.0 [0.0, 0.0] | — | — | 1 | 256.00 |" in md  # every rate carries its interval
+    assert "4.644 [4.644, 4.644]" in md
     for name in ("summary-synthetic-en.csv", "depths-synthetic-en.csv", "items-synthetic-en.csv", "config.json"):
         assert (tmp_path / "run" / name).is_file()
     broken = (tmp_path / "run" / "summary-test-broken-file.md").read_text()
