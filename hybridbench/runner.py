@@ -51,7 +51,8 @@ class RunConfig:
     timing_repeats: int = 3
     retry_failed: bool = False
     include_reference: bool = True  # add the identity codec: the ASR floor belongs beside every codec
-    skip_unavailable: bool = False  # list codecs without weights instead of failing (the default benchmark)
+    skip_unavailable: bool = False  # list codecs without weights and suites without data instead of failing
+    include_full_depth: bool = False  # also score each codec's full depth when --depths does not reach it
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -64,10 +65,12 @@ class RunSummary:
     computed: int = 0
     reused: int = 0
     failed: int = 0
-    unavailable: dict[str, str] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)  # codec -> how to get its weights
+    unavailable_suites: dict[str, str] = field(default_factory=dict)  # suite -> how to prepare its data
     keys: list[str] = field(default_factory=list)
     codec_info: dict[str, dict[str, Any]] = field(default_factory=dict)
     asr: dict[str, dict[str, Any]] = field(default_factory=dict)  # suite -> resolved ASR profile
+    problems: dict[str, int] = field(default_factory=dict)  # suite -> dataset rows that did not become items
 
 
 @dataclass(frozen=True)
@@ -127,11 +130,15 @@ def plan_codecs(config: RunConfig, summary: RunSummary) -> list[_CodecPlan]:
         if config.depths is None:
             depths = tuple(range(1, q + 1))
         else:
-            depths = tuple(sorted({d for d in config.depths if d <= q}))
+            depths = tuple(
+                sorted({d for d in config.depths if d <= q} | ({q} if config.include_full_depth else set()))
+            )
             if not depths:
                 depths = (q,)  # a codec with fewer codebooks than every requested depth: score its full depth
         plans.append(
-            _CodecPlan(name, cls, weights, _weights_id(status.location, status.sha256), depths, info.to_dict())
+            _CodecPlan(
+                name, cls, weights, _weights_id(status.location, status.sha256), depths, info.to_dict()
+            )
         )
     return plans
 
@@ -149,7 +156,10 @@ def write_manifest(path: Path, suite: str, items: list[Item], hashes: dict[str, 
         for item in items:
             p = Path(item.audio_path)
             size = p.stat().st_size if p.is_file() else None
-            f.write(json.dumps({"suite": suite, **item.to_dict(), "bytes": size, "sha256": hashes[item.id]}) + "\n")
+            f.write(
+                json.dumps({"suite": suite, **item.to_dict(), "bytes": size, "sha256": hashes[item.id]})
+                + "\n"
+            )
     tmp.replace(path)
 
 
@@ -184,10 +194,15 @@ class Runner:
         cfg = self.config
         summary = RunSummary()
         suites = {name: SUITES.get(name) for name in dict.fromkeys(cfg.suites)}
-        for name, cls in suites.items():
+        for name, cls in list(suites.items()):
             status = cls.status(cfg.data_root)
             if not status.available:
-                raise HybridbenchError(f"suite {name} has no data here", status.hint)
+                if not cfg.skip_unavailable:
+                    raise HybridbenchError(f"suite {name} has no data here", status.hint)
+                summary.unavailable_suites[name] = status.hint
+                del suites[name]
+        if not suites:
+            raise HybridbenchError("none of the requested suites has data here", "see `hybridbench suites`")
         plans = plan_codecs(cfg, summary)
         summary.codec_info = {p.name: p.info for p in plans}
 
@@ -195,7 +210,10 @@ class Runner:
         hashes: dict[tuple[str, str], str] = {}
         profiles: dict[str, AsrProfile] = {}
         for name, cls in suites.items():
-            items = cls(data_root=cfg.data_root).items()
+            suite_obj = cls(data_root=cfg.data_root)
+            items = suite_obj.items()
+            _write_problems(cfg.out / f"problems-{name}.jsonl", suite_obj.problems())
+            summary.problems[name] = len(suite_obj.problems())
             items = items[: cfg.limit] if cfg.limit is not None else items
             if not items:
                 raise HybridbenchError(f"suite {name} has no items", "check --data-root and --limit")
@@ -216,8 +234,17 @@ class Runner:
                     for item in items:
                         keys = {
                             depth: row_key(
-                                SCHEMA_VERSION, plan.name, plan.weights_id, depth, suite, item.id,
-                                hashes[(suite, item.id)], item.text, item.language, asr_id, metric_ids,
+                                SCHEMA_VERSION,
+                                plan.name,
+                                plan.weights_id,
+                                depth,
+                                suite,
+                                item.id,
+                                hashes[(suite, item.id)],
+                                item.text,
+                                item.language,
+                                asr_id,
+                                metric_ids,
                                 self.device.type,
                             )
                             for depth in plan.depths
@@ -269,7 +296,13 @@ class Runner:
         return status is None or (status == "failed" and self.config.retry_failed)
 
     def _evaluate_item(
-        self, codec: Codec, plan: _CodecPlan, suite: str, item: Item, todo: dict[int, str], profile: AsrProfile
+        self,
+        codec: Codec,
+        plan: _CodecPlan,
+        suite: str,
+        item: Item,
+        todo: dict[int, str],
+        profile: AsrProfile,
     ) -> Iterable[ResultRow]:
         base = {"text": item.text, "language": item.language, "asr": profile.name}
 
@@ -299,7 +332,9 @@ class Runner:
             try:
                 prefix = codes[:, :depth]
                 out, dec_time = timed(
-                    lambda p=prefix: codec.decode(p, length=wav.shape[-1]), device=self.device, repeats=repeats
+                    lambda p=prefix: codec.decode(p, length=wav.shape[-1]),
+                    device=self.device,
+                    repeats=repeats,
                 )
                 degraded = resample(out.detach().float().cpu(), codec.sample_rate, ASR_SAMPLE_RATE)
                 degraded16 = match_length(degraded, reference16.shape[-1])[0, 0].numpy()
@@ -309,20 +344,24 @@ class Runner:
                 yield failed(depth, key, "decode", exc)
                 continue
             scores, metric_failures = self._score(reference16, degraded16)
-            decoded[depth] = degraded16, base | {
-                "metrics": scores,
-                "metric_failures": metric_failures,
-                "audio_s": audio_s,
-                "encode_s": enc_time.median_s,
-                "encode_runs_s": list(enc_time.runs_s),
-                "decode_s": dec_time.median_s,
-                "decode_runs_s": list(dec_time.runs_s),
-                "bitrate": codec.bitrate(depth),
-                "num_codes": int(prefix.numel()),
-                "speaker": item.speaker,
-                "device": str(self.device),
-                "batch_size": 1,
-            }
+            decoded[depth] = (
+                degraded16,
+                base
+                | {
+                    "metrics": scores,
+                    "metric_failures": metric_failures,
+                    "audio_s": audio_s,
+                    "encode_s": enc_time.median_s,
+                    "encode_runs_s": list(enc_time.runs_s),
+                    "decode_s": dec_time.median_s,
+                    "decode_runs_s": list(dec_time.runs_s),
+                    "bitrate": codec.bitrate(depth),
+                    "num_codes": int(prefix.numel()),
+                    "speaker": item.speaker,
+                    "device": str(self.device),
+                    "batch_size": 1,
+                },
+            )
         if not decoded:
             return
         # All depths of one item go to the ASR as one batch (faster-whisper's batched pipeline).
@@ -337,7 +376,9 @@ class Runner:
             payload["transcript"] = transcript
             yield ResultRow(todo[depth], plan.name, suite, item.id, depth, "ok", None, payload)
 
-    def _score(self, reference16: np.ndarray, degraded16: np.ndarray) -> tuple[dict[str, float], dict[str, str]]:
+    def _score(
+        self, reference16: np.ndarray, degraded16: np.ndarray
+    ) -> tuple[dict[str, float], dict[str, str]]:
         """Every signal metric on one decoded item; a metric that cannot score it records why."""
         scores, failures = {}, {}
         for metric in self.metrics:
@@ -348,6 +389,14 @@ class Runner:
             except Exception as exc:
                 failures[metric.name] = f"{type(exc).__name__}: {exc}".splitlines()[0]
         return scores, failures
+
+
+def _write_problems(path: Path, problems: list[Any]) -> None:
+    """The dataset rows a suite could not turn into items, with the reason, beside the manifest."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        for p in problems:
+            f.write(json.dumps({"where": str(p.where), "reason": str(p.reason)}) + "\n")
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

@@ -24,8 +24,10 @@ def list_suites(args: argparse.Namespace) -> int:
         data = status.hint or "here"
         if status.available:
             try:
-                items = cls(data_root=args.data_root).items()
-                count = str(len(items))
+                suite = cls(data_root=args.data_root)
+                items = suite.items()
+                problems = len(suite.problems())
+                count = str(len(items)) + (f" (+{problems} rows skipped, with reasons)" if problems else "")
                 known = [i.duration for i in items if i.duration is not None]
                 hours = f"{sum(known) / 3600:.3f}" + ("" if len(known) == len(items) else " (partial)")
                 data = "here"

@@ -53,3 +53,10 @@ class Suite(ABC):
     @abstractmethod
     def items(self) -> list[Item]:
         """All items in a fixed, deterministic order (so `--limit N` always takes the same N)."""
+
+    def problems(self) -> list[Any]:
+        """Rows of the dataset that did not become items, each with `where` and `reason` (never silently lost).
+
+        Audio that exists but cannot be read stays an item: the runner records its failure per row.
+        """
+        return []
