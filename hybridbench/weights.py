@@ -221,8 +221,8 @@ def checkpoints_for(name: str) -> list[Checkpoint]:
 
 
 def folder(checkpoint: Checkpoint) -> Path:
-    """The cache folder of a checkpoint (created on demand)."""
-    return cache_dir("weights", checkpoint.folder)
+    """The cache folder of a checkpoint (not created here: looking must not leave empty folders behind)."""
+    return cache_dir("weights") / checkpoint.folder
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

@@ -17,6 +17,7 @@ from hybridbench.errors import HybridbenchError, WeightsNotFoundError
 def _isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("HYBRIDBENCH_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("HYBRIDBENCH_OFFLINE", "1")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # DAC's own cache (~/.cache/descript) stays out of it
 
 
 @pytest.fixture
@@ -115,11 +116,13 @@ def test_hand_copied_file_is_recorded_then_checked(monkeypatch):
     # EnCodec pins a sha256 prefix in its file name: a wrong hand-copied file is refused at once.
     ckpt = W.CHECKPOINTS["encodec-24khz"]
     dest = W.folder(ckpt) / ckpt.main.filename
+    dest.parent.mkdir(parents=True)
     dest.write_bytes(b"not the encodec checkpoint")
     with pytest.raises(HybridbenchError, match="does not start with d7cc33bc"):
         W.locate("encodec-24khz")
     # A file without a pinned checksum is trusted on first use, recorded, and any later change is refused.
     mimi = W.CHECKPOINTS["mimi"]
+    W.folder(mimi).mkdir(parents=True)
     for wf in mimi.files:
         (W.folder(mimi) / wf.filename).write_bytes(wf.filename.encode())
     first = W.locate("mimi")
@@ -154,3 +157,18 @@ def test_loading_never_unpickles_code(tmp_path):
         W.load_state_dict(path)
     torch.save({"w": torch.ones(2)}, tmp_path / "ok.pt")
     assert torch.equal(W.load_state_dict(tmp_path / "ok.pt")["w"], torch.ones(2))
+
+
+def test_dac_finds_fetched_weights_and_refuses_changed_ones():
+    from hybridbench.codecs import CODECS
+
+    cls = CODECS.get("dac-16khz")
+    assert cls.weights_status().hint.startswith("hybridbench weights fetch dac-16khz")
+    path = cls.cached_weights_path()
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"changed after download")
+    W._record_path(path).write_text(hashlib.sha256(b"as downloaded").hexdigest() + "  x\n")
+    status = cls.weights_status()
+    assert status.available and status.location == str(path)
+    with pytest.raises(HybridbenchError, match="refusing"):
+        cls.load()

@@ -1,11 +1,12 @@
 """Descript Audio Codec (DAC) through the `descript-audio-codec` package.
 
 Weights are DAC's own checkpoint format (`{"state_dict", "metadata": {"kwargs"}}`), looked up in order:
-`--weights PATH`, then DAC's own download cache (`~/.cache/descript/dac/`), where DAC's `download` (online)
-puts them. Unlike `DAC.load`, the file is read with `torch.load(weights_only=True)` (no arbitrary unpickling)
-and the state dict is loaded strictly, so a checkpoint that does not match the architecture is an error, not a
-silently half-initialised model. Decoding from the first k codebooks uses DAC's own path:
-`quantizer.from_codes(codes[:, :k])` then `decode`, in eval mode (DAC ignores `n_quantizers` in train mode).
+`--weights PATH`, then hybridbench's cache (filled by `hybridbench weights fetch dac-16khz`, which records the
+file's sha256 and refuses it if it later changes), then DAC's own download cache (`~/.cache/descript/dac/`),
+where DAC's `download` (online) puts them. Unlike `DAC.load`, the file is read with
+`torch.load(weights_only=True)` (no arbitrary unpickling) and the state dict is loaded strictly, so a
+checkpoint that does not match the architecture is an error, not a silently half-initialised model.
+Decoding from the first k codebooks uses DAC's own path: `quantizer.from_codes(codes[:, :k])` then `decode`, in eval mode (DAC ignores `n_quantizers` in train mode).
 We never use `compress`/`decompress`, which loudness-normalise and encode in 1 s chunks.
 """
 
@@ -16,6 +17,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from hybridbench import weights as W
 from hybridbench.codecs.base import Codec, WeightsStatus
 from hybridbench.errors import HybridbenchError, WeightsNotFoundError
 
@@ -42,21 +44,32 @@ class _DacCodec(Codec):
 
     @classmethod
     def fetch_command(cls) -> str:
-        return f"python -m dac download --model_type {cls.model_type} (online), or pass --weights PATH"
+        return f"hybridbench weights fetch {cls.name} (online), or pass --weights PATH"
+
+    @classmethod
+    def cached_weights_path(cls) -> Path:
+        """Where `hybridbench weights fetch` puts the file (hybridbench.weights' table, checksum recorded)."""
+        ckpt = W.CHECKPOINTS[cls.name]
+        return W.folder(ckpt) / ckpt.main.filename
 
     @classmethod
     def weights_status(cls, weights: str | None = None) -> WeightsStatus:
-        path = Path(weights) if weights else cls.default_weights_path()
-        if path.is_file():
-            return WeightsStatus(available=True, location=str(path))
-        return WeightsStatus(available=False, location=str(path), hint=cls.fetch_command())
+        # --weights PATH, else hybridbench's cache, else DAC's own download cache.
+        candidates = [Path(weights)] if weights else [cls.cached_weights_path(), cls.default_weights_path()]
+        for path in candidates:
+            if path.is_file():
+                return WeightsStatus(available=True, location=str(path))
+        return WeightsStatus(available=False, location=str(candidates[0]), hint=cls.fetch_command())
 
     @classmethod
     def load(cls, *, weights: str | None = None, device: str | torch.device = "cpu") -> _DacCodec:
         status = cls.weights_status(weights)
         if not status.available:
             raise WeightsNotFoundError(f"{cls.name}: weights not found at {status.location}", status.hint)
-        return cls(model=load_dac_checkpoint(Path(status.location), expect=cls), device=device)
+        path = Path(status.location)
+        if not weights and path == cls.cached_weights_path():
+            W.verify(path, W.CHECKPOINTS[cls.name].main)  # a file changed since its fetch is refused
+        return cls(model=load_dac_checkpoint(path, expect=cls), device=device)
 
     @torch.inference_mode()
     def encode(self, wav: torch.Tensor) -> torch.Tensor:
