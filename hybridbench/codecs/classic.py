@@ -45,6 +45,10 @@ pre-skip of 104), AMR-NB 37.9-38.8 at 8 kHz (FFmpeg's wrapper declares 50), G.72
 input is zero-padded by `delay` samples plus up to one frame, so the last input sample is still coded; that
 padding is coded and counted like any other audio. Opus decodes at 48 kHz and is resampled to 16 kHz with
 the project's resampler.
+
+Timing: the runner encodes once at full depth, so a simulcast codec's encode time covers every operating
+point (5 Opus or 8 AMR-NB encodes); one operating point alone costs about that time divided by the number of
+depths. Decode time is per depth, as for any codec.
 """
 
 from __future__ import annotations
@@ -236,6 +240,7 @@ class _SimulcastCodec(_FFmpegCodec):
             "frame_ms": 1000 * cls.frame_samples / cls.sample_rate,
             "delay_samples": cls.delay,
             "payload": cls.payload_note,
+            "encode_time_covers": "every operating point (one encode per depth)",
             "encoder": cls.encoder,
             "decoder": cls.decoder,
         }
