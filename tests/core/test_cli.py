@@ -20,7 +20,7 @@ def test_codecs_table_lists_facts_and_how_to_get_missing_weights(capsys):
     dac_row = next(line for line in out.splitlines() if line.startswith("| dac-16khz |"))
     cells = [c.strip() for c in dac_row.strip("|").split("|")]
     assert cells[1:6] == ["16000", "50", "12", "0.5", "6"]
-    assert "python -m dac download --model_type 16khz" in dac_row or cells[6].startswith("here")
+    assert "hybridbench weights fetch dac-16khz" in dac_row or cells[6].startswith("here")
     assert "| identity | 16000 | 16000 | 1 | 256 | 256 | here |" in out
 
 
@@ -51,7 +51,7 @@ def test_missing_codec_weights_name_the_fix(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))  # DAC's own cache lives under ~/.cache
     code, _, err = _run(capsys, "run", "--codecs", "dac-16khz", "--suites", "synthetic-en", "--out", str(tmp_path))
     assert code == 2
-    assert "weights not found" in err and "python -m dac download --model_type 16khz" in err
+    assert "weights not found" in err and "hybridbench weights fetch dac-16khz" in err
 
 
 @SUITES.register()
