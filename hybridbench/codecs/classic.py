@@ -293,6 +293,11 @@ class _SimulcastCodec(_FFmpegCodec):
         """codes [B, k, F] -> wav [B, 1, T'], from row k alone (operating point k)."""
         k = codes.shape[1]
         op, width = self.operating_points[k - 1], self.widths()[k - 1]
+        if codes.shape[-1] % self.symbols_per_frame:
+            raise HybridbenchError(
+                f"{self.name}: {codes.shape[-1]} symbols is not a whole number of frames",
+                f"decode codes from encode(): {self.symbols_per_frame} symbols per frame",
+            )
         outs = []
         for row in codes[:, k - 1].detach().cpu().numpy().astype(np.int64):  # [F]
             bits = ((row[:, None] >> np.arange(width - 1, -1, -1, dtype=np.int64)) & 1).astype(np.uint8)

@@ -174,6 +174,13 @@ def test_depth_k_reads_only_the_rows_it_should(name, coded):
             assert same == (name != "g722"), "simulcast ignores rows before k; the G.722 core is always read"
 
 
+def test_a_partial_frame_of_codes_is_refused_with_a_hint(coded):
+    codec, pairs = coded["opus"]
+    _, codes = pairs[0]
+    with pytest.raises(HybridbenchError, match="whole number of frames"):
+        codec.decode(codes[..., :-1])
+
+
 def test_amr_spare_bits_carry_nothing(coded):
     codec, pairs = coded["amr-nb"]
     _, codes = pairs[0]
