@@ -325,3 +325,74 @@ def test_a_folder_without_results_is_refused_and_left_untouched(tmp_path):
     with pytest.raises(HybridbenchError, match="no results.sqlite"):
         args.func(args)
     assert not (tmp_path / "results.sqlite").exists()
+
+
+def test_the_installed_cli_prints_the_comparison_and_one_line_errors(run_dir, capsys):
+    from hybridbench.cli import main
+
+    rc = main(["compare", str(run_dir), "--a", "bad", "--b", "good", "--depth", "1", "--resamples", "1000"])
+    out, _ = capsys.readouterr()
+    assert rc == 0 and "verdict: bad (A) has higher WER than good (B) at depth 1" in out
+    rc = main(["compare", str(run_dir), "--a", "bad", "--b", "nope", "--depth", "1"])
+    _, err = capsys.readouterr()
+    assert rc == 2
+    assert err.strip().splitlines() == [
+        f"hybridbench: error: codec 'nope' (--b) is not in the run at {run_dir} "
+        "(the run holds: bad, good, identity, twin)"
+    ]
+
+
+@pytest.mark.slow
+def test_compare_on_a_real_run(tmp_path, capsys):
+    """The real Runner (Pico speech, Whisper tiny.en, PESQ) with the identity codec and a codec adding noise."""
+    import torch
+
+    from hybridbench.codecs import CODECS
+    from hybridbench.codecs.identity import IdentityCodec
+    from hybridbench.runner import RunConfig, Runner
+
+    @CODECS.register("stats-test-noisy")
+    class NoisyIdentity(IdentityCodec):
+        name = "stats-test-noisy"
+
+        def _decode(self, codes):
+            clean = super()._decode(codes)
+            noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(0))
+            return clean + noise * clean.pow(2).mean().sqrt() / noise.pow(2).mean().sqrt()  # 0 dB SNR
+
+    try:
+        config = RunConfig(
+            codecs=["stats-test-noisy"],
+            suites=["synthetic-en"],
+            out=tmp_path,
+            limit=10,
+            metrics=["pesq-wb"],
+            timing_repeats=1,
+        )
+        Runner(config).run()
+    finally:
+        CODECS._items.pop("stats-test-noisy", None)
+    out = _run(
+        [
+            "compare",
+            str(tmp_path),
+            "--a",
+            "stats-test-noisy",
+            "--b",
+            "identity",
+            "--depth",
+            "1",
+            "--metric",
+            "pesq-wb",
+            "--resamples",
+            "2000",
+        ],
+        capsys,
+    )
+    assert "pairs: 10 items scored by both codecs; dropped 0" in out
+    # Ten pairs all in one direction: the smallest two-sided sign-flip p-value, 2 / 2**10, within resampling.
+    assert "verdict: stats-test-noisy (A) has lower pesq-wb than identity (B) at depth 1" in out
+    wer = _run(
+        ["compare", str(tmp_path), "--a", "stats-test-noisy", "--b", "identity", "--depth", "1"], capsys
+    )
+    assert "pairs: 10 items" in wer and "A - B: +" in wer  # noise at 0 dB cannot lower Whisper's WER
