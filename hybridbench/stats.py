@@ -16,9 +16,10 @@ item's A and B results are swapped with probability 1/2; two-sided; Noreen 1989)
 under the null hypothesis "A and B are exchangeable on every item" its p-value is valid by construction,
 whereas bootstrap p-values are only asymptotically calibrated (Riezler & Maxwell 2005 compare the two for MT).
 
-Everything is vectorized numpy: resamples are drawn as index matrices in chunks, turned into per-item
-multiplicity counts with one `bincount`, and multiplied into the (items x sums) matrix, so 10,000 resamples
-of 1,000 items take a few tens of milliseconds. Results are deterministic for a given seed.
+Everything is vectorized numpy: resamples are drawn as (resamples x items) index matrices in chunks of
+bounded memory and each per-item column is gathered and summed through them; permutations are a 0/1 matrix
+multiplied into the per-item swap effects. 10,000 resamples of 1,000 items take about 0.1 s on one idle
+core. Results are deterministic for a given seed (and this module's version).
 """
 
 from __future__ import annotations
@@ -141,13 +142,13 @@ def _chunks(n_resamples: int, n: int) -> list[int]:
 def _resampled_sums(matrix: np.ndarray, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
     """Column sums of `n_resamples` bootstrap resamples of the rows (items): shape (n_resamples, k)."""
     n = matrix.shape[0]
+    # One contiguous array per column: gathering a column by a (b, n) index matrix and summing its rows is
+    # about twice as fast as building per-item multiplicity counts and multiplying them into the matrix.
+    columns = [np.ascontiguousarray(matrix[:, j]) for j in range(matrix.shape[1])]
     out = []
     for b in _chunks(n_resamples, n):
-        idx = rng.integers(0, n, size=(b, n))
-        # How many times each item appears in each resample, then one matrix product for all the sums.
-        flat = (idx + (np.arange(b) * n)[:, None]).ravel()
-        counts = np.bincount(flat, minlength=b * n).reshape(b, n).astype(np.float64)
-        out.append(counts @ matrix)
+        idx = rng.integers(0, n, size=(b, n))  # every resample uses the same items for every column
+        out.append(np.stack([column[idx].sum(axis=1) for column in columns], axis=1))
     return np.concatenate(out, axis=0)
 
 
@@ -273,7 +274,9 @@ def _permutation_p(
     rng = np.random.default_rng([seed, 1])
     hits = 0
     for b in _chunks(n_resamples, n):
-        flips = rng.integers(0, 2, size=(b, n)).astype(np.float64)
+        # Fair coin flips, 8 per random byte (the cheapest way numpy offers to draw them).
+        bits = np.unpackbits(rng.integers(0, 256, size=(b, (n + 7) // 8), dtype=np.uint8), axis=1, count=n)
+        flips = bits.astype(np.float64)
         permuted = stat(base[None, :] + flips @ swap, n)
         # A tolerance, so that statistics equal to the observed one up to rounding count as "as extreme".
         hits += int(np.sum(np.abs(permuted) >= abs(observed) - 1e-12 * max(1.0, abs(observed))))

@@ -214,6 +214,8 @@ def compare_rows(
 ) -> Comparison:
     """Pair the items both codecs scored and test the difference. `rows` may hold other codecs and suites."""
     depth_b = depth if b_depth is None else b_depth
+    if metric.lower() in RATE_METRICS:
+        metric = metric.lower()
     if a == b and depth == depth_b:
         raise HybridbenchError(
             "A and B are the same codec at the same depth", "compare two codecs or two depths"

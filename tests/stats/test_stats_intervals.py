@@ -139,7 +139,7 @@ def test_ten_thousand_resamples_of_a_thousand_items_take_well_under_a_second():
         start = time.perf_counter()
         stats.rate_interval(errors, lengths, n_resamples=10_000)
         best_rate = min(best_rate, time.perf_counter() - start)
-    assert best_mean < 1.0 and best_rate < 1.0, (best_mean, best_rate)
+    assert best_mean < 0.5 and best_rate < 0.5, (best_mean, best_rate)  # ~0.1 s each on an idle core
 
 
 def test_format_shows_percentages():
