@@ -75,7 +75,7 @@ def _resemblyzer_encoder() -> Any:
     encoder = VoiceEncoder("cpu", verbose=False)
     # Resemblyzer loads its weights with strict=False; check that every parameter really came from the file.
     weights = Path(resemblyzer.__file__).parent / "pretrained.pt"
-    stored = torch.load(weights, map_location="cpu", weights_only=False)["model_state"]
+    stored = torch.load(weights, map_location="cpu", weights_only=True)["model_state"]
     missing = sorted(set(encoder.state_dict()) - set(stored))
     if missing:
         raise HybridbenchError(f"Resemblyzer's weights lack {missing}", "reinstall resemblyzer==0.1.4")
