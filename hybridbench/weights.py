@@ -81,7 +81,7 @@ _DAC_RELEASES = "https://github.com/descriptinc/descript-audio-codec/releases/do
 _UNKNOWN_LICENSE = "not stated in the package; see the model card at the source"
 
 # Sources: URLs and file names as the packages themselves download them (dualcodec/README + get_model.py,
-# dac/utils/__init__.py, encodec/model.py, transformers' Mimi docs, speechtokenizer's README, snac/snac.py).
+# dac/utils/__init__.py, encodec/model.py, transformers' Mimi and X-Codec docs, speechtokenizer's README, snac/snac.py).
 CHECKPOINTS: dict[str, Checkpoint] = {
     c.name: c
     for c in (
@@ -157,6 +157,14 @@ CHECKPOINTS: dict[str, Checkpoint] = {
             "kyutai--mimi",
             _hf("kyutai/mimi", "model.safetensors", "config.json"),
             "CC-BY-4.0 per the kyutai/mimi model card (not verifiable offline here)",
+        ),
+        Checkpoint(
+            "xcodec-hubert-librispeech",
+            "hf://hf-audio/xcodec-hubert-librispeech",
+            "hf-audio--xcodec-hubert-librispeech",
+            _hf("hf-audio/xcodec-hubert-librispeech", "model.safetensors", "config.json"),
+            "not stated in transformers; see the model card at the source",
+            "the checkpoint transformers' XcodecModel documents",
         ),
         Checkpoint(
             "speechtokenizer",

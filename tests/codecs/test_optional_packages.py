@@ -19,7 +19,14 @@ OPTIONAL = {
 
 
 def test_all_adapters_are_registered():
-    for name in (*OPTIONAL, "dualcodec-12hz", "mimi", "snac-32khz", "snac-44khz"):
+    for name in (
+        *OPTIONAL,
+        "dualcodec-12hz",
+        "mimi",
+        "snac-32khz",
+        "snac-44khz",
+        "xcodec-hubert-librispeech",
+    ):
         assert CODECS.get(name).name == name
 
 
