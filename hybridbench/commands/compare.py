@@ -5,6 +5,13 @@ requested depth, and reports A's value, B's value, the difference A - B with its
 interval and a paired permutation p-value (see `hybridbench.stats`). WER and CER are corpus rates (summed
 edits over summed reference words/characters of the paired items), so the values can differ from a table's,
 which is over all items each codec scored; both the pair count and the dropped items are printed.
+
+The verdict follows the p-value at --alpha (default 0.05); the interval says how large the difference is.
+The two come from different procedures, so near the threshold one may include 0 while the other is just
+below alpha: report both. Comparing many codec pairs or depths calls for a multiple-testing correction
+(e.g. Holm), which is the reader's to apply: each call tests one hypothesis. Reruns of a run folder with
+another configuration leave older rows in the store; the latest row of each item is used, and the two
+codecs must have been transcribed with the same ASR profile.
 """
 
 from __future__ import annotations
