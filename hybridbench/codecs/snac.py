@@ -153,7 +153,12 @@ class _Snac(Codec):
 
 
 def _hub_config(
-    sampling_rate: int, encoder_dim: int, rates: list[int], decoder_dim: int, attn, strides
+    sampling_rate: int,
+    encoder_dim: int,
+    rates: list[int],
+    decoder_dim: int,
+    attn: int | None,
+    strides: list[int],
 ) -> dict:
     return {
         "sampling_rate": sampling_rate,
