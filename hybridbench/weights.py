@@ -12,6 +12,10 @@ while writing this table*. Nothing here is typed in from memory:
   file (`FILE.sha256`); every later load checks the file against that record, so a corrupted or swapped file is
   refused. A file the user copied in by hand without a record is hashed on first use and recorded then.
 
+Loading a codec whose files are missing from the cache downloads them the same way when the source is
+reachable (as the packages do on first use); offline (or with HYBRIDBENCH_OFFLINE=1) it fails at once with the
+`hybridbench weights fetch` command and the files to copy in by hand.
+
 Layout: `$HYBRIDBENCH_CACHE/weights/<folder>/<file>` (default `~/.cache/hybridbench/weights/...`). `--weights PATH`
 overrides the cache for a codec's main checkpoint; a user's own (fine-tuned) file is not compared with the table,
 but its sha256 is still computed and stored with every run.
@@ -314,7 +318,8 @@ def locate(
 ) -> Located:
     """Find a checkpoint's files: `override` (a folder, or the main file itself) first, else the verified cache.
 
-    Raises WeightsNotFoundError naming the missing files and the command that fetches them.
+    Files missing from the cache are downloaded when the source is reachable (set HYBRIDBENCH_OFFLINE=1 to
+    never try). Raises WeightsNotFoundError naming the missing files and the command that fetches them.
     """
     ckpt = CHECKPOINTS[checkpoint_name]
     codec = codec or checkpoint_name
@@ -339,6 +344,10 @@ def locate(
         return Located(path, file_sha256(path / ckpt.main.filename), True)
     base = folder(ckpt)
     missing = missing_files(ckpt, base)
+    if missing and _reachable(missing[0].url):
+        # Online: download now, as the packages themselves do on first use (with a progress bar and checksum).
+        fetch(checkpoint_name, out=sys.stderr)
+        missing = missing_files(ckpt, base)
     if missing:
         raise WeightsNotFoundError(
             f"{codec}: weights not found in {base} (missing {', '.join(wf.filename for wf in missing)})",

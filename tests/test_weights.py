@@ -172,3 +172,10 @@ def test_dac_finds_fetched_weights_and_refuses_changed_ones():
     assert status.available and status.location == str(path)
     with pytest.raises(HybridbenchError, match="refusing"):
         cls.load()
+
+
+def test_loading_downloads_missing_files_when_the_source_is_reachable(served, capsys):
+    ckpt, src, digest = served  # a file:// source is always reachable
+    located = W.locate("tiny-test")
+    assert located.sha256 == digest and (located.folder / "tiny.safetensors").read_bytes() == src.read_bytes()
+    assert "sha256" in capsys.readouterr().err
