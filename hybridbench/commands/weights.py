@@ -39,6 +39,16 @@ def run_fetch(args: argparse.Namespace) -> int:
 def run_path(args: argparse.Namespace) -> int:
     for line in W.describe_locations(args.name, args.weights):
         print(line)
+    # Some adapters also accept their package's own download cache (DAC looks in ~/.cache/descript/dac).
+    from hybridbench.codecs import CODECS
+
+    if args.name in CODECS:
+        own = getattr(CODECS.get(args.name), "default_weights_path", None)
+        if own is not None:
+            path = own()
+            print(
+                f"  also: {path}  [{'present' if path.is_file() else 'missing'}]  (the package's own download cache)"
+            )
     return 0
 
 
