@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -102,10 +103,33 @@ class FeatureStore:
         key = f"{file.resolve()}|{st.st_size}|{st.st_mtime_ns}|{self.sample_rate}|{self.frame_rate}"
         return self.root / f"{hashlib.sha1(key.encode()).hexdigest()}.npy"
 
-    def prepare(self, files: list[Path], teacher: Teacher, *, rank: int = 0, world: int = 1) -> None:
-        """Compute the missing features of this rank's share of `files` (callers barrier afterwards)."""
+    @property
+    def dim(self) -> int:
+        """The features' size, recorded by whoever computed them."""
+        try:
+            return int(json.loads((self.root / "meta.json").read_text())["dim"])
+        except (OSError, KeyError, ValueError) as exc:
+            raise HybridbenchError(
+                f"teacher feature cache {self.root} has no meta.json", "delete the folder"
+            ) from exc
+
+    def prepare(
+        self, files: list[Path], teacher: Teacher | Callable[[], Teacher], *, rank: int = 0, world: int = 1
+    ) -> None:
+        """Compute the missing features of this rank's share of `files` (callers barrier afterwards).
+
+        `teacher` may be a factory: it is only called (the model only loaded) when something is missing.
+        """
         self.root.mkdir(parents=True, exist_ok=True)
+        meta = self.root / "meta.json"
         todo = [f for i, f in enumerate(files) if i % world == rank and not self.path(f).is_file()]
+        if not todo and meta.is_file():
+            return
+        if not isinstance(teacher, Teacher):
+            teacher = teacher()
+        tmp_meta = meta.with_suffix(f".{rank}.tmp")
+        tmp_meta.write_text(json.dumps({"dim": teacher.dim, "teacher": teacher.cache_id}))
+        tmp_meta.replace(meta)
         for file in tqdm(
             todo, desc=f"teacher {teacher.spec.name}", disable=rank != 0 or not todo, leave=False
         ):

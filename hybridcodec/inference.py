@@ -21,8 +21,8 @@ from hybridcodec.teachers import Teacher, TeacherSpec, make_teacher
 class Codec:
     """A loaded HybridCodec checkpoint (any variant)."""
 
-    def __init__(self, *, model: HybridCodec, metadata: dict[str, str], device: torch.device):
-        self.model, self.metadata, self.device = model, metadata, device
+    def __init__(self, *, model: HybridCodec, metadata: dict[str, str], device: torch.device, path: Path):
+        self.model, self.metadata, self.device, self.path = model, metadata, device, path
         c = model.config
         self.sample_rate, self.frame_rate, self.codebook_sizes = c.sample_rate, c.frame_rate, c.codebook_sizes
         self.teacher: Teacher | None = None
@@ -35,8 +35,9 @@ class Codec:
     @classmethod
     def load(cls, path: str | Path, *, device: str | torch.device = "cpu") -> Codec:
         dev = torch.device(device)
-        model, meta = load_model(resolve_model_path(path), device=dev)
-        return cls(model=model, metadata=meta, device=dev)
+        path = resolve_model_path(path)
+        model, meta = load_model(path, device=dev)
+        return cls(model=model, metadata=meta, device=dev, path=path)
 
     def teacher_features(self, wav: torch.Tensor) -> torch.Tensor:
         """wav [B, 1, T] -> [B, teacher_dim, ceil(T / hop)] (the dualcodec variant's semantic input)."""

@@ -151,8 +151,10 @@ class WhisperEncoderTeacher(Teacher):
             raise HybridbenchError(
                 f"no CTranslate2 Whisper model in {source!r}", "pass a faster-whisper model folder"
             )
+        # CTranslate2 would start 4 threads by default; on a small shared CPU that oversubscribes it.
+        threads = torch.get_num_threads() if device == "cpu" else 1
         self.model = ctranslate2.models.Whisper(
-            source, device=device, device_index=device_index, compute_type=compute_type
+            source, device=device, device_index=device_index, compute_type=compute_type, intra_threads=threads
         )
         self.extractor = FeatureExtractor(feature_size=self.model.n_mels)
         self.dim = self._encode(np.zeros(self.HOP, dtype=np.float32)).shape[-1]
@@ -175,6 +177,15 @@ class WhisperEncoderTeacher(Teacher):
             chunk = audio[start : start + self.WINDOW]
             parts.append(self._encode(chunk)[: math.ceil(len(chunk) / self.HOP)])
         return torch.from_numpy(np.concatenate(parts)).float()
+
+
+def cache_id(spec: TeacherSpec, device: str | torch.device = "cpu") -> str:
+    """The feature-cache identity a teacher built on `device` will have, without loading it."""
+    if spec.name == "whisper-base-encoder":
+        compute_type = "float16" if torch.device(device).type == "cuda" else "int8"
+    else:
+        compute_type = "float32"
+    return f"{spec.name}-{spec.key()}-{compute_type}"
 
 
 def make_teacher(spec: TeacherSpec, *, device: str | torch.device = "cpu") -> Teacher:

@@ -44,6 +44,7 @@ from hybridcodec.nn.losses import (
     split_real_fake,
 )
 from hybridcodec.teachers import TeacherSpec, make_teacher
+from hybridcodec.teachers import cache_id as teacher_cache_id
 
 
 @dataclass(frozen=True)
@@ -174,22 +175,23 @@ class Trainer:
         # Teacher features: computed once per file (shared across ranks), then the teacher is freed.
         self.features: FeatureStore | None = None
         if teacher is not None:
-            tmodel = make_teacher(teacher, device=self.d.device)
-            if latest is None:
-                mc = dataclasses.replace(mc, teacher_dim=tmodel.dim, teacher=teacher.name)
-                config = self.config = dataclasses.replace(config, model=mc)
             root = o.feature_cache or cache_dir("hybridcodec", "teacher-features")
             self.features = FeatureStore(
-                root=root,
-                cache_id=tmodel.cache_id,
-                sample_rate=mc.sample_rate,
-                frame_rate=mc.frame_rate,
-                hop=mc.hop_length,
+                root=root, cache_id=teacher_cache_id(teacher, self.d.device), sample_rate=mc.sample_rate,
+                frame_rate=mc.frame_rate, hop=mc.hop_length,
+            )  # fmt: skip
+            # The teacher is only loaded when some file's features are missing, and freed right after.
+            self.features.prepare(
+                self.files,
+                lambda: make_teacher(teacher, device=self.d.device),
+                rank=self.d.rank,
+                world=self.d.world,
             )
-            self.features.prepare(self.files, tmodel, rank=self.d.rank, world=self.d.world)
-            del tmodel
             gc.collect()
             _barrier(self.d)
+            if latest is None:
+                mc = dataclasses.replace(mc, teacher_dim=self.features.dim, teacher=teacher.name)
+                config = self.config = dataclasses.replace(config, model=mc)
 
         segment_frames = max(1, round(config.segment_seconds * mc.frame_rate))
         self.sampler = CropSampler(

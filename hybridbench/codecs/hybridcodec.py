@@ -1,0 +1,165 @@
+"""HybridCodec checkpoints written by `hybridcodec train` (this repository), one adapter per trained variant.
+
+`--weights` is a run folder or its `model.safetensors`; the checkpoint carries its own model config, so sample
+rate, frame rate and codebook sizes come from the file (`describe(weights)` reads only the safetensors header).
+Without `--weights` the listing shows the `paper` preset's facts. Encoding and decoding run the trainer's own
+path (`hybridcodec.inference.Codec`): decode(codes[:, :k]) = the model's `decode` of the first k codebooks.
+The `dualcodec` variant runs its teacher at inference (named in the checkpoint); the others need no teacher.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import torch
+
+from hybridbench.codecs.base import Codec, CodecInfo, WeightsStatus
+from hybridbench.errors import HybridbenchError, WeightsNotFoundError
+
+_PAPER_SIZES = (16384,) + (1024,) * 11
+_TRAIN_HINT = (
+    "train one: hybridcodec train --preset mini --variant {variant} ... --out RUN, then --weights RUN"
+)
+
+
+class HybridCodec(Codec):
+    """A trained `hybrid` checkpoint: semantic VQ-16384 distilled from a teacher + residual acoustic RVQ."""
+
+    name = "hybridcodec"
+    variant: ClassVar[str] = "hybrid"
+    sample_rate = 24000
+    frame_rate = 25.0
+    codebook_sizes = _PAPER_SIZES
+    causal = True
+    weights_license = "whatever your training data allows (trained locally)"
+    source = "hybridcodec/ in this repository (reimplementation of arXiv 2606.06743)"
+    description = (
+        "HybridCodec: causal CNN, distilled semantic RVQ-1 + acoustic residual RVQ (facts from --weights)"
+    )
+
+    def __init__(self, *, codec, device: str | torch.device = "cpu"):
+        super().__init__(device=device)
+        self.codec = codec
+        self.model = codec.model
+        self.metadata = codec.metadata
+        # Instance facts shadow the class defaults: they come from the checkpoint.
+        self.sample_rate = codec.sample_rate
+        self.frame_rate = codec.frame_rate
+        self.codebook_sizes = tuple(codec.codebook_sizes)
+
+    @classmethod
+    def describe(cls, weights: str | None = None) -> CodecInfo:
+        base = super().describe()
+        if not weights:
+            return base
+        from hybridcodec.checkpoint import read_metadata, resolve_model_path
+        from hybridcodec.config import ModelConfig
+
+        meta = read_metadata(weights)
+        cfg = ModelConfig.from_json(meta["model_config"])
+        return CodecInfo(
+            **{
+                **base.__dict__,
+                "sample_rate": cfg.sample_rate,
+                "frame_rate": cfg.frame_rate,
+                "codebook_sizes": cfg.codebook_sizes,
+                "causal": cls.causal and not cfg.needs_teacher_at_inference,
+                "needs_ssl_at_inference": cfg.needs_teacher_at_inference,
+                "parameters": _count_parameters(resolve_model_path(weights)),
+                "extra": {
+                    "variant": cfg.variant,
+                    "teacher": cfg.teacher,
+                    "step": meta.get("step"),
+                    "checkpoint": str(resolve_model_path(weights)),
+                },
+            }
+        )
+
+    @classmethod
+    def weights_status(cls, weights: str | None = None) -> WeightsStatus:
+        hint = _TRAIN_HINT.format(variant=cls.variant)
+        if not weights:
+            return WeightsStatus(available=False, location=None, hint=hint)
+        path = Path(weights)
+        path = path / "model.safetensors" if path.is_dir() else path
+        if not path.is_file():
+            return WeightsStatus(available=False, location=str(path), hint=hint)
+        from hybridcodec.checkpoint import sha256_file
+
+        return WeightsStatus(available=True, location=str(path), sha256=sha256_file(path))
+
+    @classmethod
+    def load(cls, *, weights: str | None = None, device: str | torch.device = "cpu") -> HybridCodec:
+        status = cls.weights_status(weights)
+        if not status.available:
+            raise WeightsNotFoundError(
+                f"{cls.name}: no checkpoint at {status.location or '(none given)'}", status.hint
+            )
+        from hybridcodec.inference import Codec as LoadedCodec
+
+        codec = LoadedCodec.load(status.location, device=device)
+        variant = codec.model.config.variant
+        if variant != cls.variant:
+            names = {c.variant: c.name for c in ADAPTERS}
+            raise HybridbenchError(
+                f"{status.location} is a {variant!r} checkpoint, not {cls.variant!r}",
+                f"use --codec {names[variant]}",
+            )
+        return cls(codec=codec, device=device)
+
+    def info(self) -> CodecInfo:
+        base = type(self).describe(str(self.codec.path))
+        return CodecInfo(**{**base.__dict__, "parameters": self.parameter_count()})
+
+    @torch.inference_mode()
+    def encode(self, wav: torch.Tensor) -> torch.Tensor:
+        self.check_input(wav)
+        return self.codec.encode(wav.to(self.device))
+
+    @torch.inference_mode()
+    def _decode(self, codes: torch.Tensor) -> torch.Tensor:
+        return self.codec.decode(codes.to(self.device))
+
+
+class HybridCodecDac(HybridCodec):
+    """The `dac` baseline retrained by the same trainer: one encoder/decoder + a 12-codebook RVQ, no teacher."""
+
+    name = "hybridcodec-dac"
+    variant = "dac"
+    description = "DAC baseline retrained with hybridcodec (25 Hz, 12 codebooks, no distillation)"
+
+
+class HybridCodecDacDistill(HybridCodec):
+    """The `dac-distill` baseline: as `dac`, the first codebook distilled to the teacher during training."""
+
+    name = "hybridcodec-dac-distill"
+    variant = "dac-distill"
+    description = "DAC (Distill) baseline retrained with hybridcodec (first RVQ layer distilled)"
+
+
+class HybridCodecDualCodec(HybridCodec):
+    """The `dualcodec` baseline: the teacher's features are the semantic branch's input, also at inference."""
+
+    name = "hybridcodec-dualcodec"
+    variant = "dualcodec"
+    causal = False  # the teacher (an attention encoder over the whole input) runs at inference
+    needs_ssl_at_inference = True
+    description = "DualCodec design retrained with hybridcodec (teacher features as the semantic input)"
+
+
+ADAPTERS = (HybridCodec, HybridCodecDac, HybridCodecDacDistill, HybridCodecDualCodec)
+
+
+def _count_parameters(path: Path) -> int:
+    """Parameter count from the safetensors header (no tensor is read)."""
+    from safetensors import safe_open
+
+    total = 0
+    with safe_open(str(path), framework="pt") as f:
+        for key in f.keys():  # noqa: SIM118 (safe_open is not a mapping)
+            n = 1
+            for dim in f.get_slice(key).get_shape():
+                n *= dim
+            total += n
+    return total

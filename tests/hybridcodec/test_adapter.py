@@ -1,0 +1,60 @@
+"""The hybridbench adapters load what the trainer writes and decode prefixes exactly as the model does."""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+import torch
+
+from hybridbench.codecs.hybridcodec import ADAPTERS, HybridCodec, HybridCodecDac
+from hybridbench.errors import HybridbenchError, WeightsNotFoundError
+from hybridcodec.checkpoint import load_model
+
+
+def test_entry_point_names_match_class_names():
+    eps = {ep.name: ep for ep in entry_points(group="hybridbench.codecs")}
+    for cls in ADAPTERS:
+        assert cls.name in eps, f"{cls.name} is not registered (pip install --no-deps -e .)"
+        assert eps[cls.name].load() is cls
+
+
+def test_adapter_decodes_every_prefix_like_the_model(trained_run: dict, speech_dir: Path):
+    out = trained_run["out"]
+    codec = HybridCodec.load(weights=str(out))
+    model, _ = load_model(out)
+    wav = torch.from_numpy(sf.read(speech_dir / "utt1.wav", dtype="float32")[0][: 16000 + 123])[None, None]
+    codes = codec.encode(wav)
+    assert codes.shape == (1, 4, 26) and codes.dtype == torch.int64
+    assert torch.equal(codes, model.encode(wav))
+    for k in range(1, 5):
+        got = codec.decode(codes[:, :k], length=wav.shape[-1])
+        expected = model.decode(codes[:, :k])[..., : wav.shape[-1]]
+        assert got.shape == wav.shape
+        assert torch.equal(got, expected), k
+    # Later codebooks are ignored at depth k, the k-th is not.
+    changed = codes.clone()
+    changed[:, 2:] = (changed[:, 2:] + 1) % 32
+    assert torch.equal(codec.decode(changed[:, :2]), codec.decode(codes[:, :2]))
+    assert not torch.equal(codec.decode(changed[:, :3]), codec.decode(codes[:, :3]))
+
+
+def test_facts_come_from_the_checkpoint(trained_run: dict):
+    out = trained_run["out"]
+    info = HybridCodec.describe(str(out))
+    assert (info.sample_rate, info.frame_rate, info.codebook_sizes) == (16000, 25.0, (64, 32, 32, 32))
+    assert info.extra["variant"] == "hybrid" and info.extra["step"] == "30"
+    assert info.bitrate(1) == 25 * 6 and info.bitrate(4) == 25 * (6 + 3 * 5)
+    codec = HybridCodec.load(weights=str(out / "model.safetensors"))
+    assert info.parameters == codec.info().parameters == sum(p.numel() for p in codec.model.parameters())
+    assert HybridCodec.describe().sample_rate == 24000  # without weights: the paper preset
+
+
+def test_missing_or_wrong_variant_weights(trained_run: dict, tmp_path: Path):
+    assert not HybridCodec.weights_status(None).available
+    with pytest.raises(WeightsNotFoundError, match="hybridcodec train"):
+        HybridCodec.load(weights=str(tmp_path / "nope"))
+    with pytest.raises(HybridbenchError, match="--codec hybridcodec"):
+        HybridCodecDac.load(weights=str(trained_run["out"]))
