@@ -11,6 +11,7 @@ list a codec without loading its weights; an adapter whose facts depend on the c
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
@@ -45,6 +46,9 @@ class CodecInfo:
     weights_license: str = "unknown"
     source: str = ""
     description: str = ""
+    # Bits/s at each depth when depths are not a residual stack (a simulcast codec whose depth k is operating
+    # point k alone); None: derived from the frame rate and codebook sizes of the first k codebooks.
+    depth_bitrates: tuple[float, ...] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -52,21 +56,28 @@ class CodecInfo:
         return len(self.codebook_sizes)
 
     def bitrate(self, depth: int) -> float:
-        return bitrate(self.frame_rate, self.codebook_sizes, depth)
+        return bitrate(self.frame_rate, self.codebook_sizes, depth, self.depth_bitrates)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["codebook_sizes"] = list(self.codebook_sizes)
+        if self.depth_bitrates is not None:
+            d["depth_bitrates"] = list(self.depth_bitrates)
         return d
 
 
-def bitrate(frame_rate: float, codebook_sizes: tuple[int, ...], depth: int) -> float:
-    """Bits per second of the first `depth` codebooks: frame_rate * sum(log2(size))."""
+def bitrate(
+    frame_rate: float, codebook_sizes: tuple[int, ...], depth: int, depth_bitrates: tuple[float, ...] | None = None
+) -> float:
+    """Bits per second at `depth`: frame_rate * sum(log2(size)) over the first `depth` codebooks, or the
+    codec's own per-depth figure where it declares one (simulcast codecs)."""
     if not 1 <= depth <= len(codebook_sizes):
         raise HybridbenchError(
             f"depth {depth} is out of range for a codec with {len(codebook_sizes)} codebooks",
             f"choose a depth from 1 to {len(codebook_sizes)}",
         )
+    if depth_bitrates is not None:
+        return float(depth_bitrates[depth - 1])
     return frame_rate * sum(math.log2(size) for size in codebook_sizes[:depth])
 
 
@@ -104,7 +115,14 @@ class Codec(ABC):
             weights_license=cls.weights_license,
             source=cls.source,
             description=cls.description,
+            depth_bitrates=cls.depth_bitrates(),
         )
+
+    @classmethod
+    def depth_bitrates(cls) -> tuple[float, ...] | None:
+        """Bits/s at each depth for codecs whose depth k is not "the first k codebooks" of a residual stack
+        (simulcast operating points); None for every residual/RVQ codec, whose bitrate is derived."""
+        return None
 
     @classmethod
     def weights_status(cls, weights: str | None = None) -> WeightsStatus:
@@ -125,13 +143,11 @@ class Codec(ABC):
 
     def bitrate(self, depth: int) -> float:
         """Bits per second when decoding from the first `depth` codebooks."""
-        return bitrate(self.frame_rate, tuple(self.codebook_sizes), depth)
+        return bitrate(self.frame_rate, tuple(self.codebook_sizes), depth, type(self).depth_bitrates())
 
     def info(self) -> CodecInfo:
         """Facts of this loaded instance, including its parameter count."""
-        base = type(self).describe()
-        params = self.parameter_count()
-        return CodecInfo(**{**base.__dict__, "parameters": params})
+        return dataclasses.replace(type(self).describe(), parameters=self.parameter_count())
 
     def parameter_count(self) -> int | None:
         module = getattr(self, "model", None)

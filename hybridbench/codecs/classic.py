@@ -17,8 +17,8 @@ How operating points become depths (the contract: depth k decodes `codes[:, :k]`
   6 kbit/s one. They are simulcast: the item is encoded once per operating point, and row k holds the whole
   bitstream of operating point k, so decoding `codes[:, :k]` reads only row k (rows 1..k-1 are ignored, rows
   after k are never passed). The bitrate at depth k is therefore row k's rate alone, not the sum of rows 1..k
-  that the base contract derives for a residual stack: these adapters override `bitrate`, `describe` and
-  `info` for that reason, and store the per-depth rates in `CodecInfo.extra["bitrates"]`.
+  that the base contract derives for a residual stack: these adapters declare their per-depth rates through
+  the contract's `depth_bitrates()`.
 
   A bitstream is cut into fixed-width integer symbols so that it fits `[B, Q, F]`: every operating point
   spends a constant number of bits per codec frame (Opus in hard CBR, AMR by definition), written as
@@ -178,10 +178,6 @@ class _FFmpegCodec(Codec):
             )
         return cls(device=device)
 
-    def info(self) -> CodecInfo:
-        # No parameters to count, and `describe` may carry a subclass of CodecInfo that must not be rebuilt.
-        return type(self).describe()
-
     def _align(self, decoded: np.ndarray) -> torch.Tensor:
         """float64 [N] -> float32 [N - delay] with the codec's delay removed."""
         return torch.from_numpy(decoded[self.delay :].astype(np.float32))
@@ -198,19 +194,6 @@ class OperatingPoint:
     bit_rate: int  # the encoder's `bit_rate` setting (bit/s)
     bits_per_frame: int  # payload bits of every frame (see `_payload_bits` for what counts)
     options: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class OperatingPointInfo(CodecInfo):
-    """CodecInfo of a simulcast codec: depth k is operating point k alone, not the first k codebooks summed."""
-
-    def bitrate(self, depth: int) -> float:
-        rates = self.extra["bitrates"]
-        if not 1 <= depth <= len(rates):
-            raise HybridbenchError(
-                f"depth {depth} is out of range for {self.name}", f"choose a depth from 1 to {len(rates)}"
-            )
-        return float(rates[depth - 1])
 
 
 class _SimulcastCodec(_FFmpegCodec):
@@ -235,7 +218,6 @@ class _SimulcastCodec(_FFmpegCodec):
         extra: dict[str, Any] = {
             "layering": "simulcast: depth k decodes row k alone (operating point k)",
             "operating_points": [op.label for op in cls.operating_points],
-            "bitrates": [op.bits_per_frame * cls.frames_per_second() for op in cls.operating_points],
             "bits_per_frame": [op.bits_per_frame for op in cls.operating_points],
             "frame_ms": 1000 * cls.frame_samples / cls.sample_rate,
             "delay_samples": cls.delay,
@@ -244,11 +226,12 @@ class _SimulcastCodec(_FFmpegCodec):
             "encoder": cls.encoder,
             "decoder": cls.decoder,
         }
-        return OperatingPointInfo(**{**base.__dict__, "extra": extra})
+        return dataclasses.replace(base, extra=extra)
 
-    def bitrate(self, depth: int) -> float:
+    @classmethod
+    def depth_bitrates(cls) -> tuple[float, ...]:
         # The base contract sums rows 1..depth (a residual stack); a simulcast depth reads only its own row.
-        return type(self).describe().bitrate(depth)
+        return tuple(op.bits_per_frame * cls.frames_per_second() for op in cls.operating_points)
 
     # Subclasses say which bits of a packet are payload and how to rebuild the packet from them.
     def _payload_bits(self, packet: bytes, op: OperatingPoint) -> np.ndarray:

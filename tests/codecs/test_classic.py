@@ -254,4 +254,4 @@ def test_runner_end_to_end_rows_are_all_ok(tmp_path, monkeypatch, synthetic_en_i
     )
     assert len(rows) == 10 and all(r.status == "ok" for r in rows)
     assert sorted({r.payload["bitrate"] for r in rows}) == [6000, 8000, 12000, 16000, 24000]
-    assert summary.codec_info["opus"]["extra"]["bitrates"] == [6000, 8000, 12000, 16000, 24000]
+    assert summary.codec_info["opus"]["depth_bitrates"] == [6000, 8000, 12000, 16000, 24000]
