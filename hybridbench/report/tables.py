@@ -44,6 +44,32 @@ def _with_ci(rec: dict[str, Any], key: str, *, pct: bool, digits: int = 3) -> st
     return f"{fmt(value)} [{fmt(low)}, {fmt(high)}]"
 
 
+# Short column labels for metrics whose registered names are long.
+_SHORT = {"speaker-sim-resemblyzer": "SPK-SIM", "speaker-sim-wavlm": "SPK-SIM-WAVLM", "mel-distance": "MEL-DIST"}
+
+
+def metric_label(name: str) -> str:
+    """Column label with the metric's direction: ↑ higher is better, ↓ lower is better."""
+    arrow = "↑" if _spec(name).higher_is_better else "↓"
+    return f"{_SHORT.get(name, name).upper()} {arrow}"
+
+
+def metric_definitions(names: list[str]) -> str:
+    """One line per metric: what it is and which implementation and version computed it."""
+    lines = []
+    for name in names:
+        spec = _spec(name)
+        unit = f" [{spec.unit}]" if spec.unit else ""
+        lines.append(f"- `{name}`{unit}: {spec.description} ({spec.version}; at {spec.sample_rate} Hz)")
+    return "\n".join(lines)
+
+
+def _spec(name: str):
+    from hybridbench.metrics import METRICS
+
+    return METRICS.get(name).spec
+
+
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -72,7 +98,7 @@ def write_tables(
         codec_rows = per_codec(suite_summary, depths)
 
         header = ["codec", *[f"WER@{d} %" for d in depths], "depth", "kbps", "CER %"]
-        header += [name.upper() for name in metric_names]
+        header += [metric_label(name) for name in metric_names]
         header += ["RTF enc", "RTF dec", "items", "failed"]
         md_rows, csv_rows = [], []
         for codec, rec in codec_rows.items():
@@ -137,7 +163,7 @@ def write_tables(
             "WER %",
             "mean utt. WER %",
             "CER %",
-            *metric_names,
+            *[metric_label(name) for name in metric_names],
             "RTF dec",
             "items",
             "failed",
@@ -155,6 +181,8 @@ def write_tables(
                 "given. A metric followed by (n=...) could not score every item; its mean is over n items.",
                 "## By depth",
                 markdown_table(depth_header, depth_rows),
+                "## Metrics",
+                metric_definitions(metric_names),
                 "",
             ]
         )
