@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -82,7 +83,16 @@ def _train(args: argparse.Namespace) -> None:
         "log_every": args.log_every, "sample_every": args.sample_every, "checkpoint_every": args.checkpoint_every,
         "adversarial_start": args.adversarial_start,
     }  # fmt: skip
-    cfg = dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if args.resume and (given or args.lr is not None):
+        names = ", ".join(
+            "--" + k.replace("_", "-") for k in [*given, *(["lr"] if args.lr is not None else [])]
+        )
+        raise HybridbenchError(
+            f"--resume continues the run with its own stored config; {names} would change it",
+            "drop those options, or start a new run in another --out",
+        )
+    cfg = dataclasses.replace(cfg, **given)
     if args.lr is not None:
         cfg = dataclasses.replace(cfg, optim=dataclasses.replace(cfg.optim, lr=args.lr))
     if args.steps < 1:
@@ -98,7 +108,8 @@ def _train(args: argparse.Namespace) -> None:
         deterministic=args.deterministic, progress=not args.no_progress,
     )  # fmt: skip
     out = train(None if args.resume else cfg, options)
-    print(f"checkpoint: {out / 'model.safetensors'}", file=sys.stderr)
+    if os.environ.get("RANK", "0") == "0":
+        print(f"checkpoint: {out / 'model.safetensors'}", file=sys.stderr)
 
 
 def _encode(args: argparse.Namespace) -> None:

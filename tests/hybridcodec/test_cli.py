@@ -29,20 +29,12 @@ def test_encode_decode_round_trip(trained_run: dict, speech_dir: Path, tmp_path:
 
 def test_user_mistakes_are_one_line_errors(trained_run: dict, tmp_path: Path, capsys):
     out = str(trained_run["out"])
+    train = ["train", "--preset", "tiny", "--steps", "40"]
     cases = [
         ["encode", str(tmp_path / "missing.wav"), str(tmp_path / "x.npz"), "--checkpoint", out],
         ["decode", str(tmp_path / "missing.npz"), str(tmp_path / "x.wav"), "--checkpoint", out],
-        [
-            "train",
-            "--preset",
-            "tiny",
-            "--data",
-            str(tmp_path / "nothing"),
-            "--steps",
-            "1",
-            "--out",
-            str(tmp_path / "r"),
-        ],
+        [*train, "--data", str(tmp_path / "nothing"), "--out", str(tmp_path / "r")],
+        [*train, "--data", out, "--out", out, "--resume", "--batch-size", "3"],
     ]
     for argv in cases:
         assert main(argv) == 2, argv
