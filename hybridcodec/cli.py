@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--data", nargs="+", required=True, metavar="DIR_OR_MANIFEST", help="folders, manifests or files"
     )
     t.add_argument(
+        "--valid", nargs="+", default=[], metavar="DIR_OR_MANIFEST", help="held-out validation audio"
+    )
+    t.add_argument(
         "--teacher", choices=TEACHERS, help="semantic teacher (needed by hybrid, dac-distill, dualcodec)"
     )
     t.add_argument("--teacher-source", default="", help="local folder or hub name for the teacher")
@@ -105,7 +108,7 @@ def _train(args: argparse.Namespace) -> None:
     options = RunOptions(
         out=args.out, data=tuple(args.data), steps=args.steps, teacher=teacher, resume=args.resume,
         device=args.device, precision=args.precision, feature_cache=args.feature_cache,
-        deterministic=args.deterministic, progress=not args.no_progress,
+        deterministic=args.deterministic, progress=not args.no_progress, valid=tuple(args.valid),
     )  # fmt: skip
     out = train(None if args.resume else cfg, options)
     if os.environ.get("RANK", "0") == "0":

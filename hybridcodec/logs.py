@@ -15,6 +15,7 @@ COLUMNS = (
     "loss/commitment", "loss/codebook", "loss/discriminator", "grad_norm/generator", "grad_norm/discriminator",
     "lr", "depth/mean", "time/step_s",
 )  # fmt: skip
+VALID_COLUMNS = ("step", "valid/mel", "valid/mel_depth1", "valid/distillation")
 
 
 class RunLogger:
@@ -31,14 +32,24 @@ class RunLogger:
         self._writer = csv.DictWriter(self._csv, fieldnames=COLUMNS, extrasaction="ignore")
         if new:
             self._writer.writeheader()
+        self.valid_path = run / "valid.csv"
+        _truncate_after(self.valid_path, start_step)
+        new = not self.valid_path.is_file()
+        self._valid_csv = open(self.valid_path, "a", newline="", encoding="utf-8")  # noqa: SIM115
+        self._valid_writer = csv.DictWriter(self._valid_csv, fieldnames=VALID_COLUMNS, extrasaction="ignore")
+        if new:
+            self._valid_writer.writeheader()
         # purge_step hides events a crashed run logged after the checkpoint we resume from.
         self.tb = SummaryWriter(str(run / "tensorboard"), purge_step=start_step + 1 if start_step else None)
 
     def scalars(self, step: int, values: dict[str, float]) -> None:
+        """Training scalars -> TensorBoard + metrics.csv; `valid/...` scalars -> TensorBoard + valid.csv."""
         for key, value in values.items():
             self.tb.add_scalar(key, value, step)
-        self._writer.writerow({"step": step, **{k: f"{v:.6g}" for k, v in values.items()}})
-        self._csv.flush()
+        valid = any(k.startswith("valid/") for k in values)
+        writer, file = (self._valid_writer, self._valid_csv) if valid else (self._writer, self._csv)
+        writer.writerow({"step": step, **{k: f"{v:.6g}" for k, v in values.items()}})
+        file.flush()
 
     def audio(self, step: int, name: str, wav: torch.Tensor, sample_rate: int) -> None:
         """wav [T] -> samples/step_XXXXXXX_<name>.wav and a TensorBoard audio entry."""
@@ -49,6 +60,7 @@ class RunLogger:
     def close(self) -> None:
         self.tb.close()
         self._csv.close()
+        self._valid_csv.close()
 
 
 def _truncate_after(path: Path, step: int) -> None:

@@ -62,6 +62,7 @@ class RunOptions:
     deterministic: bool = False
     keep: int = 3  # checkpoint folders kept
     progress: bool = True
+    valid: tuple[str, ...] = ()  # held-out folders/manifests: losses on fixed crops at every checkpoint
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,15 @@ class Trainer:
             files=self.files, sample_rate=mc.sample_rate, hop=mc.hop_length, segment_frames=segment_frames,
             batch_size=config.batch_size, seed=config.seed, features=self.features,
         )  # fmt: skip
+        self.valid_batch: tuple[torch.Tensor, torch.Tensor | None] | None = None
+        if o.valid and self.d.main:
+            valid_files = list_audio(list(o.valid))
+            if self.features is not None:
+                self.features.prepare(valid_files, lambda: make_teacher(teacher, device=self.d.device))
+            self.valid_batch = CropSampler(
+                files=valid_files, sample_rate=mc.sample_rate, hop=mc.hop_length, segment_frames=segment_frames,
+                batch_size=8, seed=config.seed + 1, features=self.features,
+            ).batch(0)  # fmt: skip
 
         # Models: identical initialisation on every rank (DDP also broadcasts rank 0's at wrap time).
         torch.manual_seed(config.seed)
@@ -316,6 +326,24 @@ class Trainer:
         for k in sorted({1, codes.shape[1]}):
             logger.audio(step, f"depth{k:02d}", self.model.decode(codes[:, :k])[0, 0], sr)
 
+    @torch.no_grad()
+    def validate(self) -> dict[str, float]:
+        """Losses on the fixed held-out crops (eval mode): mel at full depth and at depth 1, distillation."""
+        assert self.valid_batch is not None
+        wav, feats = (t.to(self.d.device) if t is not None else None for t in self.valid_batch)
+        model = self.model.eval()
+        try:
+            out = model(wav, teacher=feats if self.config.model.needs_teacher_at_inference else None)
+            logs = {
+                "valid/mel": self.mel_loss(out.audio, wav).item(),
+                "valid/mel_depth1": self.mel_loss(model.decode(out.codes[:, :1]), wav).item(),
+            }
+            if out.semantic_pred is not None:
+                logs["valid/distillation"] = distillation_loss(out.semantic_pred, feats).item()
+        finally:
+            model.train()
+        return logs
+
     # ---- one update ----------------------------------------------------------------------------------------
     def train_step(self, step: int) -> dict[str, float]:
         cfg, lc, oc = self.config, self.config.loss, self.config.optim
@@ -416,6 +444,8 @@ class Trainer:
                 if done % cfg.sample_every == 0 and logger is not None:
                     self.samples(logger, done)
                 if done % cfg.checkpoint_every == 0 or done == o.steps:
+                    if logger is not None and self.valid_batch is not None:
+                        logger.scalars(done, self.validate())
                     self.save(done)
         finally:
             bar.close()

@@ -67,7 +67,14 @@ def tiny_config(**overrides):
 
 
 def run_options(
-    out: Path, data: Path, cache: Path, steps: int, *, resume: bool = False, teacher: bool = True
+    out: Path,
+    data: Path,
+    cache: Path,
+    steps: int,
+    *,
+    resume: bool = False,
+    teacher: bool = True,
+    valid: bool = False,
 ):
     from hybridcodec.teachers import TeacherSpec
     from hybridcodec.train import RunOptions
@@ -75,6 +82,7 @@ def run_options(
     return RunOptions(
         out=out, data=(str(data),), steps=steps, resume=resume, feature_cache=cache, progress=False,
         teacher=TeacherSpec(name="whisper-base-encoder") if teacher else None,
+        valid=(str(data),) if valid else (),
     )  # fmt: skip
 
 
@@ -100,7 +108,7 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory, speech_dir: Path, feat
     torch.set_num_threads(1)  # see one_thread(); session fixtures are set up before function fixtures
     out = tmp_path_factory.mktemp("run") / "tiny-hybrid"
     cfg = tiny_config(batch_size=2, segment_seconds=0.32, sample_every=30, checkpoint_every=15)
-    trainer = Trainer(config=cfg, options=run_options(out, speech_dir, feature_cache, 30))
+    trainer = Trainer(config=cfg, options=run_options(out, speech_dir, feature_cache, 30, valid=True))
     # A fixed evaluation batch (8 crops of 1 s, drawn with another seed) big enough to measure beyond noise.
     evaluation = CropSampler(
         files=trainer.files, sample_rate=16000, hop=640, segment_frames=25, batch_size=8, seed=1234,

@@ -49,6 +49,11 @@ def test_run_folder_holds_logs_samples_and_checkpoints(trained_run: dict):
         p.name for p in (out / "samples").iterdir()
     }
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step_0000015", "step_0000030"]
+    valid = read_csv(out / "valid.csv")  # validation on held-out crops at every checkpoint
+    assert [int(r["step"]) for r in valid] == [15, 30]
+    assert all(
+        float(r[k]) > 0 for r in valid for k in ("valid/mel", "valid/mel_depth1", "valid/distillation")
+    )
     meta = ckpt.read_metadata(out)
     assert (
         meta["step"] == "30" and meta["variant"] == "hybrid" and '"whisper-base-encoder"' in meta["teacher"]
