@@ -58,3 +58,36 @@ def test_missing_or_wrong_variant_weights(trained_run: dict, tmp_path: Path):
         HybridCodec.load(weights=str(tmp_path / "nope"))
     with pytest.raises(HybridbenchError, match="--codec hybridcodec"):
         HybridCodecDac.load(weights=str(trained_run["out"]))
+
+
+def test_dualcodec_variant_runs_its_teacher_at_inference(
+    tmp_path: Path,
+    speech_dir: Path,
+    speech_batch: torch.Tensor,
+    feature_cache: Path,
+    tiny_config,
+    run_options,
+):
+    from hybridbench.codecs.hybridcodec import HybridCodecDualCodec
+    from hybridcodec.train import train
+
+    out = tmp_path / "dualcodec"
+    train(
+        tiny_config(variant="dualcodec", batch_size=2, segment_seconds=0.24),
+        run_options(out, speech_dir, feature_cache, 1),
+    )
+    codec = HybridCodecDualCodec.load(weights=str(out))
+    info = codec.info()
+    assert (
+        info.needs_ssl_at_inference
+        and info.causal is False
+        and info.extra["teacher"] == "whisper-base-encoder"
+    )
+    wav = speech_batch[:1]
+    codes = codec.encode(wav)
+    # The same codes from the model fed with the teacher's features by hand.
+    teacher = codec.codec.teacher
+    feats = teacher.features_at(wav[0, 0], sample_rate=16000, frame_rate=25.0, n_frames=25).T[None]
+    assert torch.equal(codes, codec.model.encode(wav, teacher=feats))
+    for k in (1, 4):  # decoding needs no teacher
+        assert torch.equal(codec.decode(codes[:, :k]), codec.model.decode(codes[:, :k]))
