@@ -18,6 +18,7 @@ import math
 import os
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -345,10 +346,13 @@ class Trainer:
         return logs
 
     # ---- one update ----------------------------------------------------------------------------------------
-    def train_step(self, step: int) -> dict[str, float]:
+    def train_step(
+        self, step: int, batch: tuple[torch.Tensor, torch.Tensor | None] | None = None
+    ) -> dict[str, float]:
+        """One discriminator + generator update on step `step`'s crops (`batch`, if already drawn)."""
         cfg, lc, oc = self.config, self.config.loss, self.config.optim
         t0 = time.perf_counter()
-        wav, feats = self.sampler.batch(step, self.d.rank)
+        wav, feats = batch if batch is not None else self.sampler.batch(step, self.d.rank)
         wav = wav.to(self.d.device)
         feats = feats.to(self.d.device) if feats is not None else None
         batch = wav.shape[0]
@@ -431,9 +435,16 @@ class Trainer:
             unit="step",
             dynamic_ncols=True,
         )
+        prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crops")
         try:
+            # Crops are a pure function of (seed, step, rank), so the next step's can be read and resampled
+            # in a background thread while this step computes, without changing what any step sees.
+            pending = prefetch.submit(self.sampler.batch, self.start_step, self.d.rank)
             for step in range(self.start_step, o.steps):
-                logs = self.train_step(step)
+                batch = pending.result()
+                if step + 1 < o.steps:
+                    pending = prefetch.submit(self.sampler.batch, step + 1, self.d.rank)
+                logs = self.train_step(step, batch)
                 done = step + 1
                 bar.update(1)
                 if done % cfg.log_every == 0 or done == o.steps:
@@ -448,6 +459,7 @@ class Trainer:
                         logger.scalars(done, self.validate())
                     self.save(done)
         finally:
+            prefetch.shutdown(wait=True, cancel_futures=True)
             bar.close()
             if logger is not None:
                 logger.close()
