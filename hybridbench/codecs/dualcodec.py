@@ -36,6 +36,7 @@ import torch
 from hybridbench import weights as W
 from hybridbench.codecs import _support
 from hybridbench.codecs.base import Codec, CodecInfo, WeightsStatus
+from hybridbench.errors import HybridbenchError
 
 PIP = "dualcodec==0.4.2"
 W2V_SUBFOLDER = "w2v-bert-2.0"
@@ -177,13 +178,19 @@ class _DualCodec(Codec):
             masks.append(inputs["attention_mask"][0])
         input_features = torch.stack(feats).to(self.device)
         attention_mask = torch.stack(masks).to(self.device)
+        factor = self.model.semantic_downsample_factor
+        if input_features.shape[1] < factor:  # fewer 50 Hz frames than one codec frame: nothing to encode
+            shortest = (400 + (2 * factor - 1) * 160) / 16000  # fbank window 25 ms, hop 10 ms, stride 2
+            raise HybridbenchError(
+                f"{self.name}: {wav.shape[-1] / self.sample_rate:.3f} s of audio is too short to encode",
+                f"DualCodec needs at least {shortest:.3f} s (one {1000 / self.frame_rate:.0f} ms frame of w2v-BERT)",
+            )
         with self._fp16():  # DualCodec always autocasts the w2v-BERT pass
             out = self.semantic_model(
                 input_features=input_features, attention_mask=attention_mask, output_hidden_states=True
             )
             feat = out.hidden_states[HIDDEN_STATE_INDEX]  # [B, T50, 1024]
             feat = (feat - self.mean) / self.std
-            factor = self.model.semantic_downsample_factor
             feat = torch.nn.functional.avg_pool1d(feat.transpose(1, 2), factor, factor)  # [B, 1024, F]
         return feat
 

@@ -24,7 +24,7 @@ from hybridbench.codecs.dualcodec import (  # noqa: E402
     DualCodec25Hz,
     build_model,
 )
-from hybridbench.errors import WeightsNotFoundError  # noqa: E402
+from hybridbench.errors import HybridbenchError, WeightsNotFoundError  # noqa: E402
 
 # 0.1 s at 24 kHz: 4 w2v-BERT frames (50 Hz) -> 2 codec frames at 25 Hz, 1 at 12.5 Hz. DualCodec runs w2v-BERT
 # and its encoder under fp16 autocast even on the CPU (as dualcodec.Inference does), which is ~8x slower than
@@ -172,15 +172,21 @@ def test_variable_length_items_equal_their_batched_codes(pair):
     # grouping itself is tested in test_batching.py). Here: DualCodec's batch of two (the fixture) equals each
     # item encoded alone, bit for bit, and a shorter item in the same call gets its own, shorter codes.
     _, ours, _, wav, codes, _, _ = pair
-    items = [wav[0], wav[1, :, :1920]]
+    items = [wav[0], wav[1, :, :2300]]  # 2300 samples still hold 4 w2v-BERT frames (one 12.5 Hz frame)
     alone = encode_items(ours, items)
     assert torch.equal(alone[0], codes[0])
-    assert alone[1].shape == (codes.shape[1], 1)
+    assert alone[1].shape[0] == codes.shape[1] and 1 <= alone[1].shape[-1] <= codes.shape[-1]
     wavs = decode_items(ours, [c[:2] for c in alone], [x.shape[-1] for x in items])
     assert [w.shape for w in wavs] == [x.shape for x in items]
     # Decoded audio of a batch of two equals one-by-one up to float summation order in batched convolutions.
     batched = ours.decode(codes[:, :2], length=CLIP)
     torch.testing.assert_close(wavs[0], batched[0], rtol=0, atol=1e-6)
+
+
+def test_too_short_input_is_a_clear_error(pair):
+    cls, ours, _, wav, _, _, _ = pair
+    with pytest.raises(HybridbenchError, match="too short"):
+        ours.encode(wav[:1, :, :1000])
 
 
 def test_weights_status_and_missing_weights_error(pair):
