@@ -42,8 +42,14 @@ from hybridbench.errors import HybridbenchError
 from hybridbench.paths import cache_dir
 from hybridbench.suites import debian
 from hybridbench.suites.asterisk_text import parse_transcripts, read_transcript_file
-from hybridbench.suites.base import Item, Suite, SuiteStatus
-from hybridbench.suites.common import Problem, candidate_roots, default_data_dir, stable_fraction
+from hybridbench.suites.base import Item, SuiteStatus
+from hybridbench.suites.common import (
+    Problem,
+    ScannedSuite,
+    candidate_roots,
+    default_data_dir,
+    stable_fraction,
+)
 from hybridbench.suites.download import download, extract_tar
 
 ENV_VAR = "HYBRIDBENCH_ASTERISK"
@@ -102,7 +108,7 @@ def _unpacked_tarball(folder: Path, lang: str) -> Location | None:
     return None
 
 
-class _Asterisk(Suite):
+class _Asterisk(ScannedSuite):
     lang: ClassVar[str]
     split: ClassVar[str | None] = None
 
@@ -152,13 +158,6 @@ class _Asterisk(Suite):
         )
         extract_tar(archive, target)
         return f"{cls.name}: unpacked into {target}"
-
-    def items(self) -> list[Item]:
-        return list(self._scan[0])
-
-    def problems(self) -> list[Problem]:
-        """Transcript lines and audio files that did not become items, with the reason."""
-        return list(self._scan[1])
 
     @cached_property
     def _scan(self) -> tuple[list[Item], list[Problem]]:

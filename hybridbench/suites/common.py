@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hybridbench.paths import cache_dir
+from hybridbench.suites.base import Item, Suite
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,23 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.where}: {self.reason}"
+
+
+class ScannedSuite(Suite):
+    """A dataset suite read in one pass that yields its items and the rows that could not become items.
+
+    Subclasses provide `_scan` as a `functools.cached_property` returning (items, problems), so the dataset is
+    read once however often `items()` and `problems()` are asked for.
+    """
+
+    _scan: tuple[list[Item], list[Problem]]
+
+    def items(self) -> list[Item]:
+        return list(self._scan[0])
+
+    def problems(self) -> list[Problem]:
+        """Rows of the dataset that did not become items, with the reason."""
+        return list(self._scan[1])
 
 
 def candidate_roots(explicit: str | Path | None, env_var: str, *defaults: Path) -> list[Path]:

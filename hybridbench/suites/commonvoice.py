@@ -33,8 +33,14 @@ from pathlib import Path
 
 from hybridbench.audio import probe_duration
 from hybridbench.errors import HybridbenchError
-from hybridbench.suites.base import Item, Suite, SuiteStatus
-from hybridbench.suites.common import Problem, candidate_roots, default_data_dir, deterministic_subset
+from hybridbench.suites.base import Item, SuiteStatus
+from hybridbench.suites.common import (
+    Problem,
+    ScannedSuite,
+    candidate_roots,
+    default_data_dir,
+    deterministic_subset,
+)
 
 ENV_VAR = "HYBRIDBENCH_COMMONVOICE"
 SPLIT_ENV_VAR = "HYBRIDBENCH_COMMONVOICE_SPLIT"
@@ -71,7 +77,7 @@ def read_clip_durations(locale_dir: Path) -> dict[str, float]:
     return durations
 
 
-class CommonVoiceFrench(Suite):
+class CommonVoiceFrench(ScannedSuite):
     name = "commonvoice-fr"
     language = "fr"
     locale = "fr"
@@ -106,13 +112,6 @@ class CommonVoiceFrench(Suite):
         if cls.status(data_root).available:
             return f"{cls.name}: already present at {cls.status(data_root).hint}"
         raise HybridbenchError(f"{cls.name} cannot be downloaded automatically", _how_to_get())
-
-    def items(self) -> list[Item]:
-        return list(self._scan[0])
-
-    def problems(self) -> list[Problem]:
-        """TSV rows that did not become items, with the reason."""
-        return list(self._scan[1])
 
     @cached_property
     def _scan(self) -> tuple[list[Item], list[Problem]]:

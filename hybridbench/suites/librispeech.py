@@ -26,8 +26,8 @@ from typing import ClassVar
 from hybridbench.audio import probe_duration
 from hybridbench.errors import HybridbenchError
 from hybridbench.paths import cache_dir
-from hybridbench.suites.base import Item, Suite, SuiteStatus
-from hybridbench.suites.common import Problem, candidate_roots, default_data_dir
+from hybridbench.suites.base import Item, SuiteStatus
+from hybridbench.suites.common import Problem, ScannedSuite, candidate_roots, default_data_dir
 from hybridbench.suites.download import download, extract_tar
 
 ENV_VAR = "HYBRIDBENCH_LIBRISPEECH"
@@ -57,7 +57,7 @@ def _utterance_key(utt_id: str) -> tuple:
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
 
 
-class _LibriSpeech(Suite):
+class _LibriSpeech(ScannedSuite):
     split: ClassVar[str]
     language = "en"
 
@@ -104,13 +104,6 @@ class _LibriSpeech(Suite):
                 entry.replace(dest)
         shutil.rmtree(unpacked)
         return f"{cls.name}: unpacked into {split_dest}"
-
-    def items(self) -> list[Item]:
-        return list(self._scan[0])
-
-    def problems(self) -> list[Problem]:
-        """Rows that did not become items, with the reason."""
-        return list(self._scan[1])
 
     @cached_property
     def _scan(self) -> tuple[list[Item], list[Problem]]:

@@ -24,8 +24,8 @@ from pathlib import Path
 from hybridbench.audio import probe_duration
 from hybridbench.errors import HybridbenchError
 from hybridbench.suites import debian
-from hybridbench.suites.base import Item, Suite, SuiteStatus
-from hybridbench.suites.common import Problem, candidate_roots
+from hybridbench.suites.base import Item, SuiteStatus
+from hybridbench.suites.common import Problem, ScannedSuite, candidate_roots
 
 ENV_VAR = "HYBRIDBENCH_LIBRIVOX"
 DEBIAN_DIR = Path("/usr/share/pocketsphinx/test/data/librivox")
@@ -54,7 +54,7 @@ def parse_transcription(content: str, source: str) -> tuple[dict[str, str], list
     return texts, problems
 
 
-class LibriVoxMini(Suite):
+class LibriVoxMini(ScannedSuite):
     name = "librivox-mini"
     language = "en"
     description = "5 LibriVox read-speech clips (24.7 s, one reader, 16 kHz), Debian pocketsphinx-testdata"
@@ -83,12 +83,6 @@ class LibriVoxMini(Suite):
             )
         debian.apt_install(PACKAGES)
         return f"{cls.name}: installed {PACKAGES[0]}"
-
-    def items(self) -> list[Item]:
-        return list(self._scan[0])
-
-    def problems(self) -> list[Problem]:
-        return list(self._scan[1])
 
     @cached_property
     def _scan(self) -> tuple[list[Item], list[Problem]]:

@@ -26,8 +26,8 @@ from pathlib import Path
 
 from hybridbench.audio import probe_duration
 from hybridbench.errors import HybridbenchError
-from hybridbench.suites.base import Item, Suite, SuiteStatus
-from hybridbench.suites.common import Problem, candidate_roots, default_data_dir
+from hybridbench.suites.base import Item, SuiteStatus
+from hybridbench.suites.common import Problem, ScannedSuite, candidate_roots, default_data_dir
 
 ENV_VAR = "HYBRIDBENCH_SEEDTTS"
 SOURCE = "https://github.com/BytedanceSpeech/seed-tts-eval"
@@ -42,7 +42,7 @@ def find_lang_dir(roots: list[Path], lang: str = "en") -> Path | None:
     return None
 
 
-class SeedTTSEnglish(Suite):
+class SeedTTSEnglish(ScannedSuite):
     name = "seedtts-en"
     language = "en"
     description = "seed-tts-eval English: each prompt wav (Common Voice English) against its prompt text"
@@ -63,13 +63,6 @@ class SeedTTSEnglish(Suite):
         if find_lang_dir(_roots(data_root)) is not None:
             return f"{cls.name}: already present at {find_lang_dir(_roots(data_root))}"
         raise HybridbenchError(f"{cls.name} cannot be downloaded automatically", _how_to_get())
-
-    def items(self) -> list[Item]:
-        return list(self._scan[0])
-
-    def problems(self) -> list[Problem]:
-        """meta.lst lines that did not become items, with the reason."""
-        return list(self._scan[1])
 
     @cached_property
     def _scan(self) -> tuple[list[Item], list[Problem]]:
