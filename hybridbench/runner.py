@@ -127,14 +127,16 @@ def plan_codecs(config: RunConfig, summary: RunSummary) -> list[_CodecPlan]:
             raise WeightsNotFoundError(f"{name}: weights not found at {status.location}", status.hint)
         info = cls.describe(weights)
         q = info.num_codebooks
+        # Some codecs decode only some prefixes (SNAC: whole temporal scales); they say which.
+        valid = set(cls.valid_depths()) if hasattr(cls, "valid_depths") else set(range(1, q + 1))
         if config.depths is None:
-            depths = tuple(range(1, q + 1))
+            depths = tuple(sorted(valid))
         else:
-            depths = tuple(
-                sorted({d for d in config.depths if d <= q} | ({q} if config.include_full_depth else set()))
+            wanted = {d for d in config.depths if d in valid} | (
+                {max(valid)} if config.include_full_depth else set()
             )
-            if not depths:
-                depths = (q,)  # a codec with fewer codebooks than every requested depth: score its full depth
+            # A codec with no valid depth among those requested is scored at its full depth.
+            depths = tuple(sorted(wanted)) or (max(valid),)
         plans.append(
             _CodecPlan(
                 name, cls, weights, _weights_id(status.location, status.sha256), depths, info.to_dict()

@@ -60,6 +60,12 @@ def measure(
     codes = codec.encode(wav)
     calls = {
         "encode": lambda: codec.encode(wav),
+        # Codecs that run an SSL model to encode (DualCodec's w2v-BERT) expose that part on its own.
+        **(
+            {"ssl-features": lambda: codec.semantic_features(wav)}
+            if hasattr(codec, "semantic_features")
+            else {}
+        ),
         f"decode@{depth}": lambda: codec.decode(codes[:, :depth], length=wav.shape[-1]),
         f"encode+decode@{depth}": lambda: codec.decode(codec.encode(wav)[:, :depth], length=wav.shape[-1]),
     }
@@ -76,13 +82,13 @@ def measure(
                 device=device_name(codec.device),
                 batch_size=batch_size,
                 seconds_per_item=seconds,
-                precision="float32",
+                precision=codec.precision,
                 median_s=t.median_s,
                 min_s=min(t.runs_s),
                 max_s=max(t.runs_s),
                 rtf=t.median_s / audio_s,
                 throughput=audio_s / t.median_s,
-                includes_ssl=codec.needs_ssl_at_inference and stage != f"decode@{depth}",
+                includes_ssl=codec.needs_ssl_at_inference and not stage.startswith("decode"),
             )
         )
     return results

@@ -67,7 +67,10 @@ class CodecInfo:
 
 
 def bitrate(
-    frame_rate: float, codebook_sizes: tuple[int, ...], depth: int, depth_bitrates: tuple[float, ...] | None = None
+    frame_rate: float,
+    codebook_sizes: tuple[int, ...],
+    depth: int,
+    depth_bitrates: tuple[float, ...] | None = None,
 ) -> float:
     """Bits per second at `depth`: frame_rate * sum(log2(size)) over the first `depth` codebooks, or the
     codec's own per-depth figure where it declares one (simulcast codecs)."""
@@ -97,6 +100,7 @@ class Codec(ABC):
     weights_license: ClassVar[str] = "unknown"
     source: ClassVar[str] = ""
     description: ClassVar[str] = ""
+    precision: str = "float32"  # how the codec computes, as reported beside its speed
 
     def __init__(self, *, device: str | torch.device = "cpu"):
         self.device = torch.device(device)

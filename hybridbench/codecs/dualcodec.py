@@ -90,6 +90,7 @@ class _DualCodec(Codec):
         self.mean = mean.to(self.device)
         self.std = std.to(self.device)
         self.autocast = autocast
+        self.precision = "float16 autocast (encode), float32 decode" if autocast else "float32"
         self.weights_sha256 = weights_sha256
 
     # ---- facts -------------------------------------------------------------------------------------------

@@ -45,7 +45,11 @@ def _with_ci(rec: dict[str, Any], key: str, *, pct: bool, digits: int = 3) -> st
 
 
 # Short column labels for metrics whose registered names are long.
-_SHORT = {"speaker-sim-resemblyzer": "SPK-SIM", "speaker-sim-wavlm": "SPK-SIM-WAVLM", "mel-distance": "MEL-DIST"}
+_SHORT = {
+    "speaker-sim-resemblyzer": "SPK-SIM",
+    "speaker-sim-wavlm": "SPK-SIM-WAVLM",
+    "mel-distance": "MEL-DIST",
+}
 
 
 def metric_label(name: str) -> str:
@@ -201,7 +205,8 @@ def _context_lines(context: dict[str, Any], suite: str, normalizers: list[str]) 
         "- Signal metrics at 16 kHz against the original (PESQ-WB: ITU-T P.862.2 wideband).",
         f"- RTF = processing seconds / audio seconds, median of {context.get('timing_repeats', '?')} timed runs "
         f"after warm-up, batch size 1, device {context.get('device_name', '?')} ({context.get('device', '?')}), "
-        "float32; encode and decode separately.",
+        "each codec at its own precision (see provenance.json); encode and decode separately, encode including "
+        "any SSL model the codec runs.",
         f"- Code: {context.get('git', '?')}; run folder: `{context.get('out', '?')}`.",
     ]
     return "\n".join(lines)

@@ -69,7 +69,9 @@ def _summary(out, suite="synthetic-en"):
 @pytest.fixture(scope="module")
 def identity_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("identity-run")
-    config = RunConfig(codecs=["identity"], suites=["synthetic-en"], out=out, asr="whisper-tiny.en", timing_repeats=1)
+    config = RunConfig(
+        codecs=["identity"], suites=["synthetic-en"], out=out, asr="whisper-tiny.en", timing_repeats=1
+    )
     return config, Runner(config).run()
 
 
@@ -110,8 +112,13 @@ def test_run_folder_records_provenance_and_data_hashes(identity_run):
 
 def test_noise_lowers_signal_metrics_monotonically(tmp_path):
     config = RunConfig(
-        codecs=["test-noisy"], suites=["synthetic-en"], out=tmp_path, limit=3, asr="whisper-tiny.en",
-        timing_repeats=1, include_reference=False,
+        codecs=["test-noisy"],
+        suites=["synthetic-en"],
+        out=tmp_path,
+        limit=3,
+        asr="whisper-tiny.en",
+        timing_repeats=1,
+        include_reference=False,
     )
     summary = Runner(config).run()
     assert summary.computed == 6 and summary.failed == 0
@@ -124,8 +131,13 @@ def test_a_codec_failing_on_one_item_leaves_a_failure_row_and_the_rest_complete(
     planted = synthetic_en_items[1]
     FlakyCodec.fail_on_samples = round(planted.duration * 16000)
     config = RunConfig(
-        codecs=["test-flaky"], suites=["synthetic-en"], out=tmp_path, limit=3, asr="whisper-tiny.en",
-        timing_repeats=1, include_reference=False,
+        codecs=["test-flaky"],
+        suites=["synthetic-en"],
+        out=tmp_path,
+        limit=3,
+        asr="whisper-tiny.en",
+        timing_repeats=1,
+        include_reference=False,
     )
     summary = Runner(config).run()
     assert summary.computed == 6 and summary.failed == 2  # both depths of the planted item
@@ -153,3 +165,36 @@ def test_batched_transcription_equals_one_by_one(synthetic_en_items):
     one_by_one = [transcriber.transcribe(a, "en") for a in audios]
     assert transcriber.transcribe_batch(audios, "en", batch_size=4) == one_by_one
     assert all(one_by_one)
+
+
+@CODECS.register()
+class ScaleCodec(_TestCodec):
+    """Decodes only whole "scales" (depths 1 and 3 of 3 rows), like SNAC."""
+
+    name = "test-scales"
+    codebook_sizes = (65536, 65536, 65536)
+
+    @classmethod
+    def valid_depths(cls):
+        return (1, 3)
+
+
+def test_planned_depths_respect_a_codecs_valid_prefixes(tmp_path):
+    from hybridbench.runner import RunSummary, plan_codecs
+
+    def depths(requested, full=False):
+        cfg = RunConfig(
+            codecs=["test-scales"],
+            suites=[],
+            out=tmp_path,
+            depths=requested,
+            include_reference=False,
+            include_full_depth=full,
+        )
+        return plan_codecs(cfg, RunSummary())[0].depths
+
+    assert depths(None) == (1, 3)
+    assert depths([1, 2]) == (1,)
+    assert depths([1, 2], full=True) == (1, 3)
+    assert depths([2]) == (3,)  # nothing valid requested: its full depth
+    assert depths([1, 2, 4, 8, 12], full=True) == (1, 3)
