@@ -25,7 +25,7 @@ from hybridbench.timing import device_name
 DEFAULT_SUITES = "synthetic-en,synthetic-fr,asterisk-en-test,asterisk-fr-test,librivox-mini"
 DEFAULT_ASR = "en:whisper-tiny.en,*:whisper-base"
 DEFAULT_DEPTHS = "1,2,4,8,12"
-DEFAULT_LIMIT = 10
+DEFAULT_LIMIT = 5
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
