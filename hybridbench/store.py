@@ -79,8 +79,15 @@ class ResultStore:
             self.db.execute(
                 "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    row.key, row.codec, row.suite, row.item_id, row.depth, row.status, row.error,
-                    json.dumps(row.payload, sort_keys=True), time.time(),
+                    row.key,
+                    row.codec,
+                    row.suite,
+                    row.item_id,
+                    row.depth,
+                    row.status,
+                    row.error,
+                    json.dumps(row.payload, sort_keys=True),
+                    time.time(),
                 ),
             )
 

@@ -102,5 +102,7 @@ def whisper_model_dir(name: str) -> Path:
     """A local faster-whisper folder for an offline model name (`whisper-tiny.en` or `whisper-base`)."""
     located = {"whisper-tiny.en": tiny_en, "whisper-base": base}.get(name)
     if located is None:
-        raise HybridbenchError(f"no offline Whisper model named {name!r}", "use whisper-tiny.en or whisper-base")
+        raise HybridbenchError(
+            f"no offline Whisper model named {name!r}", "use whisper-tiny.en or whisper-base"
+        )
     return Path(located().model)

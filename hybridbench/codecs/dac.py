@@ -40,7 +40,13 @@ class _DacCodec(Codec):
     @classmethod
     def default_weights_path(cls) -> Path:
         # Exactly where dac.utils.download() stores the file, so weights fetched by DAC itself are found.
-        return Path.home() / ".cache" / "descript" / "dac" / f"weights_{cls.model_type}_{cls.model_bitrate}_{cls.tag}.pth"
+        return (
+            Path.home()
+            / ".cache"
+            / "descript"
+            / "dac"
+            / f"weights_{cls.model_type}_{cls.model_bitrate}_{cls.tag}.pth"
+        )
 
     @classmethod
     def fetch_command(cls) -> str:

@@ -10,7 +10,9 @@ from hybridbench.report.tables import markdown_table
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("codecs", help="list codecs, their bitrates and whether their weights are here")
-    p.add_argument("--details", action="store_true", help="also causality, SSL at inference, parameters, license")
+    p.add_argument(
+        "--details", action="store_true", help="also causality, SSL at inference, parameters, license"
+    )
     p.set_defaults(func=list_codecs)
 
 
@@ -31,14 +33,25 @@ def list_codecs(args: argparse.Namespace) -> int:
         if status.available and status.location:
             weights = f"here ({status.location})"
         row = [
-            name, str(info.sample_rate), _fmt_rate(info.frame_rate), str(info.num_codebooks),
-            f"{info.bitrate(1) / 1000:.3g}", f"{info.bitrate(info.num_codebooks) / 1000:.3g}", weights,
+            name,
+            str(info.sample_rate),
+            _fmt_rate(info.frame_rate),
+            str(info.num_codebooks),
+            f"{info.bitrate(1) / 1000:.3g}",
+            f"{info.bitrate(info.num_codebooks) / 1000:.3g}",
+            weights,
         ]
         if args.details:
             sizes = _compact_sizes(info.codebook_sizes)
             causal = "?" if info.causal is None else ("yes" if info.causal else "no")
             params = f"{info.parameters / 1e6:.1f}M" if info.parameters else "?"
-            row += [causal, "yes" if info.needs_ssl_at_inference else "no", params, info.weights_license, sizes]
+            row += [
+                causal,
+                "yes" if info.needs_ssl_at_inference else "no",
+                params,
+                info.weights_license,
+                sizes,
+            ]
         rows.append(row)
     print(markdown_table(header, rows))
     for name, reason in CODECS.broken().items():

@@ -3,7 +3,9 @@
 from hybridbench.metrics.base import Metric, MetricFailure, MetricSpec
 from hybridbench.registry import Registry
 
-METRICS: Registry[type[Metric]] = Registry("metric", group="hybridbench.metrics", list_hint="hybridbench metrics")
+METRICS: Registry[type[Metric]] = Registry(
+    "metric", group="hybridbench.metrics", list_hint="hybridbench metrics"
+)
 register_metric = METRICS.register
 
 # What `hybridbench run` scores unless --metrics says otherwise: cheap signal metrics and the offline speaker

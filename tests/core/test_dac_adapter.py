@@ -11,8 +11,15 @@ from hybridbench.errors import HybridbenchError, WeightsNotFoundError
 
 # The published 16 kHz configuration (PROTOCOL.md), with random weights: equivalence does not depend on values.
 DAC16 = dict(
-    encoder_dim=64, encoder_rates=[2, 4, 5, 8], decoder_dim=1536, decoder_rates=[8, 5, 4, 2],
-    n_codebooks=12, codebook_size=1024, codebook_dim=8, quantizer_dropout=0.5, sample_rate=16000,
+    encoder_dim=64,
+    encoder_rates=[2, 4, 5, 8],
+    decoder_dim=1536,
+    decoder_rates=[8, 5, 4, 2],
+    n_codebooks=12,
+    codebook_size=1024,
+    codebook_dim=8,
+    quantizer_dropout=0.5,
+    sample_rate=16000,
 )
 # Same rates, codebooks and code paths, narrower layers: the every-k comparison runs 24 decodes, and the
 # published decoder takes seconds per call on a 2-core CPU.

@@ -27,16 +27,48 @@ def test_codecs_table_lists_facts_and_how_to_get_missing_weights(capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["run", "--codecs", "dac-16kz", "--suites", "synthetic-en", "--out", "x"], "did you mean 'dac-16khz'"),
-        (["run", "--codecs", "identity", "--suites", "synthetic-eng", "--out", "x"], "did you mean 'synthetic-en'"),
-        (["run", "--codecs", "identity", "--suites", "synthetic-en", "--out", "x", "--asr", "whisper-tiny"],
-         "unknown ASR profile 'whisper-tiny'"),
+        (
+            ["run", "--codecs", "dac-16kz", "--suites", "synthetic-en", "--out", "x"],
+            "did you mean 'dac-16khz'",
+        ),
+        (
+            ["run", "--codecs", "identity", "--suites", "synthetic-eng", "--out", "x"],
+            "did you mean 'synthetic-en'",
+        ),
+        (
+            [
+                "run",
+                "--codecs",
+                "identity",
+                "--suites",
+                "synthetic-en",
+                "--out",
+                "x",
+                "--asr",
+                "whisper-tiny",
+            ],
+            "unknown ASR profile 'whisper-tiny'",
+        ),
         (["run", "--codecs", "identity", "--suites", "synthetic-fr", "--out", "x"], "English-only"),
         (["run", "--codecs", "identity", "--suites", "synthetic-en"], "missing --out"),
-        (["run", "--codecs", "identity", "--suites", "synthetic-en", "--out", "x", "--depths", "1,four"],
-         "invalid --depths"),
-        (["run", "--codecs", "dac-16khz", "--suites", "synthetic-en", "--out", "x", "--weights", "/nonexistent.pth"],
-         "weights file not found"),
+        (
+            ["run", "--codecs", "identity", "--suites", "synthetic-en", "--out", "x", "--depths", "1,four"],
+            "invalid --depths",
+        ),
+        (
+            [
+                "run",
+                "--codecs",
+                "dac-16khz",
+                "--suites",
+                "synthetic-en",
+                "--out",
+                "x",
+                "--weights",
+                "/nonexistent.pth",
+            ],
+            "weights file not found",
+        ),
     ],
 )
 def test_user_mistakes_are_one_line_errors(capsys, tmp_path, monkeypatch, argv, message):
@@ -49,7 +81,9 @@ def test_user_mistakes_are_one_line_errors(capsys, tmp_path, monkeypatch, argv, 
 
 def test_missing_codec_weights_name_the_fix(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))  # DAC's own cache lives under ~/.cache
-    code, _, err = _run(capsys, "run", "--codecs", "dac-16khz", "--suites", "synthetic-en", "--out", str(tmp_path))
+    code, _, err = _run(
+        capsys, "run", "--codecs", "dac-16khz", "--suites", "synthetic-en", "--out", str(tmp_path)
+    )
     assert code == 2
     assert "weights not found" in err and "hybridbench weights fetch dac-16khz" in err
 
@@ -73,8 +107,23 @@ class _BrokenFileSuite(Suite):
 
 def test_demo_command_writes_tables_and_a_rerun_computes_nothing(capsys, tmp_path):
     _BrokenFileSuite.root = tmp_path
-    argv = ["run", "--codecs", "identity", "--suites", "synthetic-en,test-broken-file", "--depths", "1,4,12",
-            "--asr", "whisper-tiny.en", "--limit", "3", "--out", str(tmp_path / "run"), "--timing-repeats", "1"]
+    argv = [
+        "run",
+        "--codecs",
+        "identity",
+        "--suites",
+        "synthetic-en,test-broken-file",
+        "--depths",
+        "1,4,12",
+        "--asr",
+        "whisper-tiny.en",
+        "--limit",
+        "3",
+        "--out",
+        str(tmp_path / "run"),
+        "--timing-repeats",
+        "1",
+    ]
     code, out, _ = _run(capsys, *argv)
     assert code == 0
     assert "rows: 6 computed (1 failed), 0 reused" in out
@@ -84,7 +133,12 @@ def test_demo_command_writes_tables_and_a_rerun_computes_nothing(capsys, tmp_pat
     assert md.count("| identity |") == 2  # by-codec and by-depth tables
     assert "| identity | 0.0 [0.0, 0.0] | — | — | 1 | 256.00 |" in md  # every rate carries its interval
     assert "4.644 [4.644, 4.644]" in md
-    for name in ("summary-synthetic-en.csv", "depths-synthetic-en.csv", "items-synthetic-en.csv", "config.json"):
+    for name in (
+        "summary-synthetic-en.csv",
+        "depths-synthetic-en.csv",
+        "items-synthetic-en.csv",
+        "config.json",
+    ):
         assert (tmp_path / "run" / name).is_file()
     broken = (tmp_path / "run" / "summary-test-broken-file.md").read_text()
     identity_row = next(line for line in broken.splitlines() if line.startswith("| identity |"))
