@@ -185,6 +185,13 @@ class Codec(ABC):
             raise HybridbenchError(f"{self.name}: audio must be [B, 1, T] mono, got shape {tuple(wav.shape)}")
 
 
+def require_same_facts(codec: str, fields: str, found: tuple, wanted: tuple, hint: str) -> None:
+    """Refuse a checkpoint whose architecture facts (`fields`, e.g. "sample rate, frame rate, codebooks,
+    size") differ from the adapter's published ones, instead of loading it under the wrong name."""
+    if found != wanted:
+        raise HybridbenchError(f"{codec}: the checkpoint has ({fields}) = {found}, expected {wanted}", hint)
+
+
 def match_length(wav: torch.Tensor, length: int) -> torch.Tensor:
     """Trim or zero-pad the last axis to `length` samples (codec outputs are often a few samples off)."""
     have = wav.shape[-1]

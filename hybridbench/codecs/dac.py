@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import torch
 
 from hybridbench import weights as W
-from hybridbench.codecs.base import Codec, WeightsStatus
+from hybridbench.codecs.base import Codec, WeightsStatus, require_same_facts
 from hybridbench.errors import HybridbenchError, WeightsNotFoundError
 
 
@@ -110,12 +110,13 @@ def load_dac_checkpoint(path: Path, *, expect: type[_DacCodec] | None = None) ->
     if expect is not None:
         found = (model.sample_rate, int(model.hop_length), model.n_codebooks, model.codebook_size)
         wanted = (expect.sample_rate, expect.hop_length, len(expect.codebook_sizes), expect.codebook_sizes[0])
-        if found != wanted:
-            raise HybridbenchError(
-                f"{path} holds a DAC with (sample rate, hop, codebooks, codebook size) = {found}, "
-                f"but {expect.name} is {wanted}",
-                "pass the checkpoint that belongs to this codec",
-            )
+        require_same_facts(
+            expect.name,
+            "sample rate, hop, codebooks, codebook size",
+            found,
+            wanted,
+            f"{path} holds another DAC configuration: pass the checkpoint that belongs to this codec",
+        )
     try:
         model.load_state_dict(state_dict, strict=True)
     except RuntimeError as exc:

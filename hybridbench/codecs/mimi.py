@@ -21,8 +21,7 @@ import torch
 
 from hybridbench import weights as W
 from hybridbench.codecs import _support
-from hybridbench.codecs.base import Codec, CodecInfo, WeightsStatus
-from hybridbench.errors import HybridbenchError
+from hybridbench.codecs.base import Codec, CodecInfo, WeightsStatus, require_same_facts
 
 PIP = "transformers"
 
@@ -48,12 +47,13 @@ class Mimi(Codec):
         config = model.config
         found = (config.sampling_rate, float(config.frame_rate), config.num_quantizers, config.codebook_size)
         wanted = (self.sample_rate, self.frame_rate, len(self.codebook_sizes), self.codebook_sizes[0])
-        if found != wanted:
-            raise HybridbenchError(
-                f"{self.name}: the checkpoint is a Mimi with (sample rate, frame rate, codebooks, size) = {found}, "
-                f"expected {wanted}",
-                "pass the kyutai/mimi checkpoint",
-            )
+        require_same_facts(
+            self.name,
+            "sample rate, frame rate, codebooks, size",
+            found,
+            wanted,
+            "pass the kyutai/mimi checkpoint",
+        )
 
     @classmethod
     def describe(cls, weights: str | None = None) -> CodecInfo:

@@ -22,8 +22,7 @@ import torch
 
 from hybridbench import weights as W
 from hybridbench.codecs import _support
-from hybridbench.codecs.base import Codec, CodecInfo, WeightsStatus
-from hybridbench.errors import HybridbenchError
+from hybridbench.codecs.base import Codec, CodecInfo, WeightsStatus, require_same_facts
 
 PIP = "transformers"
 
@@ -54,12 +53,13 @@ class XcodecHubertLibrispeech(Codec):
         config = model.config
         found = (config.sample_rate, float(config.frame_rate), config.num_quantizers, config.codebook_size)
         wanted = (self.sample_rate, self.frame_rate, len(self.codebook_sizes), self.codebook_sizes[0])
-        if found != wanted:
-            raise HybridbenchError(
-                f"{self.name}: the checkpoint's (sample rate, frame rate, codebooks, size) = {found}, "
-                f"expected {wanted}",
-                "pass the hf-audio/xcodec-hubert-librispeech checkpoint",
-            )
+        require_same_facts(
+            self.name,
+            "sample rate, frame rate, codebooks, size",
+            found,
+            wanted,
+            "pass the hf-audio/xcodec-hubert-librispeech checkpoint",
+        )
 
     @classmethod
     def describe(cls, weights: str | None = None) -> CodecInfo:
