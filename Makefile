@@ -13,7 +13,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "torch==2.11.*" "torchaudio==2.11.*" -e ".[dev,codecs]"
+	$(PY) -m pip install --quiet "torch==2.11.*" "torchaudio==2.11.*" -e ".[dev,codecs,train]"
 	touch $(STAMP)
 
 install: $(STAMP)

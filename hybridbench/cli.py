@@ -16,7 +16,7 @@ from hybridbench import __version__
 from hybridbench.errors import HybridbenchError
 
 # Order here is the order in `hybridbench --help`.
-COMMAND_MODULES = ("run", "compare", "codecs", "suites", "asr", "speed", "data", "weights")
+COMMAND_MODULES = ("run", "compare", "codecs", "suites", "asr", "speed", "data", "weights", "leaderboard")
 
 
 def build_parser() -> argparse.ArgumentParser:

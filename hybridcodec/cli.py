@@ -1,4 +1,4 @@
-"""`hybridcodec train | encode | decode`: user mistakes end as one line on stderr, never a traceback."""
+"""`hybridcodec train | replicate | ship | encode | decode`: user mistakes end as one line on stderr, never a traceback."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from hybridbench.errors import HybridbenchError
 from hybridcodec.config import PRESETS, VARIANTS, preset
+from hybridcodec.replicate import Recipe
 from hybridcodec.teachers import TEACHERS
 
 
@@ -56,6 +57,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--deterministic", action="store_true", help="torch.use_deterministic_algorithms (slower on GPU)"
     )
     t.add_argument("--no-progress", action="store_true")
+
+    r = sub.add_parser(
+        "replicate",
+        help="train hybrid, dac, dac-distill and dualcodec in lockstep on the offline corpus (resumable)",
+    )
+    r.add_argument("--out", type=Path, default=Path("runs/mini-replication"), help="folder of the four runs")
+    r.add_argument(
+        "--steps", type=int, required=True, help="total updates per variant (more extends the runs)"
+    )
+    r.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    r.add_argument("--jobs", type=int, default=2, help="variants trained at the same time (default: 2)")
+    r.add_argument("--threads", type=int, help="torch threads per training process (default: cores / jobs)")
+    r.add_argument("--corpus", type=Path, help="where the training corpus is built (default: the cache)")
+    r.add_argument("--data", type=Path, help="train on this manifest or folder instead of the offline corpus")
+    r.add_argument("--no-eval", action="store_true", help="skip the learning-curve evaluations")
+    defaults = Recipe()
+    for field in dataclasses.fields(Recipe):
+        r.add_argument(
+            "--" + field.name.replace("_", "-"), type=type(getattr(defaults, field.name)),
+            default=getattr(defaults, field.name), help="recipe (default: %(default)s)",
+        )  # fmt: skip
+
+    s = sub.add_parser("ship", help="copy the replication's four checkpoints into the package as fp16")
+    s.add_argument("--from", dest="run", type=Path, default=Path("runs/mini-replication"))
+    s.add_argument("--step", type=int, help="default: the latest step all four variants reached")
 
     e = sub.add_parser("encode", help="audio file -> codes (.npz)")
     e.add_argument("input", type=Path)
@@ -115,6 +141,24 @@ def _train(args: argparse.Namespace) -> None:
         print(f"checkpoint: {out / 'model.safetensors'}", file=sys.stderr)
 
 
+def _replicate(args: argparse.Namespace) -> None:
+    from hybridcodec import replicate
+
+    recipe = Recipe(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Recipe)})
+    plan = replicate.Plan(
+        out=args.out, steps=args.steps, recipe=recipe, device=args.device, jobs=args.jobs,
+        threads=args.threads, corpus=args.corpus, data=args.data,
+    )  # fmt: skip
+    replicate.run(plan, evaluate=not args.no_eval)
+
+
+def _ship(args: argparse.Namespace) -> None:
+    from hybridcodec.ship import ship
+
+    for path in ship(args.run, step=args.step):
+        print(path)
+
+
 def _encode(args: argparse.Namespace) -> None:
     import numpy as np
 
@@ -166,7 +210,9 @@ def _decode(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        {"train": _train, "encode": _encode, "decode": _decode}[args.command](args)
+        {"train": _train, "replicate": _replicate, "ship": _ship, "encode": _encode, "decode": _decode}[
+            args.command
+        ](args)
     except HybridbenchError as exc:
         print(f"hybridcodec: error: {exc}", file=sys.stderr)
         return 2

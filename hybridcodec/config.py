@@ -213,7 +213,7 @@ def _mini() -> TrainConfig:
             convnext_layers=2,
             semantic_codebook_size=4096,
             acoustic_codebook_size=1024,
-            n_acoustic_codebooks=7,
+            n_acoustic_codebooks=11,  # 12 codebooks like the paper, so depths 1..12 mean the same thing
         ),
         # 16 kHz: no 320-bin mel at 2048 (its low bands would be empty filters).
         loss=LossConfig(mel_windows=(32, 64, 128, 256, 512, 1024), mel_bins=(5, 10, 20, 40, 80, 160)),

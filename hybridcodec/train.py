@@ -116,6 +116,20 @@ def data_fingerprint(files: list[Path]) -> str:
     return h.hexdigest()
 
 
+def manifest_hashes(sources: tuple[str, ...]) -> dict[str, str]:
+    """sha256 of every manifest file among the data sources (folders have no single file to hash)."""
+    return {str(s): ckpt.sha256_file(Path(s)) for s in sources if Path(s).is_file()}
+
+
+def describe_device(device: torch.device, world: int) -> str:
+    """What trained the model, for the checkpoint: GPU name or CPU thread count, and the process count."""
+    if device.type == "cuda":
+        what = torch.cuda.get_device_name(device)
+    else:
+        what = f"cpu ({torch.get_num_threads()} threads)"
+    return f"{what} x {world} processes" if world > 1 else what
+
+
 def rng_state() -> dict[str, Any]:
     return {
         "torch": torch.get_rng_state(),
@@ -286,6 +300,8 @@ class Trainer:
             "variant": self.config.model.variant,
             "data_files": str(len(self.files)),
             "data_sha256": self.data_sha,
+            "data_manifests": json.dumps(manifest_hashes(self.options.data)),
+            "device": describe_device(self.d.device, self.d.world),
             "created_by": "hybridcodec train",
         }
 
@@ -397,7 +413,8 @@ class Trainer:
         self.scaler.step(self.opt_g)
         self.scaler.update()
         self.sched_g.step()
-        self.sched_d.step()
+        if use_adv:  # the discriminator's schedule counts its own updates
+            self.sched_d.step()
         logs |= {
             "loss/generator": total.item(),
             "grad_norm/generator": gn_g.item(),

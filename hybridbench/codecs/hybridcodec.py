@@ -48,9 +48,22 @@ class HybridCodec(Codec):
         self.frame_rate = codec.frame_rate
         self.codebook_sizes = tuple(codec.codebook_sizes)
 
+    # The variant whose checkpoint ships inside the package (the `*-mini` codecs), used when no --weights.
+    packaged: ClassVar[str | None] = None
+
+    @classmethod
+    def default_weights(cls, weights: str | None) -> str | None:
+        if weights or cls.packaged is None:
+            return weights
+        from hybridcodec.ship import packaged_path
+
+        path = packaged_path(cls.packaged)
+        return str(path) if path.is_file() else None
+
     @classmethod
     def describe(cls, weights: str | None = None) -> CodecInfo:
         base = super().describe()
+        weights = cls.default_weights(weights)
         if not weights:
             return base
         from hybridcodec.checkpoint import read_metadata, resolve_model_path
@@ -71,6 +84,7 @@ class HybridCodec(Codec):
                     "variant": cfg.variant,
                     "teacher": cfg.teacher,
                     "step": meta.get("step"),
+                    "trained_on": meta.get("device"),
                     "checkpoint": str(resolve_model_path(weights)),
                 },
             }
@@ -79,6 +93,9 @@ class HybridCodec(Codec):
     @classmethod
     def weights_status(cls, weights: str | None = None) -> WeightsStatus:
         hint = _TRAIN_HINT.format(variant=cls.variant)
+        if cls.packaged is not None:
+            hint = "the package ships it: reinstall hybridbench, or run `hybridcodec replicate` and `hybridcodec ship`"
+        weights = cls.default_weights(weights)
         if not weights:
             return WeightsStatus(available=False, location=None, hint=hint)
         path = Path(weights)
@@ -149,6 +166,35 @@ class HybridCodecDualCodec(HybridCodec):
 
 
 ADAPTERS = (HybridCodec, HybridCodecDac, HybridCodecDacDistill, HybridCodecDualCodec)
+
+_MINI = "mini preset trained here by `hybridcodec replicate` on the offline English corpus, shipped in the package"
+
+
+class HybridCodecMini(HybridCodec):
+    name = "hybridcodec-mini"
+    packaged = "hybrid"
+    description = f"HybridCodec, {_MINI}"
+
+
+class DacMini(HybridCodecDac):
+    name = "dac-mini"
+    packaged = "dac"
+    description = f"DAC baseline, {_MINI}"
+
+
+class DacDistillMini(HybridCodecDacDistill):
+    name = "dac-distill-mini"
+    packaged = "dac-distill"
+    description = f"DAC (Distill) baseline, {_MINI}"
+
+
+class DualCodecMini(HybridCodecDualCodec):
+    name = "dualcodec-mini"
+    packaged = "dualcodec"
+    description = f"DualCodec design, {_MINI}"
+
+
+MINI_ADAPTERS = (HybridCodecMini, DacMini, DacDistillMini, DualCodecMini)
 
 
 def _count_parameters(path: Path) -> int:

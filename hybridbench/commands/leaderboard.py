@@ -1,0 +1,134 @@
+"""`hybridbench leaderboard`: evaluate the four shipped mini models and write leaderboards/mini-replication.md.
+
+One command regenerates the whole file: it runs (or, with --no-eval, only reads) the evaluation in a run folder
+— the four `*-mini` codecs at every depth plus the reference rows (identity, Opus, AMR-NB, G.722) on every
+held-out suite present, Whisper base for every language, PESQ-WB, STOI, speaker similarity, DNSMOS and RTF —
+then writes the Markdown with the paper's claims and a verdict for each. Rows already in the run folder's store
+are reused, so a rerun after training further only evaluates the new checkpoints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+from hybridbench.errors import HybridbenchError
+from hybridbench.report.replication import MINIS, SUITE_ROLES
+from hybridbench.runner import RunConfig, Runner
+from hybridbench.store import ResultStore
+
+METRICS = ["pesq-wb", "stoi", "speaker-sim-resemblyzer", "dnsmos-ovrl"]
+REFERENCE_CODECS = ["opus", "amr-nb", "g722"]
+ASR = "whisper-base"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "leaderboard", help="evaluate the shipped mini models and write leaderboards/mini-replication.md"
+    )
+    p.add_argument(
+        "--run", type=Path, default=Path("runs/mini-replication-eval"), help="evaluation run folder"
+    )
+    p.add_argument("--out", type=Path, default=Path("leaderboards/mini-replication.md"))
+    p.add_argument(
+        "--replication",
+        type=Path,
+        default=Path("runs/mini-replication"),
+        help="the `hybridcodec replicate` folder whose learning curves are copied into reports/ (if present)",
+    )
+    p.add_argument("--reports", type=Path, default=Path("reports/mini-replication"))
+    p.add_argument("--limit", type=int, help="first N items of each suite (default: all)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--no-eval", action="store_true", help="only rewrite the file from the stored rows")
+    p.set_defaults(func=leaderboard)
+
+
+def _training_facts() -> list[dict]:
+    from hybridbench.codecs import CODECS
+    from hybridcodec.checkpoint import read_metadata
+
+    facts = []
+    for name in MINIS:
+        cls = CODECS.get(name)
+        status = cls.weights_status(None)
+        if not status.available:
+            raise HybridbenchError(f"{name} has no shipped checkpoint", status.hint)
+        info = cls.describe(None)
+        meta = read_metadata(status.location)
+        corpus = json.loads(meta.get("corpus", "{}"))
+        recipe = json.loads(meta.get("recipe", "{}"))
+        train = json.loads(meta["train_config"])
+        facts.append(
+            {
+                "codec": name,
+                "variant": meta["variant"],
+                "parameters": info.parameters,
+                "step": meta.get("step"),
+                "device": meta.get("device", "not recorded"),
+                "corpus": f"{corpus.get('files')} files, {corpus.get('hours')} h, manifest "
+                f"{str(corpus.get('manifest_sha256'))[:12]}",
+                "recipe": f"batch {train['batch_size']} x {train['segment_seconds']} s, lr {train['optim']['lr']}, "
+                f"seed {train['seed']}, GAN from step {train['adversarial_start']}, teacher "
+                f"{recipe.get('teacher', '?')}, fp16 weights",
+            }
+        )
+    return facts
+
+
+def _copy_curves(replication: Path, reports: Path) -> Path | None:
+    png = replication / "learning-curves.png"
+    if png.is_file():
+        reports.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(png, reports / png.name)
+        shutil.copyfile(replication / "curves.csv", reports / "curves.csv")
+    target = reports / "learning-curves.png"
+    return target if target.is_file() else None
+
+
+def leaderboard(args: argparse.Namespace) -> int:
+    from hybridbench.commands.run import _git_short
+    from hybridbench.report.replication import render
+    from hybridbench.timing import device_name
+
+    config = RunConfig(
+        codecs=[*MINIS, *REFERENCE_CODECS], suites=list(SUITE_ROLES), out=args.run, depths=None, asr=ASR,
+        limit=args.limit, device=args.device, metrics=METRICS, skip_unavailable=True,
+    )  # fmt: skip
+    runner = Runner(config)
+    if args.no_eval:
+        if not (args.run / "results.sqlite").is_file():
+            raise HybridbenchError(f"no results in {args.run}", "run without --no-eval first")
+        keys = None
+    else:
+        keys = runner.run().keys
+    with ResultStore(args.run / "results.sqlite") as store:
+        rows = list(store.rows(keys))
+    if not rows:
+        raise HybridbenchError(f"no rows in {args.run}", "run without --no-eval")
+    training = _training_facts()
+    curves = _copy_curves(args.replication, args.reports)
+    items = {}
+    for r in rows:
+        items.setdefault(r.suite, set()).add(r.item_id)
+    context = {
+        "command": "make leaderboard"
+        if args.limit is None
+        else f"hybridbench leaderboard --limit {args.limit}",
+        "date": time.strftime("%Y-%m-%d"),
+        "git": _git_short(),
+        "device": device_name(runner.device),
+        "run": str(args.run),
+        "asr": f"{ASR} for every language",
+        "items": ", ".join(f"{s} {len(v)}" for s, v in items.items()),
+    }
+    curves_rel = os.path.relpath(curves, args.out.parent) if curves is not None else None
+    text = render(rows, metrics=METRICS, training=training, context=context, curves_png=curves_rel)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text + "\n", encoding="utf-8")
+    print(text)
+    print(f"\nwritten: {args.out}")
+    return 0

@@ -1,0 +1,128 @@
+"""Learning curves of a `hybridcodec replicate` folder: WER at depth 1 and at full depth against training step.
+
+At an evaluation step every variant's checkpoint of that step is run through the hybridbench runner (the same
+path as any benchmark: the variant's adapter, the suite's items, a real Whisper, corpus WER with a bootstrap
+interval) on the first `eval_items` items of `eval_suite`. Each step's run folder is kept under
+OUT/curves/step_XXXXXXX/ (results.sqlite: rerunning reuses every stored row), and its WERs are appended to
+OUT/curves.csv, from which `plot_curves` draws OUT/learning-curves.png.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from hybridcodec.replicate import ADAPTER, Recipe
+
+CURVES_CSV = "curves.csv"
+CURVES_PNG = "learning-curves.png"
+COLUMNS = ("step", "variant", "depth", "wer", "wer_low", "wer_high", "items", "failed", "suite", "asr")
+
+
+def read_curves(out: Path) -> list[dict[str, str]]:
+    path = Path(out) / CURVES_CSV
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _append(out: Path, rows: list[dict]) -> None:
+    path = Path(out) / CURVES_CSV
+    new = not path.is_file()
+    with open(path, "a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        if new:
+            writer.writeheader()
+        writer.writerows(rows)
+
+
+def evaluate_step(
+    out: Path, step: int, variants: tuple[str, ...], *, recipe: Recipe, device: str = "cpu"
+) -> None:
+    """Score each variant's step-`step` checkpoint at depth 1 and at full depth; append to curves.csv."""
+    from hybridbench.report.aggregate import item_frame, summarize
+    from hybridbench.runner import RunConfig, Runner
+    from hybridbench.store import ResultStore
+    from hybridcodec.checkpoint import read_metadata
+    from hybridcodec.config import ModelConfig
+
+    done = {(int(r["step"]), r["variant"]) for r in read_curves(out)}
+    todo = [v for v in variants if (step, v) not in done]
+    if not todo:
+        return
+    weights = {}
+    for v in todo:
+        path = Path(out) / v / "checkpoints" / f"step_{step:07d}" / "model.safetensors"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is missing: the step-{step} checkpoint of {v} was pruned")
+        weights[ADAPTER[v]] = str(path)
+    full = ModelConfig.from_json(read_metadata(next(iter(weights.values())))["model_config"]).num_codebooks
+    folder = Path(out) / "curves" / f"step_{step:07d}"
+    config = RunConfig(
+        codecs=list(weights), suites=[recipe.eval_suite], out=folder, depths=[1, full], asr=recipe.eval_asr,
+        limit=recipe.eval_items, device=device, weights=weights, metrics=[], timing_repeats=1,
+        include_reference=False,
+    )  # fmt: skip
+    summary = Runner(config).run()
+    with ResultStore(folder / "results.sqlite") as store:
+        rows = list(store.rows(summary.keys))
+    table = summarize(item_frame(rows), [])
+    by_codec = {a: v for v, a in ADAPTER.items()}
+    _append(
+        out,
+        [
+            {
+                "step": step,
+                "variant": by_codec[rec["codec"]],
+                "depth": int(rec["depth"]),
+                "wer": rec.get("wer"),
+                "wer_low": rec.get("wer_low"),
+                "wer_high": rec.get("wer_high"),
+                "items": int(rec["items"]),
+                "failed": int(rec["failed"]),
+                "suite": rec["suite"],
+                "asr": recipe.eval_asr,
+            }  # fmt: skip
+            for rec in table.to_dict("records")
+        ],
+    )
+
+
+def plot_curves(out: Path) -> Path | None:
+    """learning-curves.png: WER vs step, one panel per depth (1 and full), one line per variant, 95 % bands."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in read_curves(out) if r["wer"] not in ("", "None")]
+    if not rows:
+        return None
+    depths = sorted({int(r["depth"]) for r in rows})
+    fig, axes = plt.subplots(1, len(depths), figsize=(5.5 * len(depths), 4), squeeze=False, sharey=False)
+    for ax, depth in zip(axes[0], depths, strict=True):
+        for variant in ADAPTER:
+            pts = sorted(
+                (int(r["step"]), 100 * float(r["wer"]), 100 * float(r["wer_low"] or r["wer"]),
+                 100 * float(r["wer_high"] or r["wer"]))
+                for r in rows if r["variant"] == variant and int(r["depth"]) == depth
+            )  # fmt: skip
+            if not pts:
+                continue
+            steps, wer, low, high = zip(*pts, strict=True)
+            (line,) = ax.plot(steps, wer, marker="o", label=ADAPTER[variant])
+            ax.fill_between(steps, low, high, color=line.get_color(), alpha=0.15)
+        ax.set_title(f"depth {depth} ({'RVQ-1' if depth == 1 else 'full'})")
+        ax.set_xlabel("training step")
+        ax.set_ylabel("WER % (95 % bootstrap interval)")
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend()
+    suite, asr = rows[0]["suite"], rows[0]["asr"]
+    fig.suptitle(f"Learning curves on {suite} (first {rows[0]['items']} items, {asr})")
+    fig.tight_layout()
+    path = Path(out) / CURVES_PNG
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

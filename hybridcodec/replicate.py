@@ -1,0 +1,178 @@
+"""`hybridcodec replicate`: HybridCodec and the paper's three baselines trained under one budget, in lockstep.
+
+The paper's claim is a comparison under identical conditions, so the four variants (`hybrid`, `dac`,
+`dac-distill`, `dualcodec`) get the same preset, corpus, seed, batch, crops in the same order (crops are a
+function of seed and step, see data.py), steps and learning-rate schedule. Each variant is an ordinary
+`hybridcodec train` run folder under OUT/<variant>. Training goes in rounds: every variant is brought to the same
+step (`--round` steps further), and every `--eval-every` steps each is scored on held-out speech for the learning
+curves (curves.csv, learning-curves.png). Stopping at any moment loses at most the round in progress; running the
+same command again resumes every variant from its last checkpoint, and a larger `--steps` extends the runs.
+
+The recipe (everything but `--steps`) is written to OUT/recipe.json on the first run; a later run with another
+recipe is refused, so one folder never mixes two recipes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from hybridbench.errors import HybridbenchError
+from hybridcodec import checkpoint as ckpt
+from hybridcodec.config import VARIANTS
+
+# The hybridbench codec that loads each variant's checkpoints.
+ADAPTER = {
+    "hybrid": "hybridcodec",
+    "dac": "hybridcodec-dac",
+    "dac-distill": "hybridcodec-dac-distill",
+    "dualcodec": "hybridcodec-dualcodec",
+}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What every variant is trained with (identical across variants by construction)."""
+
+    preset: str = "mini"
+    teacher: str = "whisper-base-encoder"
+    seed: int = 0
+    batch_size: int = 8
+    # DAC trains on 0.38 s excerpts; 0.48 s (12 frames) halves the CPU cost of a step against 1 s crops.
+    segment_seconds: float = 0.48
+    lr: float = 3e-4
+    # Steps of reconstruction-only training before the GAN losses switch on. On a 2-core CPU the discriminator
+    # doubles the step time, and intelligibility (what the WER claims are about) comes from the mel loss, so
+    # the CPU recipe trains without GAN; a GPU run can set 0 (the paper's setting).
+    adversarial_start: int = 1_000_000
+    round_steps: int = 250
+    eval_every: int = 500
+    eval_suite: str = "asterisk-en-test"
+    eval_items: int = 30
+    eval_asr: str = "whisper-base"
+
+    @classmethod
+    def load(cls, path: Path) -> Recipe:
+        return cls(**json.loads(path.read_text()))
+
+
+@dataclass(frozen=True)
+class Plan:
+    out: Path
+    steps: int
+    recipe: Recipe
+    device: str = "cpu"
+    jobs: int = 2  # variants trained at the same time
+    threads: int | None = None  # torch threads per training process (default: cores // jobs)
+    corpus: Path | None = None  # where the offline corpus is built (default: the cache)
+    data: Path | None = None  # a manifest or folder of your own instead of the offline corpus
+    feature_cache: Path | None = None  # teacher features (default: the cache)
+    variants: tuple[str, ...] = VARIANTS
+
+
+def variant_step(run: Path) -> int:
+    latest = ckpt.latest_checkpoint(run) if run.exists() else None
+    return int(latest.name.split("_")[1]) if latest is not None else 0
+
+
+def _train_command(plan: Plan, variant: str, target: int, manifest: Path, threads: int) -> list[str]:
+    r, run = plan.recipe, plan.out / variant
+    cmd = [sys.executable, "-m", "hybridcodec.cli", "train", "--steps", str(target), "--out", str(run)]
+    cmd += ["--data", str(manifest), "--device", plan.device, "--threads", str(threads), "--no-progress"]
+    if plan.feature_cache is not None:
+        cmd += ["--feature-cache", str(plan.feature_cache)]
+    if variant_step(run) > 0:
+        return [*cmd, "--resume"]
+    return [
+        *cmd, "--preset", r.preset, "--variant", variant, "--teacher", r.teacher, "--seed", str(r.seed),
+        "--batch-size", str(r.batch_size), "--segment-seconds", str(r.segment_seconds), "--lr", str(r.lr),
+        "--adversarial-start", str(r.adversarial_start), "--checkpoint-every", str(r.round_steps),
+        "--sample-every", str(r.eval_every), "--log-every", "10",
+    ]  # fmt: skip
+
+
+def _train_round(plan: Plan, target: int, manifest: Path) -> None:
+    """Bring every variant to `target` steps, `plan.jobs` at a time, each in its own process."""
+    todo = [v for v in plan.variants if variant_step(plan.out / v) < target]
+    threads = plan.threads or max(1, (os.cpu_count() or 1) // max(1, plan.jobs))
+
+    def one(variant: str) -> tuple[str, int, str]:
+        log = plan.out / variant / "train.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a") as f:
+            f.write(f"\n# {time.strftime('%Y-%m-%d %H:%M:%S')} -> step {target}\n")
+            f.flush()
+            done = subprocess.run(
+                _train_command(plan, variant, target, manifest, threads), stdout=f, stderr=subprocess.STDOUT
+            )
+        return variant, done.returncode, str(log)
+
+    with ThreadPoolExecutor(max_workers=max(1, plan.jobs)) as pool:
+        results = list(pool.map(one, todo))
+    failed = [(v, log) for v, rc, log in results if rc != 0]
+    if failed:
+        raise HybridbenchError(
+            "training failed for " + ", ".join(v for v, _ in failed), f"see {failed[0][1]}"
+        )
+
+
+def check_recipe(out: Path, recipe: Recipe) -> None:
+    """Write the recipe on the first run; refuse a different one later."""
+    path = out / "recipe.json"
+    if path.is_file():
+        stored = Recipe.load(path)
+        if stored != recipe:
+            diff = {k: (getattr(stored, k), v) for k, v in asdict(recipe).items() if getattr(stored, k) != v}
+            raise HybridbenchError(
+                f"{out} was trained with another recipe: {diff} (stored, given)",
+                "run again with the stored options, or choose a new --out",
+            )
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(asdict(recipe), indent=2) + "\n")
+
+
+def run(plan: Plan, *, evaluate: bool = True) -> None:
+    """Train all variants in lockstep to `plan.steps`, evaluating every `eval_every` steps."""
+    from hybridcodec import corpus as corpus_mod
+    from hybridcodec.curves import evaluate_step, plot_curves
+
+    r = plan.recipe
+    if plan.steps < 1:
+        raise HybridbenchError("--steps must be at least 1")
+    check_recipe(plan.out, r)
+    if plan.data is None:
+        corpus = corpus_mod.build(plan.corpus)
+        (plan.out / "corpus.json").write_text(json.dumps(corpus.summary, indent=2) + "\n")
+        data = corpus.manifest
+        what = f"corpus {corpus.summary['files']} files, {corpus.summary['hours']:.2f} h"
+    else:
+        data, what = Path(plan.data), f"data {plan.data}"
+        sha = ckpt.sha256_file(data) if data.is_file() else None
+        summary = {"data": str(data), "manifest_sha256": sha, "files": None, "hours": None}
+        (plan.out / "corpus.json").write_text(json.dumps(summary, indent=2) + "\n")
+    steps_now = [variant_step(plan.out / v) for v in plan.variants]
+    print(
+        f"{what}; variants at steps {dict(zip(plan.variants, steps_now, strict=True))}; target {plan.steps}",
+        file=sys.stderr,
+    )
+    # First catch up any variant left behind by an interrupted round, then go round by round.
+    target = max(steps_now)
+    targets = [target] if target and min(steps_now) < target else []
+    step = target
+    while step < plan.steps:
+        step = min(plan.steps, (step // r.round_steps + 1) * r.round_steps)
+        targets.append(step)
+    for target in targets:
+        t0 = time.perf_counter()
+        _train_round(plan, target, data)
+        print(f"step {target}: all variants trained ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+        if evaluate and (target % r.eval_every == 0 or target == plan.steps):
+            evaluate_step(plan.out, target, plan.variants, recipe=r, device=plan.device)
+            plot_curves(plan.out)

@@ -1,0 +1,64 @@
+"""Ship the four trained mini variants inside the package, as small fp16 safetensors.
+
+`hybridcodec ship --from runs/mini-replication` takes every variant's checkpoint at the latest step that all
+four have reached (so the shipped models are trained equally), casts the tensors to fp16, and writes
+hybridcodec/checkpoints/mini/<variant>.safetensors with everything a reviewer needs inside the metadata: the
+model and training configs, the replication recipe, the corpus summary and manifest sha256, the step and the
+device that trained it. SHA256SUMS lists the files. hybridbench registers them as `hybridcodec-mini`,
+`dac-mini`, `dac-distill-mini` and `dualcodec-mini`; loading casts back to fp32.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from hybridbench.errors import HybridbenchError
+from hybridcodec import checkpoint as ckpt
+from hybridcodec.config import VARIANTS
+from hybridcodec.replicate import variant_step
+
+PACKAGED = Path(__file__).parent / "checkpoints" / "mini"
+
+
+def packaged_path(variant: str) -> Path:
+    return PACKAGED / f"{variant}.safetensors"
+
+
+def ship(
+    run: Path, dest: Path = PACKAGED, *, step: int | None = None, variants: tuple[str, ...] = VARIANTS
+) -> list[Path]:
+    """Write the fp16 checkpoints of the variants at `step` (default: the latest step all of them reached)."""
+    run = Path(run)
+    steps = {v: variant_step(run / v) for v in variants}
+    common = min(steps.values())
+    step = common if step is None else step
+    if step < 1 or step > common:
+        raise HybridbenchError(
+            f"no step-{step} checkpoint for every variant in {run} (steps reached: {steps})",
+            "train further with `hybridcodec replicate`, or pass an earlier --step",
+        )
+    extra = {
+        "recipe": (run / "recipe.json").read_text(),
+        "corpus": (run / "corpus.json").read_text(),
+        # None when trained on a folder, not a manifest: `data_sha256` (file list) identifies the data then.
+        "corpus_manifest_sha256": str(json.loads((run / "corpus.json").read_text())["manifest_sha256"]),
+        "dtype": "float16",
+        "shipped_by": "hybridcodec ship",
+    }
+    written = []
+    for variant in variants:
+        folder = run / variant / "checkpoints" / f"step_{step:07d}"
+        if not (folder / ckpt.MODEL_FILE).is_file():
+            raise HybridbenchError(
+                f"{folder} has no model (pruned?)", "pass a --step that every variant kept"
+            )
+        model, meta = ckpt.load_model(folder / ckpt.MODEL_FILE)
+        target = Path(dest) / f"{variant}.safetensors"
+        ckpt.save_model(target, model.to(torch.float16), {**meta, **extra})
+        written.append(target)
+    sums = "".join(f"{ckpt.sha256_file(p)}  {p.name}\n" for p in written)
+    (Path(dest) / "SHA256SUMS").write_text(sums)
+    return written

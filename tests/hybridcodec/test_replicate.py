@@ -1,0 +1,98 @@
+"""`hybridcodec replicate` and `ship`: lockstep training of several variants, resume, recipe guard, fp16 shipping."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from hybridbench.errors import HybridbenchError
+from hybridcodec import replicate
+from hybridcodec.replicate import Plan, Recipe, variant_step
+
+RECIPE = Recipe(preset="tiny", batch_size=2, round_steps=2, eval_every=1000, segment_seconds=0.48)
+
+
+@pytest.fixture(scope="module")
+def lockstep_run(tmp_path_factory, speech_dir: Path, feature_cache: Path) -> Path:
+    out = tmp_path_factory.mktemp("replication")
+    plan = Plan(
+        out=out, steps=3, recipe=RECIPE, jobs=2, threads=1, data=speech_dir, feature_cache=feature_cache,
+        variants=("hybrid", "dac"),
+    )  # fmt: skip
+    replicate.run(plan, evaluate=False)
+    return out
+
+
+def test_every_variant_reaches_the_same_step_with_the_same_recipe(lockstep_run: Path):
+    assert [variant_step(lockstep_run / v) for v in ("hybrid", "dac")] == [3, 3]
+    # Rounds of 2 steps: checkpoints at 2 and at the final step 3.
+    assert sorted(p.name for p in (lockstep_run / "dac" / "checkpoints").iterdir()) == [
+        "step_0000002",
+        "step_0000003",
+    ]
+    configs = [json.loads((lockstep_run / v / "config.json").read_text()) for v in ("hybrid", "dac")]
+    for key in ("batch_size", "segment_seconds", "seed", "optim", "adversarial_start"):
+        assert configs[0][key] == configs[1][key], key
+    assert configs[0]["batch_size"] == 2 and configs[0]["model"]["variant"] == "hybrid"
+    assert json.loads((lockstep_run / "recipe.json").read_text())["preset"] == "tiny"
+
+
+def test_a_larger_step_count_resumes_both_and_a_new_recipe_is_refused(
+    lockstep_run: Path, speech_dir: Path, feature_cache: Path, tmp_path: Path
+):
+    import shutil
+
+    out = tmp_path / "copy"
+    shutil.copytree(lockstep_run, out)
+    plan = Plan(
+        out=out, steps=4, recipe=RECIPE, jobs=1, threads=1, data=speech_dir, feature_cache=feature_cache,
+        variants=("hybrid", "dac"),
+    )  # fmt: skip
+    replicate.run(plan, evaluate=False)
+    assert [variant_step(out / v) for v in ("hybrid", "dac")] == [4, 4]
+    assert "-> step 4" in (out / "dac" / "train.log").read_text()  # the round was logged for each variant
+    other = Plan(out=out, steps=5, recipe=Recipe(preset="tiny", lr=1e-2), data=speech_dir, variants=("dac",))
+    with pytest.raises(HybridbenchError, match="another recipe"):
+        replicate.run(other, evaluate=False)
+
+
+def test_ship_writes_fp16_checkpoints_that_the_mini_adapters_load(lockstep_run: Path, tmp_path: Path):
+    from safetensors import safe_open
+
+    from hybridbench.codecs.hybridcodec import DacMini, HybridCodecMini
+    from hybridcodec.checkpoint import load_model, read_metadata
+    from hybridcodec.ship import ship
+
+    written = ship(lockstep_run, tmp_path, variants=("hybrid", "dac"))
+    assert [p.name for p in written] == ["hybrid.safetensors", "dac.safetensors"]
+    sums = (tmp_path / "SHA256SUMS").read_text().splitlines()
+    assert len(sums) == 2 and sums[0].endswith("  hybrid.safetensors")
+    with safe_open(str(written[0]), framework="pt") as f:
+        assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.float16}  # noqa: SIM118
+    meta = read_metadata(written[0])
+    assert (
+        meta["step"] == "3" and meta["dtype"] == "float16" and json.loads(meta["recipe"])["preset"] == "tiny"
+    )
+    assert meta["device"].startswith("cpu") and "corpus_manifest_sha256" in meta
+
+    # The adapter decodes what the fp32 training checkpoint decodes, up to fp16 rounding of the weights.
+    codec = HybridCodecMini.load(weights=str(written[0]))
+    ref, _ = load_model(lockstep_run / "hybrid" / "checkpoints" / "step_0000003" / "model.safetensors")
+    wav = torch.randn(1, 1, 16000) * 0.1
+    codes = codec.encode(wav)
+    assert codes.shape == (1, ref.config.num_codebooks, 25)
+    out, expected = codec.decode(codes[:, :2], length=16000), ref.decode(codes[:, :2])[..., :16000]
+    assert torch.allclose(out, expected, atol=2e-2), (out - expected).abs().max()
+    with pytest.raises(HybridbenchError, match="not 'hybrid'"):
+        HybridCodecMini.load(weights=str(written[1]))
+    assert DacMini.load(weights=str(written[1])).model.config.variant == "dac"
+
+
+def test_ship_refuses_a_step_not_every_variant_reached(lockstep_run: Path, tmp_path: Path):
+    from hybridcodec.ship import ship
+
+    with pytest.raises(HybridbenchError, match="no step-9 checkpoint"):
+        ship(lockstep_run, tmp_path, step=9, variants=("hybrid", "dac"))
