@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install bench test test-slow lint format clean
+.PHONY: install bench test test-slow lint format clean replicate ship leaderboard
 
 # torch and torchaudio are pinned as a matched pair in the same pip call as everything else, so no other
 # requirement can drag torch to another release.
@@ -23,6 +23,19 @@ install: $(STAMP)
 bench: $(STAMP)
 	-$(PY) -m hybridbench.cli data prepare asterisk-en asterisk-fr librivox-mini
 	$(PY) -m hybridbench.cli run --default --out runs/bench
+
+# The offline replication (issue 7): train the four mini variants in lockstep (resumable: run it again to go on;
+# STEPS extends the runs), copy them into the package as fp16, and regenerate leaderboards/mini-replication.md.
+STEPS ?= 20000
+replicate: $(STAMP)
+	-$(PY) -m hybridbench.cli data prepare asterisk-en asterisk-fr librivox-mini
+	$(PY) -m hybridcodec.cli replicate --out runs/mini-replication --steps $(STEPS)
+
+ship: $(STAMP)
+	$(PY) -m hybridcodec.cli ship --from runs/mini-replication
+
+leaderboard: $(STAMP)
+	$(PY) -m hybridbench.cli leaderboard $(if $(LIMIT),--limit $(LIMIT),)
 
 test: $(STAMP)
 	$(PY) -m pytest -q

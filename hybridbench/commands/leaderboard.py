@@ -96,7 +96,7 @@ def leaderboard(args: argparse.Namespace) -> int:
 
     config = RunConfig(
         codecs=[*MINIS, *REFERENCE_CODECS], suites=list(SUITE_ROLES), out=args.run, depths=None, asr=ASR,
-        limit=args.limit, device=args.device, metrics=METRICS, skip_unavailable=True,
+        limit=args.limit, device=args.device, metrics=METRICS, skip_unavailable=True, timing_repeats=1,
     )  # fmt: skip
     runner = Runner(config)
     if args.no_eval:
@@ -115,14 +115,12 @@ def leaderboard(args: argparse.Namespace) -> int:
     for r in rows:
         items.setdefault(r.suite, set()).add(r.item_id)
     context = {
-        "command": "make leaderboard"
-        if args.limit is None
-        else f"hybridbench leaderboard --limit {args.limit}",
+        "command": "make leaderboard" if args.limit is None else f"make leaderboard LIMIT={args.limit}",
         "date": time.strftime("%Y-%m-%d"),
         "git": _git_short(),
         "device": device_name(runner.device),
         "run": str(args.run),
-        "asr": f"{ASR} for every language",
+        "asr": f"{ASR} for every language; RTF: batch 1, fp32, one timed run per call after warm-up",
         "items": ", ".join(f"{s} {len(v)}" for s, v in items.items()),
     }
     curves_rel = os.path.relpath(curves, args.out.parent) if curves is not None else None

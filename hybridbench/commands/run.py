@@ -12,6 +12,7 @@ from hybridbench.errors import HybridbenchError
 from hybridbench.metrics import DEFAULT_METRICS
 from hybridbench.provenance import git_state
 from hybridbench.registry import parse_names
+from hybridbench.report.replication import bench_summary
 from hybridbench.report.tables import write_tables
 from hybridbench.runner import RunConfig, Runner
 from hybridbench.store import ResultStore
@@ -154,6 +155,16 @@ def run(args: argparse.Namespace) -> int:
     paths = write_tables(rows, config.out, depths=depths, metric_names=config.metrics, context=context)
     for path in paths:
         print(path.read_text(encoding="utf-8"))
+    replication = bench_summary(rows, config.metrics) if args.default else None
+    if replication is not None:
+        target = config.out / "mini-replication.md"
+        note = (
+            f"First {config.limit} items per suite: the intervals are wide. The full evaluation is "
+            "leaderboards/mini-replication.md (`make leaderboard`).\n\n"
+        )
+        target.write_text(note + replication + "\n", encoding="utf-8")
+        print(note + replication)
+        paths.append(target)
     print(
         f"rows: {summary.computed} computed ({summary.failed} failed), {summary.reused} reused from "
         f"{config.out / 'results.sqlite'}"

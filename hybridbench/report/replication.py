@@ -262,3 +262,23 @@ def render(
             "",
         ]
     return "\n".join(parts)
+
+
+def bench_summary(rows: list[ResultRow], metrics: list[str]) -> str | None:
+    """The verdicts and paired differences of a benchmark run that holds the four mini codecs (else None)."""
+    if not set(MINIS) <= {r.codec for r in rows}:
+        return None
+    summary = summarize(item_frame(rows), metrics)
+    parts = [
+        "## HybridCodec mini against its three baselines (trained here, shipped in the package)",
+        "",
+        markdown_table(
+            ["claim", "paper", "here", "verdict"],
+            [[v.claim, v.paper, v.here, v.verdict] for v in verdicts(rows, summary)],
+        ),
+        "",
+    ]
+    for suite in [s for s in SUITE_ROLES if s in set(summary["suite"])]:
+        parts += [f"{suite}: hybrid minus baseline (paired, 95 % interval, permutation p)", ""]
+        parts += [_paired(rows, summary, suite, []), ""]
+    return "\n".join(parts)

@@ -1,0 +1,25 @@
+"""Learning curves: the CSV a replication appends to and the plot drawn from it."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from hybridcodec.curves import COLUMNS, CURVES_CSV, plot_curves, read_curves
+
+
+def test_plot_draws_one_panel_per_depth_from_the_csv(tmp_path: Path):
+    assert plot_curves(tmp_path) is None  # nothing evaluated yet: no plot, no error
+    with open(tmp_path / CURVES_CSV, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w.writeheader()
+        for step in (500, 1000):
+            for variant in ("hybrid", "dac"):
+                for depth in (1, 12):
+                    wer = 0.5 / step * 1000 / depth
+                    w.writerow({"step": step, "variant": variant, "depth": depth, "wer": wer, "wer_low": wer * 0.9,
+                                "wer_high": wer * 1.1, "items": 30, "failed": 0, "suite": "asterisk-en-test",
+                                "asr": "whisper-base"})  # fmt: skip
+    path = plot_curves(tmp_path)
+    assert path is not None and path.stat().st_size > 10_000 and path.read_bytes()[:4] == b"\x89PNG"
+    assert len(read_curves(tmp_path)) == 8

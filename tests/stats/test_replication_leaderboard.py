@@ -1,0 +1,86 @@
+"""The mini-replication leaderboard: verdicts follow the paired intervals, tables hold every codec and depth."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hybridbench.report import replication
+from hybridbench.store import ResultRow
+
+SUITE = "asterisk-en-test"
+N = 40
+TEXT = "please enter the number of the mailbox you are calling followed by the pound key"
+
+
+def _garble(n_errors: int) -> str:
+    words = TEXT.split()
+    for j in range(n_errors):
+        words[j] = "zebra"
+    return " ".join(words)
+
+
+def _row(codec: str, item: int, depth: int, errors: int, encode_s: float) -> ResultRow:
+    payload = {
+        "text": TEXT, "language": "en", "asr": "whisper-base", "transcript": _garble(errors),
+        "metrics": {"pesq-wb": 2.0 + 0.01 * item, "stoi": 0.8}, "metric_failures": {}, "audio_s": 2.0,
+        "encode_s": encode_s, "decode_s": 0.01, "bitrate": 3250.0,
+    }  # fmt: skip
+    return ResultRow(
+        f"{codec}-{item}-{depth}", codec, SUITE, f"{SUITE}-{item:03d}", depth, "ok", None, payload
+    )
+
+
+def _rows() -> list[ResultRow]:
+    rng = np.random.default_rng(0)
+    # Per-item word errors at depth 1: hybrid ~2, dac ~6 (worse), dualcodec ~2 (same), dac-distill ~0 (better).
+    # At depth 12 every mini codec makes ~1 error. DualCodec's encoder is 4x slower (its teacher).
+    plan = {
+        "hybridcodec-mini": (2, 0.02),
+        "dac-mini": (6, 0.02),
+        "dualcodec-mini": (2, 0.08),
+        "dac-distill-mini": (0, 0.01),
+    }
+    rows = []
+    for codec, (mean_err, enc) in plan.items():
+        for i in range(N):
+            e1 = int(np.clip(mean_err + rng.integers(-1, 2), 0, 10)) if mean_err else 0
+            rows.append(_row(codec, i, 1, e1, enc))
+            rows.append(_row(codec, i, 12, int(rng.integers(0, 3)), enc))
+    for i in range(N):
+        rows.append(_row("identity", i, 1, 0, 0.0))
+    return rows
+
+
+def test_verdicts_follow_the_paired_intervals():
+    rows = _rows()
+    from hybridbench.report.aggregate import item_frame, summarize
+
+    verdicts = {v.claim: v for v in replication.verdicts(rows, summarize(item_frame(rows), ["pesq-wb"]))}
+    assert verdicts["RVQ-1 WER of HybridCodec is lower than dac's"].verdict == "held"
+    assert verdicts["RVQ-1 WER of HybridCodec is lower than dac-distill's"].verdict == "contradicted"
+    assert verdicts["RVQ-1 WER of HybridCodec is lower than dualcodec's"].verdict.startswith("not shown")
+    assert verdicts["full-depth WER on par with dac"].verdict.startswith("on par")
+    speed = next(v for v in verdicts.values() if "faster than DualCodec" in v.claim)
+    assert speed.verdict == "held" and "encode 4.0x" in speed.here
+    target = next(v for v in verdicts.values() if v.claim.startswith("target"))
+    assert target.verdict == "met"  # ~1 error in 15 words is ~7 %, below 15 % with its interval
+
+
+def test_rendered_file_has_every_depth_the_training_facts_and_the_paper_numbers():
+    text = replication.render(
+        _rows(),
+        metrics=["pesq-wb", "stoi"],
+        training=[{"codec": "hybridcodec-mini", "variant": "hybrid", "parameters": 4338162, "step": "500",
+                   "device": "cpu (1 threads)", "corpus": "1272 files", "recipe": "batch 8"}],
+        context={"command": "make leaderboard", "date": "2026-11-25", "git": "abc", "device": "cpu",
+                 "run": "runs/x", "asr": "whisper-base", "items": f"{SUITE} {N}"},
+        curves_png="../reports/mini-replication/learning-curves.png",
+    )  # fmt: skip
+    assert "| hybridcodec-mini | hybrid | 4,338,162 | 500 | cpu (1 threads) |" in text
+    assert (
+        "15.36 vs 43.22 %" in text
+        and "![learning curves](../reports/mini-replication/learning-curves.png)" in text
+    )
+    assert "| codec | @1 | @12 |" in text  # WER by depth: only the depths that were run
+    assert "| identity | 1 |" in text  # the ASR floor is in the quality table
+    assert "dac-mini" in text.split("HybridCodec mini minus each baseline")[1]
