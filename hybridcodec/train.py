@@ -126,7 +126,8 @@ def describe_device(device: torch.device, world: int) -> str:
     if device.type == "cuda":
         what = torch.cuda.get_device_name(device)
     else:
-        what = f"cpu ({torch.get_num_threads()} threads)"
+        n = torch.get_num_threads()
+        what = f"cpu ({n} thread{'s' if n > 1 else ''})"
     return f"{what} x {world} processes" if world > 1 else what
 
 

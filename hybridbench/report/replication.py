@@ -75,7 +75,10 @@ def _compare(rows: list[ResultRow], suite: str, b: str, depth: int, metric: str 
     try:
         return compare_rows(rows, a=HYBRID, b=b, depth=depth, suite=suite, metric=metric)
     except HybridbenchError:
-        return None  # not enough paired items (e.g. a suite absent here): the table says so
+        return None  # too few paired items (compare's minimum) or nothing scored: the cell says so
+
+
+NOT_EVALUATED = "not evaluated (too few paired items)"
 
 
 def full_depth(summary: pd.DataFrame, codec: str) -> int | None:
@@ -96,15 +99,22 @@ def verdicts(rows: list[ResultRow], summary: pd.DataFrame) -> list[Verdict]:
             Verdict(
                 f"RVQ-1 WER of HybridCodec is lower than {b.removesuffix('-mini')}'s",
                 paper,
-                _diff(c) if c else "not evaluated",
-                _verdict(c, True) if c else "not evaluated",
+                _diff(c) if c else NOT_EVALUATED,
+                _verdict(c, True) if c else NOT_EVALUATED,
             )
         )
     for b in BASELINES:
         c = _compare(rows, MAIN_SUITE, b, full)
         paper = f"{PAPER[HYBRID]['wer12']} vs {PAPER[b]['wer12']} %"
         if c is None:
-            out.append(Verdict(f"full-depth WER on par with {b}", paper, "not evaluated", "not evaluated"))
+            out.append(
+                Verdict(
+                    f"full-depth WER on par with {b.removesuffix('-mini')}",
+                    paper,
+                    NOT_EVALUATED,
+                    NOT_EVALUATED,
+                )
+            )
             continue
         r = c.result
         word = (

@@ -84,3 +84,11 @@ def test_rendered_file_has_every_depth_the_training_facts_and_the_paper_numbers(
     assert "| codec | @1 | @12 |" in text  # WER by depth: only the depths that were run
     assert "| identity | 1 |" in text  # the ASR floor is in the quality table
     assert "dac-mini" in text.split("HybridCodec mini minus each baseline")[1]
+
+
+def test_bench_summary_needs_all_four_minis():
+    rows = _rows()
+    assert replication.bench_summary([r for r in rows if r.codec != "dac-mini"], []) is None
+    text = replication.bench_summary(rows, [])
+    assert text is not None and "| RVQ-1 WER of HybridCodec is lower than dac's | 15.36 vs 43.22 % |" in text
+    assert f"{SUITE}: hybrid minus baseline" in text
