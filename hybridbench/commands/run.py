@@ -186,7 +186,12 @@ def run(args: argparse.Namespace) -> int:
         for reason, count in failures.most_common(10):
             print(f"  {count} x {reason}")
     if config.skip_unavailable and config.limit:
-        print(f"\nDefault benchmark: first {config.limit} items per suite (--limit N to change).")
+        print(
+            f"\nDefault benchmark, sized to run in under 5 minutes on 2 CPU cores: first {config.limit} items per "
+            f"suite, depths {','.join(map(str, config.depths or []))} and each codec's full depth, metrics "
+            f"{','.join(config.metrics)} (--limit, --depths, --metrics change them; `make leaderboard` runs the "
+            "full comparison)."
+        )
     if summary.unavailable_suites:
         print("\nSuites not run because their data is not here:")
         for name, hint in summary.unavailable_suites.items():
