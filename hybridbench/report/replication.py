@@ -20,7 +20,7 @@ import pandas as pd
 from hybridbench.commands.compare import Comparison, compare_rows
 from hybridbench.errors import HybridbenchError
 from hybridbench.report.aggregate import item_frame, summarize
-from hybridbench.report.tables import _num, _pct, _with_ci, markdown_table, metric_label
+from hybridbench.report.tables import _num, _pct, _with_ci, markdown_table, metric_cells, metric_label
 from hybridbench.store import ResultRow
 
 HYBRID = "hybridcodec-mini"
@@ -200,7 +200,7 @@ def _quality(summary: pd.DataFrame, suite: str, metrics: list[str]) -> str:
                     str(rec["depth"]),
                     _num(rec.get("kbps"), 2),
                     _with_ci(rec, "wer", pct=True),
-                    *[_with_ci(rec, m, pct=False) for m in metrics],
+                    *metric_cells(rec, metrics),
                     _num(rec.get("rtf_encode"), 4),
                     _num(rec.get("rtf_decode"), 4),
                     str(rec["items"]),

@@ -58,6 +58,17 @@ def metric_label(name: str) -> str:
     return f"{_SHORT.get(name, name).upper()} {arrow}"
 
 
+def metric_cells(rec: dict[str, Any], names: list[str]) -> list[str]:
+    """Each metric's mean with its interval, and over how many items when some could not be scored."""
+    cells = []
+    for name in names:
+        cell = _with_ci(rec, name, pct=False)
+        if rec.get(f"{name} failed"):
+            cell += f" (n={rec[f'{name} n']})"
+        cells.append(cell)
+    return cells
+
+
 def metric_definitions(names: list[str]) -> str:
     """One line per metric: what it is and which implementation and version computed it."""
     lines = []
@@ -107,12 +118,6 @@ def write_tables(
         md_rows, csv_rows = [], []
         for codec, rec in codec_rows.items():
             top = rec["top"]
-            metric_cells = []
-            for name in metric_names:
-                cell = _with_ci(top, name, pct=False)
-                if top.get(f"{name} failed"):
-                    cell += f" (n={top[f'{name} n']})"
-                metric_cells.append(cell)
             md_rows.append(
                 [
                     codec,
@@ -120,7 +125,7 @@ def write_tables(
                     str(top["depth"]),
                     _num(top.get("kbps"), 2),
                     _with_ci(top, "cer", pct=True),
-                    *metric_cells,
+                    *metric_cells(top, metric_names),
                     _num(top.get("rtf_encode"), 4),
                     _num(top.get("rtf_decode"), 4),
                     str(top["items"]),
