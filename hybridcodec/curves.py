@@ -16,6 +16,7 @@ from hybridcodec.replicate import ADAPTER, Recipe
 
 CURVES_CSV = "curves.csv"
 CURVES_PNG = "learning-curves.png"
+FLOOR = "identity"
 COLUMNS = ("step", "variant", "depth", "wer", "wer_low", "wer_high", "items", "failed", "suite", "asr")
 
 
@@ -47,7 +48,10 @@ def evaluate_step(
     from hybridcodec.checkpoint import read_metadata
     from hybridcodec.config import ModelConfig
 
-    done = {(int(r["step"]), r["variant"]) for r in read_curves(out)}
+    existing = read_curves(out)
+    done = {(int(r["step"]), r["variant"]) for r in existing}
+    # The ASR floor (identity: the original audio) on the same items, once per folder, drawn as a line.
+    need_floor = not any(r["variant"] == FLOOR for r in existing)
     todo = [v for v in variants if (step, v) not in done]
     if not todo:
         return
@@ -62,13 +66,13 @@ def evaluate_step(
     config = RunConfig(
         codecs=list(weights), suites=[recipe.eval_suite], out=folder, depths=[1, full], asr=recipe.eval_asr,
         limit=recipe.eval_items, device=device, weights=weights, metrics=[], timing_repeats=1,
-        include_reference=False,
+        include_reference=need_floor,
     )  # fmt: skip
     summary = Runner(config).run()
     with ResultStore(folder / "results.sqlite") as store:
         rows = list(store.rows(summary.keys))
     table = summarize(item_frame(rows), [])
-    by_codec = {a: v for v, a in ADAPTER.items()}
+    by_codec = {a: v for v, a in ADAPTER.items()} | {"identity": FLOOR}
     _append(
         out,
         [
@@ -99,6 +103,8 @@ def plot_curves(out: Path) -> Path | None:
     rows = [r for r in read_curves(out) if r["wer"] not in ("", "None")]
     if not rows:
         return None
+    floor = [100 * float(r["wer"]) for r in rows if r["variant"] == FLOOR]
+    rows = [r for r in rows if r["variant"] != FLOOR]
     depths = sorted({int(r["depth"]) for r in rows})
     fig, axes = plt.subplots(1, len(depths), figsize=(5.5 * len(depths), 4), squeeze=False, sharey=False)
     for ax, depth in zip(axes[0], depths, strict=True):
@@ -113,11 +119,13 @@ def plot_curves(out: Path) -> Path | None:
             steps, wer, low, high = zip(*pts, strict=True)
             (line,) = ax.plot(steps, wer, marker="o", label=ADAPTER[variant])
             ax.fill_between(steps, low, high, color=line.get_color(), alpha=0.15)
+        if floor:
+            ax.axhline(floor[0], color="grey", linestyle="--", label=f"original audio ({floor[0]:.1f} %)")
         ax.set_title(f"depth {depth} ({'RVQ-1' if depth == 1 else 'full'})")
         ax.set_xlabel("training step")
         ax.set_ylabel("WER % (95 % bootstrap interval)")
-        ax.set_yscale("log")
-        ax.grid(alpha=0.3, which="both")
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
         ax.legend()
     suite, asr = rows[0]["suite"], rows[0]["asr"]
     fig.suptitle(f"Learning curves on {suite} (first {rows[0]['items']} items, {asr})")

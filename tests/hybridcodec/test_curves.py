@@ -20,6 +20,8 @@ def test_plot_draws_one_panel_per_depth_from_the_csv(tmp_path: Path):
                     w.writerow({"step": step, "variant": variant, "depth": depth, "wer": wer, "wer_low": wer * 0.9,
                                 "wer_high": wer * 1.1, "items": 30, "failed": 0, "suite": "asterisk-en-test",
                                 "asr": "whisper-base"})  # fmt: skip
+        w.writerow({"step": 500, "variant": "identity", "depth": 1, "wer": 0.0, "wer_low": 0.0, "wer_high": 0.0,
+                    "items": 30, "failed": 0, "suite": "asterisk-en-test", "asr": "whisper-base"})  # fmt: skip
     path = plot_curves(tmp_path)
     assert path is not None and path.stat().st_size > 10_000 and path.read_bytes()[:4] == b"\x89PNG"
-    assert len(read_curves(tmp_path)) == 8
+    assert len(read_curves(tmp_path)) == 9
