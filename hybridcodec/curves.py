@@ -42,16 +42,14 @@ def evaluate_step(
     out: Path, step: int, variants: tuple[str, ...], *, recipe: Recipe, device: str = "cpu"
 ) -> None:
     """Score each variant's step-`step` checkpoint at depth 1 and at full depth; append to curves.csv."""
-    from hybridbench.report.aggregate import item_frame, summarize
-    from hybridbench.runner import RunConfig, Runner
-    from hybridbench.store import ResultStore
     from hybridcodec.checkpoint import read_metadata
     from hybridcodec.config import ModelConfig
 
     existing = read_curves(out)
-    done = {(int(r["step"]), r["variant"]) for r in existing}
     # The ASR floor (identity: the original audio) on the same items, once per folder, drawn as a line.
-    need_floor = not any(r["variant"] == FLOOR for r in existing)
+    if not any(r["variant"] == FLOOR for r in existing):
+        _score(out, step, {"identity": None}, [1], recipe=recipe, device=device)
+    done = {(int(r["step"]), r["variant"]) for r in existing}
     todo = [v for v in variants if (step, v) not in done]
     if not todo:
         return
@@ -62,11 +60,22 @@ def evaluate_step(
             raise FileNotFoundError(f"{path} is missing: the step-{step} checkpoint of {v} was pruned")
         weights[ADAPTER[v]] = str(path)
     full = ModelConfig.from_json(read_metadata(next(iter(weights.values())))["model_config"]).num_codebooks
+    _score(out, step, weights, [1, full], recipe=recipe, device=device)
+
+
+def _score(
+    out: Path, step: int, weights: dict[str, str | None], depths: list[int], *, recipe: Recipe, device: str
+) -> None:
+    """Run the codecs (adapter name -> checkpoint) on the curve items and append their WERs to curves.csv."""
+    from hybridbench.report.aggregate import item_frame, summarize
+    from hybridbench.runner import RunConfig, Runner
+    from hybridbench.store import ResultStore
+
     folder = Path(out) / "curves" / f"step_{step:07d}"
     config = RunConfig(
-        codecs=list(weights), suites=[recipe.eval_suite], out=folder, depths=[1, full], asr=recipe.eval_asr,
-        limit=recipe.eval_items, device=device, weights=weights, metrics=[], timing_repeats=1,
-        include_reference=need_floor,
+        codecs=list(weights), suites=[recipe.eval_suite], out=folder, depths=depths, asr=recipe.eval_asr,
+        limit=recipe.eval_items, device=device, weights={k: v for k, v in weights.items() if v}, metrics=[],
+        timing_repeats=1, include_reference=False,
     )  # fmt: skip
     summary = Runner(config).run()
     with ResultStore(folder / "results.sqlite") as store:
@@ -87,7 +96,7 @@ def evaluate_step(
                 "failed": int(rec["failed"]),
                 "suite": rec["suite"],
                 "asr": recipe.eval_asr,
-            }  # fmt: skip
+            }
             for rec in table.to_dict("records")
         ],
     )
