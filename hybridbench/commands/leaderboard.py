@@ -1,10 +1,11 @@
 """`hybridbench leaderboard`: evaluate the four shipped mini models and write leaderboards/mini-replication.md.
 
-One command regenerates the whole file: it runs (or, with --no-eval, only reads) the evaluation in a run folder
+One command regenerates the whole file: it runs the evaluation in a run folder
 — the four `*-mini` codecs at every depth plus the reference rows (identity, Opus, AMR-NB, G.722) on every
 held-out suite present, Whisper base for every language, PESQ-WB, STOI, speaker similarity, DNSMOS and RTF —
 then writes the Markdown with the paper's claims and a verdict for each. Rows already in the run folder's store
-are reused, so a rerun after training further only evaluates the new checkpoints.
+are reused (a rerun only rewrites the file), and a rerun after shipping new checkpoints evaluates only those:
+rows are keyed by the weights' hash, and only the rows of this invocation's keys enter the tables.
 """
 
 from __future__ import annotations
@@ -41,9 +42,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="the `hybridcodec replicate` folder whose learning curves are copied into reports/ (if present)",
     )
     p.add_argument("--reports", type=Path, default=Path("reports/mini-replication"))
-    p.add_argument("--limit", type=int, help="first N items of each suite (default: all)")
+    p.add_argument(
+        "--limit",
+        help="first N items of each suite, or per suite: asterisk-en-test=30,*=10 (default: all items)",
+    )
     p.add_argument("--device", default="cpu")
-    p.add_argument("--no-eval", action="store_true", help="only rewrite the file from the stored rows")
     p.set_defaults(func=leaderboard)
 
 
@@ -89,26 +92,58 @@ def _copy_curves(replication: Path, reports: Path) -> Path | None:
     return target if target.is_file() else None
 
 
+def parse_limits(value: str | None, suites: list[str]) -> dict[str, int | None]:
+    """`N` or `suite=N,...,*=N` -> {suite: limit}; None means every item."""
+    if not value:
+        return dict.fromkeys(suites)
+    given: dict[str, int] = {}
+    try:
+        for part in value.split(","):
+            name, sep, n = part.strip().rpartition("=")
+            given[name if sep else "*"] = int(n)
+    except ValueError:
+        raise HybridbenchError(
+            f"invalid --limit {value!r}", "use N, or suite=N pairs such as asterisk-en-test=30,*=10"
+        ) from None
+    unknown = set(given) - {"*", *suites}
+    if unknown:
+        raise HybridbenchError(f"--limit names suites not in the leaderboard: {sorted(unknown)}")
+    if any(n < 1 for n in given.values()):
+        raise HybridbenchError("--limit must be at least 1")
+    return {s: given.get(s, given.get("*")) for s in suites}
+
+
 def leaderboard(args: argparse.Namespace) -> int:
     from hybridbench.commands.run import _git_short
     from hybridbench.report.replication import render
     from hybridbench.timing import device_name
 
-    config = RunConfig(
-        codecs=[*MINIS, *REFERENCE_CODECS], suites=list(SUITE_ROLES), out=args.run, depths=None, asr=ASR,
-        limit=args.limit, device=args.device, metrics=METRICS, skip_unavailable=True, timing_repeats=1,
-    )  # fmt: skip
-    runner = Runner(config)
-    if args.no_eval:
-        if not (args.run / "results.sqlite").is_file():
-            raise HybridbenchError(f"no results in {args.run}", "run without --no-eval first")
-        keys = None
-    else:
-        keys = runner.run().keys
+    limits = parse_limits(args.limit, list(SUITE_ROLES))
+    # One runner per item count (the store is shared, so reruns reuse every row).
+    groups: dict[int | None, list[str]] = {}
+    for suite, n in limits.items():
+        groups.setdefault(n, []).append(suite)
+    keys: list[str] = []
+    device = None
+    for n, suites in groups.items():
+        config = RunConfig(
+            codecs=[*MINIS, *REFERENCE_CODECS], suites=suites, out=args.run, depths=None, asr=ASR, limit=n,
+            device=args.device, metrics=METRICS, skip_unavailable=True, timing_repeats=1,
+        )  # fmt: skip
+        runner = Runner(config)
+        device = runner.device
+        try:
+            keys += runner.run().keys
+        except HybridbenchError as exc:
+            if "none of the requested suites has data here" not in str(exc):
+                raise
+            print(f"skipped (no data here): {', '.join(suites)}")
     with ResultStore(args.run / "results.sqlite") as store:
         rows = list(store.rows(keys))
     if not rows:
-        raise HybridbenchError(f"no rows in {args.run}", "run without --no-eval")
+        raise HybridbenchError(
+            "no suite of the leaderboard has data here", "hybridbench data prepare asterisk-en"
+        )
     training = _training_facts()
     curves = _copy_curves(args.replication, args.reports)
     items = {}
@@ -118,7 +153,7 @@ def leaderboard(args: argparse.Namespace) -> int:
         "command": "make leaderboard" if args.limit is None else f"make leaderboard LIMIT={args.limit}",
         "date": time.strftime("%Y-%m-%d"),
         "git": _git_short(),
-        "device": device_name(runner.device),
+        "device": device_name(device),
         "run": str(args.run),
         "asr": f"{ASR} for every language; RTF: batch 1, fp32, one timed run per call after warm-up",
         "items": ", ".join(f"{s} {len(v)}" for s, v in items.items()),

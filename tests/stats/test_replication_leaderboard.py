@@ -92,3 +92,19 @@ def test_bench_summary_needs_all_four_minis():
     text = replication.bench_summary(rows, [])
     assert text is not None and "| RVQ-1 WER of HybridCodec is lower than dac's | 15.36 vs 43.22 % |" in text
     assert f"{SUITE}: hybrid minus baseline" in text
+
+
+def test_leaderboard_limits_per_suite_and_clear_errors():
+    import pytest
+
+    from hybridbench.commands.leaderboard import parse_limits
+    from hybridbench.errors import HybridbenchError
+
+    suites = ["asterisk-en-test", "librivox-mini"]
+    assert parse_limits(None, suites) == {"asterisk-en-test": None, "librivox-mini": None}
+    assert parse_limits("7", suites) == {"asterisk-en-test": 7, "librivox-mini": 7}
+    assert parse_limits("asterisk-en-test=20,*=6", suites) == {"asterisk-en-test": 20, "librivox-mini": 6}
+    assert parse_limits("asterisk-en-test=20", suites) == {"asterisk-en-test": 20, "librivox-mini": None}
+    for bad, message in (("x", "invalid --limit"), ("nope=3", "not in the leaderboard"), ("0", "at least 1")):
+        with pytest.raises(HybridbenchError, match=message):
+            parse_limits(bad, suites)
