@@ -22,13 +22,15 @@ from hybridbench.timing import device_name
 # replication ship in the package, beside the identity floor and the classic codecs) on the replication's
 # held-out suites (skipped, with the command that prepares them, where absent); English transcribed by
 # Whisper tiny.en and French by Whisper base (tiny.en is English-only). The first DEFAULT_LIMIT items of each
-# suite, depths 1 (RVQ-1), 4 and 12 plus each codec's full depth, and three metrics: under 5 minutes on
-# 2 CPU cores (--limit, --depths and --metrics change it; `make leaderboard` runs everything).
+# suite, depths 1 (RVQ-1) and 12 plus each codec's full depth, PESQ-WB and STOI, one timed run per call: sized
+# by measurement for a few minutes on 2 CPU cores (5 items, depths 1/4/12, three metrics and 3 timed runs
+# took 20 minutes; --limit, --depths, --metrics and --timing-repeats change it; `make leaderboard` runs all).
 DEFAULT_SUITES = "asterisk-en-test,librivox-mini,synthetic-en,asterisk-fr-test"
 DEFAULT_ASR = "en:whisper-tiny.en,*:whisper-base"
-DEFAULT_DEPTHS = "1,4,12"
-DEFAULT_LIMIT = 5
-DEFAULT_BENCH_METRICS = "pesq-wb,stoi,speaker-sim-resemblyzer"
+DEFAULT_DEPTHS = "1,12"
+DEFAULT_LIMIT = 3
+DEFAULT_BENCH_METRICS = "pesq-wb,stoi"
+DEFAULT_BENCH_TIMING_REPEATS = 1
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -52,7 +54,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--metrics",
         help=f"signal metrics (default: {','.join(DEFAULT_METRICS)}; with --default: {DEFAULT_BENCH_METRICS})",
     )
-    p.add_argument("--timing-repeats", type=int, default=3, help="timed runs per call; RTF uses the median")
+    p.add_argument(
+        "--timing-repeats",
+        type=int,
+        help=f"timed runs per call; RTF uses the median (default: 3; with --default: {DEFAULT_BENCH_TIMING_REPEATS})",
+    )
     p.add_argument("--retry-failed", action="store_true", help="recompute rows stored as failures")
     p.add_argument("--no-reference", action="store_true", help="do not add the identity (ASR floor) row")
     p.add_argument(
@@ -135,7 +141,7 @@ def build_config(args: argparse.Namespace) -> RunConfig:
         metrics=parse_names(
             args.metrics or (DEFAULT_BENCH_METRICS if args.default else ",".join(DEFAULT_METRICS))
         ),
-        timing_repeats=args.timing_repeats,
+        timing_repeats=args.timing_repeats or (DEFAULT_BENCH_TIMING_REPEATS if args.default else 3),
         retry_failed=args.retry_failed,
         include_reference=not args.no_reference,
         skip_unavailable=args.default,
@@ -187,10 +193,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {count} x {reason}")
     if config.skip_unavailable and config.limit:
         print(
-            f"\nDefault benchmark, sized to run in under 5 minutes on 2 CPU cores: first {config.limit} items per "
-            f"suite, depths {','.join(map(str, config.depths or []))} and each codec's full depth, metrics "
-            f"{','.join(config.metrics)} (--limit, --depths, --metrics change them; `make leaderboard` runs the "
-            "full comparison)."
+            f"\nDefault benchmark, sized for a few minutes on 2 CPU cores: first {config.limit} items per suite, "
+            f"depths {','.join(map(str, config.depths or []))} and each codec's full depth, metrics "
+            f"{','.join(config.metrics)}, {config.timing_repeats} timed run(s) per call (--limit, --depths, "
+            "--metrics, --timing-repeats change them; `make leaderboard` runs the full comparison)."
         )
     if summary.unavailable_suites:
         print("\nSuites not run because their data is not here:")
