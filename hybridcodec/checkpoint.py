@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from safetensors import SafetensorError, safe_open
@@ -23,7 +23,9 @@ from safetensors.torch import save_file
 
 from hybridbench.errors import HybridbenchError
 from hybridcodec.config import ModelConfig
-from hybridcodec.model import HybridCodec
+
+if TYPE_CHECKING:  # the model (and dualcodec's layers it reuses) loads only when a checkpoint is loaded
+    from hybridcodec.model import HybridCodec
 
 FORMAT = "hybridcodec"
 FORMAT_VERSION = "1"
@@ -94,6 +96,8 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> tuple
     """Rebuild the model from its own config and load every tensor strictly. Returns (model in eval, metadata)."""
     path = resolve_model_path(path)
     meta = read_metadata(path)
+    from hybridcodec.model import HybridCodec
+
     model = HybridCodec(config=ModelConfig.from_json(meta["model_config"]))
     tensors = {}
     try:
