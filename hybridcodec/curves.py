@@ -102,6 +102,24 @@ def _score(
     )
 
 
+def _plot_mel_loss(ax, out: Path) -> None:
+    """The training mel loss of each variant (mean over 100-step windows): learning shows here before WER moves."""
+    import pandas as pd
+
+    for variant, adapter in ADAPTER.items():
+        path = out / variant / "metrics.csv"
+        if not path.is_file():
+            continue
+        log = pd.read_csv(path)[["step", "loss/mel"]].dropna()
+        means = log.groupby((log["step"] - 1) // 100 * 100 + 100)["loss/mel"].mean()
+        ax.plot(means.index, means.to_numpy(), label=adapter)
+    ax.set_title("training mel loss (100-step means)")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("multi-scale mel L1 (log10)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+
+
 def plot_curves(out: Path) -> Path | None:
     """learning-curves.png: WER vs step, one panel per depth (1 and full), one line per variant, 95 % bands."""
     import matplotlib
@@ -115,8 +133,9 @@ def plot_curves(out: Path) -> Path | None:
     floor = [100 * float(r["wer"]) for r in rows if r["variant"] == FLOOR]
     rows = [r for r in rows if r["variant"] != FLOOR]
     depths = sorted({int(r["depth"]) for r in rows})
-    fig, axes = plt.subplots(1, len(depths), figsize=(5.5 * len(depths), 4), squeeze=False, sharey=False)
-    for ax, depth in zip(axes[0], depths, strict=True):
+    fig, axes = plt.subplots(1, len(depths) + 1, figsize=(5.5 * (len(depths) + 1), 4), squeeze=False)
+    _plot_mel_loss(axes[0][-1], Path(out))
+    for ax, depth in zip(axes[0], depths, strict=False):
         for variant in ADAPTER:
             pts = sorted(
                 (int(r["step"]), 100 * float(r["wer"]), 100 * float(r["wer_low"] or r["wer"]),
