@@ -46,6 +46,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--limit",
         help="first N items of each suite, or per suite: asterisk-en-test=30,*=10 (default: all items)",
     )
+    p.add_argument(
+        "--suites", default=",".join(SUITE_ROLES), help="held-out suites to evaluate (default: %(default)s)"
+    )
     p.add_argument("--device", default="cpu")
     p.set_defaults(func=leaderboard)
 
@@ -118,16 +121,22 @@ def leaderboard(args: argparse.Namespace) -> int:
     from hybridbench.report.replication import render
     from hybridbench.timing import device_name
 
-    limits = parse_limits(args.limit, list(SUITE_ROLES))
+    suites = [s.strip() for s in args.suites.split(",") if s.strip()]
+    unknown = set(suites) - set(SUITE_ROLES)
+    if unknown or not suites:
+        raise HybridbenchError(
+            f"--suites {args.suites!r}: the leaderboard's suites are {', '.join(SUITE_ROLES)}"
+        )
+    limits = parse_limits(args.limit, suites)
     # One runner per item count (the store is shared, so reruns reuse every row).
     groups: dict[int | None, list[str]] = {}
     for suite, n in limits.items():
         groups.setdefault(n, []).append(suite)
     keys: list[str] = []
     device = None
-    for n, suites in groups.items():
+    for n, group in groups.items():
         config = RunConfig(
-            codecs=[*MINIS, *REFERENCE_CODECS], suites=suites, out=args.run, depths=None, asr=ASR, limit=n,
+            codecs=[*MINIS, *REFERENCE_CODECS], suites=group, out=args.run, depths=None, asr=ASR, limit=n,
             device=args.device, metrics=METRICS, skip_unavailable=True, timing_repeats=1,
         )  # fmt: skip
         runner = Runner(config)
@@ -137,7 +146,7 @@ def leaderboard(args: argparse.Namespace) -> int:
         except HybridbenchError as exc:
             if "none of the requested suites has data here" not in str(exc):
                 raise
-            print(f"skipped (no data here): {', '.join(suites)}")
+            print(f"skipped (no data here): {', '.join(group)}")
     with ResultStore(args.run / "results.sqlite") as store:
         rows = list(store.rows(keys))
     if not rows:
@@ -150,7 +159,9 @@ def leaderboard(args: argparse.Namespace) -> int:
     for r in rows:
         items.setdefault(r.suite, set()).add(r.item_id)
     context = {
-        "command": "make leaderboard" if args.limit is None else f"make leaderboard LIMIT={args.limit}",
+        "command": "hybridbench leaderboard"
+        + (f" --suites {args.suites}" if suites != list(SUITE_ROLES) else "")
+        + (f" --limit '{args.limit}'" if args.limit else ""),
         "date": time.strftime("%Y-%m-%d"),
         "git": _git_short(),
         "device": device_name(device),
