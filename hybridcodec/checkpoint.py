@@ -134,6 +134,11 @@ def load_state(path: Path) -> dict[str, Any]:
         ) from exc
 
 
+def step_folder(run: Path, step: int) -> Path:
+    """Where a run keeps step `step`'s model and training state."""
+    return Path(run) / "checkpoints" / f"step_{step:07d}"
+
+
 def write_checkpoint(
     run: Path,
     step: int,
@@ -144,7 +149,7 @@ def write_checkpoint(
     keep: int = 3,
 ) -> Path:
     """Write step `step`'s pair, point `latest.json` at it, refresh the top-level model copy, prune old steps."""
-    folder = run / "checkpoints" / f"step_{step:07d}"
+    folder = step_folder(run, step)
     save_model(folder / MODEL_FILE, model, {**metadata, "step": str(step)})
     save_state(folder / STATE_FILE, {**state, "step": step, "model_sha256": sha256_file(folder / MODEL_FILE)})
     pointer = {"step": step, "folder": str(folder.relative_to(run))}

@@ -42,7 +42,7 @@ def evaluate_step(
     out: Path, step: int, variants: tuple[str, ...], *, recipe: Recipe, device: str = "cpu"
 ) -> None:
     """Score each variant's step-`step` checkpoint at depth 1 and at full depth; append to curves.csv."""
-    from hybridcodec.checkpoint import read_metadata
+    from hybridcodec.checkpoint import MODEL_FILE, read_metadata, step_folder
     from hybridcodec.config import ModelConfig
 
     existing = read_curves(out)
@@ -55,7 +55,7 @@ def evaluate_step(
         return
     weights = {}
     for v in todo:
-        path = Path(out) / v / "checkpoints" / f"step_{step:07d}" / "model.safetensors"
+        path = step_folder(Path(out) / v, step) / MODEL_FILE
         if not path.is_file():
             raise FileNotFoundError(f"{path} is missing: the step-{step} checkpoint of {v} was pruned")
         weights[ADAPTER[v]] = str(path)

@@ -40,17 +40,18 @@ def ship(
             f"no step-{step} checkpoint for every variant in {run} (steps reached: {steps})",
             "train further with `hybridcodec replicate`, or pass an earlier --step",
         )
+    corpus = (run / "corpus.json").read_text()
     extra = {
         "recipe": (run / "recipe.json").read_text(),
-        "corpus": (run / "corpus.json").read_text(),
+        "corpus": corpus,
         # None when trained on a folder, not a manifest: `data_sha256` (file list) identifies the data then.
-        "corpus_manifest_sha256": str(json.loads((run / "corpus.json").read_text())["manifest_sha256"]),
+        "corpus_manifest_sha256": str(json.loads(corpus)["manifest_sha256"]),
         "dtype": "float16",
         "shipped_by": "hybridcodec ship",
     }
     written = []
     for variant in variants:
-        folder = run / variant / "checkpoints" / f"step_{step:07d}"
+        folder = ckpt.step_folder(run / variant, step)
         if not (folder / ckpt.MODEL_FILE).is_file():
             raise HybridbenchError(
                 f"{folder} has no model (pruned?)", "pass a --step that every variant kept"
