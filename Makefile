@@ -9,11 +9,12 @@ STAMP  := $(VENV)/.installed
 .PHONY: install bench test test-slow lint format clean replicate ship leaderboard
 
 # torch and torchaudio are pinned as a matched pair in the same pip call as everything else, so no other
-# requirement can drag torch to another release.
+# requirement can drag torch to another release. Exact versions: torchaudio 2.11.1 (a later upload) satisfies
+# "2.11.*" but its libtorchaudio.so does not load against torch 2.11.0.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "torch==2.11.*" "torchaudio==2.11.*" -e ".[dev,codecs,train]"
+	$(PY) -m pip install --quiet "torch==2.11.0" "torchaudio==2.11.0" -e ".[dev,codecs,train]"
 	touch $(STAMP)
 
 install: $(STAMP)
