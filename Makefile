@@ -27,10 +27,12 @@ bench: $(STAMP)
 
 # The offline replication (issue 7): train the four mini variants in lockstep (resumable: run it again to go on;
 # STEPS extends the runs), copy them into the package as fp16, and regenerate leaderboards/mini-replication.md.
+# On a machine with no run folder yet, training warm-starts from the shipped checkpoints at their step.
 STEPS ?= 20000
 replicate: $(STAMP)
 	-$(PY) -m hybridbench.cli data prepare asterisk-en asterisk-fr librivox-mini
-	$(PY) -m hybridcodec.cli replicate --out runs/mini-replication --steps $(STEPS)
+	$(PY) -m hybridcodec.cli replicate --out runs/mini-replication --steps $(STEPS) \
+		--init-from hybridcodec/checkpoints/mini
 
 ship: $(STAMP)
 	$(PY) -m hybridcodec.cli ship --from runs/mini-replication

@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--steps", type=int, required=True, help="total number of updates")
     t.add_argument("--out", type=Path, required=True, help="run folder")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    t.add_argument(
+        "--init-from", type=Path, metavar="MODEL",
+        help="warm start a new run from this model file: its config, teacher and step; fresh optimizer state",
+    )  # fmt: skip
     t.add_argument("--batch-size", type=int, help="per process (default: the preset's)")
     t.add_argument("--segment-seconds", type=float, help="crop length (default: the preset's)")
     t.add_argument("--lr", type=float)
@@ -72,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--corpus", type=Path, help="where the training corpus is built (default: the cache)")
     r.add_argument("--data", type=Path, help="train on this manifest or folder instead of the offline corpus")
     r.add_argument("--no-eval", action="store_true", help="skip the learning-curve evaluations")
+    r.add_argument(
+        "--init-from", type=Path, metavar="DIR",
+        help="warm-start variants not yet in --out from shipped checkpoints (e.g. hybridcodec/checkpoints/mini)",
+    )  # fmt: skip
     defaults = Recipe()
     for field in dataclasses.fields(Recipe):
         r.add_argument(
@@ -113,12 +121,14 @@ def _train(args: argparse.Namespace) -> None:
         "adversarial_start": args.adversarial_start,
     }  # fmt: skip
     given = {k: v for k, v in overrides.items() if v is not None}
-    if args.resume and (given or args.lr is not None):
+    stored = args.resume or args.init_from is not None  # the config comes from a checkpoint
+    if stored and (given or args.lr is not None):
         names = ", ".join(
             "--" + k.replace("_", "-") for k in [*given, *(["lr"] if args.lr is not None else [])]
         )
+        flag = "--resume" if args.resume else "--init-from"
         raise HybridbenchError(
-            f"--resume continues the run with its own stored config; {names} would change it",
+            f"{flag} continues with the checkpoint's own stored config; {names} would change it",
             "drop those options, or start a new run in another --out",
         )
     cfg = dataclasses.replace(cfg, **given)
@@ -135,8 +145,9 @@ def _train(args: argparse.Namespace) -> None:
         out=args.out, data=tuple(args.data), steps=args.steps, teacher=teacher, resume=args.resume,
         device=args.device, precision=args.precision, feature_cache=args.feature_cache,
         deterministic=args.deterministic, progress=not args.no_progress, valid=tuple(args.valid),
+        init_from=args.init_from,
     )  # fmt: skip
-    out = train(None if args.resume else cfg, options)
+    out = train(None if stored else cfg, options)
     if os.environ.get("RANK", "0") == "0":
         print(f"checkpoint: {out / 'model.safetensors'}", file=sys.stderr)
 
@@ -147,7 +158,7 @@ def _replicate(args: argparse.Namespace) -> None:
     recipe = Recipe(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Recipe)})
     plan = replicate.Plan(
         out=args.out, steps=args.steps, recipe=recipe, device=args.device, jobs=args.jobs,
-        threads=args.threads, corpus=args.corpus, data=args.data,
+        threads=args.threads, corpus=args.corpus, data=args.data, init_from=args.init_from,
     )  # fmt: skip
     replicate.run(plan, evaluate=not args.no_eval)
 

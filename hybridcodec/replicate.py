@@ -10,12 +10,19 @@ same command again resumes every variant from its last checkpoint, and a larger 
 
 The recipe (everything but `--steps`) is written to OUT/recipe.json on the first run; a later run with another
 recipe is refused, so one folder never mixes two recipes.
+
+A run folder lives on one machine. To go on training on another one (a new session, a GPU), `--init-from` a
+folder of shipped checkpoints (`hybridcodec ship` writes them, with their training history) warm-starts every
+variant from its shipped model at the shipped step, under the same recipe: the crops and the learning rate go
+on where they stopped; the optimizer moments start afresh (see train.py), and each checkpoint records it.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -74,11 +81,81 @@ class Plan:
     data: Path | None = None  # a manifest or folder of your own instead of the offline corpus
     feature_cache: Path | None = None  # teacher features (default: the cache)
     variants: tuple[str, ...] = VARIANTS
+    init_from: Path | None = None  # shipped <variant>.safetensors to warm-start new variants from
 
 
 def variant_step(run: Path) -> int:
     latest = ckpt.latest_checkpoint(run) if run.exists() else None
     return int(latest.name.split("_")[1]) if latest is not None else 0
+
+
+HISTORY = "history"  # beside shipped checkpoints: the learning curves and each variant's training log
+METRICS = "{variant}-metrics.csv"
+
+
+def shipped_file(folder: Path, variant: str) -> Path:
+    return Path(folder) / f"{variant}.safetensors"
+
+
+def warm_start_step(plan: Plan) -> int:
+    """The step the shipped checkpoints in `plan.init_from` reached; refused unless they match the recipe."""
+    assert plan.init_from is not None
+    steps = {}
+    for variant in plan.variants:
+        path = shipped_file(plan.init_from, variant)
+        if not path.is_file():
+            raise HybridbenchError(
+                f"--init-from {plan.init_from}: no {path.name}", "ship every variant first"
+            )
+        meta = ckpt.read_metadata(path)
+        stored = Recipe(**json.loads(meta.get("recipe") or "{}"))
+        if stored != plan.recipe:
+            raise HybridbenchError(
+                f"{path} was trained with another recipe: {_recipe_diff(stored, plan.recipe)} (stored, given)",
+                "pass the stored recipe options, or train from scratch in a new --out",
+            )
+        steps[variant] = int(meta["step"])
+    if len(set(steps.values())) != 1:
+        raise HybridbenchError(f"--init-from {plan.init_from}: the variants are at different steps {steps}")
+    return next(iter(steps.values()))
+
+
+def seed_history(plan: Plan, step: int) -> None:
+    """Copy the shipped training logs and learning curves (up to `step`) into a run folder that has none."""
+    assert plan.init_from is not None
+    history = Path(plan.init_from) / HISTORY
+    for variant in plan.variants:
+        source, target = history / METRICS.format(variant=variant), plan.out / variant / "metrics.csv"
+        if source.is_file() and not target.exists() and variant_step(plan.out / variant) == 0:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)  # the trainer keeps the rows up to its starting step
+    curves, target = history / "curves.csv", plan.out / "curves.csv"
+    if curves.is_file() and not target.exists():
+        with open(curves, newline="") as f:
+            rows = list(csv.DictReader(f))
+        with open(target, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else [])
+            writer.writeheader()
+            writer.writerows(r for r in rows if int(r["step"]) <= step)
+
+
+def prepare_teacher_features(plan: Plan, manifest: Path) -> None:
+    """Compute the teacher features of every training file once, here, before the parallel training jobs."""
+    from hybridbench.paths import cache_dir
+    from hybridcodec.config import preset
+    from hybridcodec.data import FeatureStore, list_audio
+    from hybridcodec.teachers import TeacherSpec, cache_id, make_teacher
+
+    mc = preset(plan.recipe.preset).model
+    if not any(preset(plan.recipe.preset, variant=v).model.uses_teacher for v in plan.variants):
+        return
+    spec = TeacherSpec(name=plan.recipe.teacher)
+    store = FeatureStore(
+        root=plan.feature_cache or cache_dir("hybridcodec", "teacher-features"),
+        cache_id=cache_id(spec, plan.device), sample_rate=mc.sample_rate, frame_rate=mc.frame_rate,
+        hop=mc.hop_length,
+    )  # fmt: skip
+    store.prepare(list_audio([str(manifest)]), lambda: make_teacher(spec, device=plan.device))
 
 
 def _train_command(plan: Plan, variant: str, target: int, manifest: Path, threads: int) -> list[str]:
@@ -89,6 +166,8 @@ def _train_command(plan: Plan, variant: str, target: int, manifest: Path, thread
         cmd += ["--feature-cache", str(plan.feature_cache)]
     if variant_step(run) > 0:
         return [*cmd, "--resume"]
+    if plan.init_from is not None:
+        return [*cmd, "--init-from", str(shipped_file(plan.init_from, variant))]
     return [
         *cmd, "--preset", r.preset, "--variant", variant, "--teacher", r.teacher, "--seed", str(r.seed),
         "--batch-size", str(r.batch_size), "--segment-seconds", str(r.segment_seconds), "--lr", str(r.lr),
@@ -122,15 +201,18 @@ def _train_round(plan: Plan, target: int, manifest: Path) -> None:
         )
 
 
+def _recipe_diff(stored: Recipe, given: Recipe) -> dict:
+    return {k: (getattr(stored, k), v) for k, v in asdict(given).items() if getattr(stored, k) != v}
+
+
 def check_recipe(out: Path, recipe: Recipe) -> None:
     """Write the recipe on the first run; refuse a different one later."""
     path = out / "recipe.json"
     if path.is_file():
         stored = Recipe.load(path)
         if stored != recipe:
-            diff = {k: (getattr(stored, k), v) for k, v in asdict(recipe).items() if getattr(stored, k) != v}
             raise HybridbenchError(
-                f"{out} was trained with another recipe: {diff} (stored, given)",
+                f"{out} was trained with another recipe: {_recipe_diff(stored, recipe)} (stored, given)",
                 "run again with the stored options, or choose a new --out",
             )
         return
@@ -147,6 +229,7 @@ def run(plan: Plan, *, evaluate: bool = True) -> None:
     if plan.steps < 1:
         raise HybridbenchError("--steps must be at least 1")
     check_recipe(plan.out, r)
+    start = warm_start_step(plan) if plan.init_from is not None else 0
     if plan.data is None:
         corpus = corpus_mod.build(plan.corpus)
         (plan.out / "corpus.json").write_text(json.dumps(corpus.summary, indent=2) + "\n")
@@ -157,7 +240,16 @@ def run(plan: Plan, *, evaluate: bool = True) -> None:
         sha = ckpt.sha256_file(data) if data.is_file() else None
         summary = {"data": str(data), "manifest_sha256": sha, "files": None, "hours": None}
         (plan.out / "corpus.json").write_text(json.dumps(summary, indent=2) + "\n")
-    steps_now = [variant_step(plan.out / v) for v in plan.variants]
+    prepare_teacher_features(plan, Path(data))
+    if plan.init_from is not None:
+        seed_history(plan, start)
+    reached = [variant_step(plan.out / v) for v in plan.variants]
+    if any(0 < s < start for s in reached):
+        raise HybridbenchError(
+            f"{plan.out} holds runs behind the shipped step {start}: {dict(zip(plan.variants, reached, strict=True))}",
+            "resume them without --init-from, or warm-start in a new --out",
+        )
+    steps_now = [s or start for s in reached]
     print(
         f"{what}; variants at steps {dict(zip(plan.variants, steps_now, strict=True))}; target {plan.steps}",
         file=sys.stderr,

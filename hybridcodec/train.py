@@ -6,6 +6,12 @@ discriminators on the detached reconstruction (LSGAN), then the generator on
 (weights from `LossConfig`), with AdamW, per-step exponential LR decay and gradient-norm clipping. On a GPU
 the forward passes run under autocast (bf16 where supported, else fp16 with a GradScaler); CPU runs fp32.
 Checkpoints (see checkpoint.py) hold every RNG state of every rank, so `resume` continues bit for bit.
+
+A new run can also start from another run's model file (`init_from`, e.g. a shipped fp16 checkpoint): a warm
+start. It takes that file's config, teacher and step, so the crops, learning rate and step count go on where
+they stopped, but the optimizer moments, the discriminator and the RNG states start afresh: not bit-exact, and
+recorded as `warm_start` in every later checkpoint. This is how a long training outlives the machine it ran on
+when only the model files survive (the replication ships them).
 """
 
 from __future__ import annotations
@@ -64,6 +70,7 @@ class RunOptions:
     keep: int = 3  # checkpoint folders kept
     progress: bool = True
     valid: tuple[str, ...] = ()  # held-out folders/manifests: losses on fixed crops at every checkpoint
+    init_from: Path | None = None  # warm start a new run from this model file (its config, teacher and step)
 
 
 @dataclass(frozen=True)
@@ -163,19 +170,36 @@ class Trainer:
             raise HybridbenchError(
                 f"{out} already holds a run (step {latest.name})", "pass --resume or a new --out"
             )
+        if o.resume and o.init_from is not None:
+            raise HybridbenchError("--init-from starts a new run; --resume continues one", "pass one of them")
         if o.resume and latest is None:
             raise HybridbenchError(f"--resume: no checkpoint in {out}", "start without --resume")
 
         state: dict[str, Any] | None = None
+        self.warm_start: dict[str, Any] | None = None
         if latest is not None:
             model, meta, state = ckpt.load_checkpoint(latest)
             config = TrainConfig.from_json(meta["train_config"])
             teacher = TeacherSpec(**json.loads(meta["teacher"])) if meta.get("teacher") else None
+            self.warm_start = json.loads(meta["warm_start"]) if meta.get("warm_start") else None
             if state["data_sha256"] != self.data_sha:
                 raise HybridbenchError(
                     "--data lists different files than the run being resumed",
                     "pass the same --data as before",
                 )
+        elif o.init_from is not None:
+            model, meta = ckpt.load_model(o.init_from)
+            model = model.float()  # shipped files are fp16; training runs in fp32 (autocast on GPUs)
+            config = TrainConfig.from_json(meta["train_config"])
+            teacher = TeacherSpec(**json.loads(meta["teacher"])) if meta.get("teacher") else None
+            self.warm_start = {
+                "from": str(o.init_from),
+                "sha256": ckpt.sha256_file(ckpt.resolve_model_path(o.init_from)),
+                "step": int(meta["step"]),
+                "dtype": meta.get("dtype", "float32"),
+                "data_sha256": meta.get("data_sha256"),
+                "device": meta.get("device"),
+            }
         else:
             if config is None:
                 raise HybridbenchError("a new run needs a config (--preset)")
@@ -186,7 +210,9 @@ class Trainer:
                     "w2v-bert-2.0 (the paper's, downloads when online) or whisper-base-encoder (offline)",
                 )
             model = None
-        self.config, self.teacher_spec, self.start_step = config, teacher, (state or {}).get("step", 0)
+        self.config, self.teacher_spec = config, teacher
+        self.start_step = state["step"] if state else (self.warm_start or {}).get("step", 0)
+        warm_new = self.warm_start is not None and state is None
         mc = config.model
 
         # Teacher features: computed once per file (shared across ranks), then the teacher is freed.
@@ -206,9 +232,14 @@ class Trainer:
             )
             gc.collect()
             _barrier(self.d)
-            if latest is None:
+            if model is None:
                 mc = dataclasses.replace(mc, teacher_dim=self.features.dim, teacher=teacher.name)
                 config = self.config = dataclasses.replace(config, model=mc)
+            elif self.features.dim != mc.teacher_dim:
+                raise HybridbenchError(
+                    f"the teacher features have {self.features.dim} dims, the model expects {mc.teacher_dim}",
+                    "train with the teacher the checkpoint was trained with",
+                )
 
         segment_frames = max(1, round(config.segment_seconds * mc.frame_rate))
         self.sampler = CropSampler(
@@ -249,9 +280,15 @@ class Trainer:
         self.sched_d = torch.optim.lr_scheduler.ExponentialLR(self.opt_d, gamma=oc.lr_gamma)
         self.amp_dtype = resolve_precision(o.precision, self.d.device)
         self.scaler = torch.amp.GradScaler(self.d.device.type, enabled=self.amp_dtype == torch.float16)
-        # Different quantizer-dropout draws per rank, reproducible per (seed, rank).
-        torch.manual_seed(config.seed * 1000 + 1 + self.d.rank)
-        random.seed(config.seed * 1000 + 1 + self.d.rank)
+        # Different quantizer-dropout draws per rank, reproducible per (seed, rank, starting step).
+        torch.manual_seed(config.seed * 1000 + 1 + self.d.rank + 7919 * self.start_step)
+        random.seed(config.seed * 1000 + 1 + self.d.rank + 7919 * self.start_step)
+        if warm_new:
+            # The generator's learning rate goes on from the step reached (the decay is per update); the
+            # discriminator is new, so its schedule starts at its first update.
+            for group in self.opt_g.param_groups:
+                group["lr"] = oc.lr * oc.lr_gamma**self.start_step
+            self.sched_g.last_epoch = self.start_step
 
         if state is not None:
             self.disc.load_state_dict(state["discriminator"])
@@ -304,6 +341,7 @@ class Trainer:
             "data_manifests": json.dumps(manifest_hashes(self.options.data)),
             "device": describe_device(self.d.device, self.d.world),
             "created_by": "hybridcodec train",
+            "warm_start": json.dumps(self.warm_start) if self.warm_start else "",
         }
 
     def training_state(self) -> dict[str, Any]:

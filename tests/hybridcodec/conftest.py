@@ -75,6 +75,7 @@ def run_options(
     resume: bool = False,
     teacher: bool = True,
     valid: bool = False,
+    init_from: Path | None = None,
 ):
     from hybridcodec.teachers import TeacherSpec
     from hybridcodec.train import RunOptions
@@ -82,7 +83,7 @@ def run_options(
     return RunOptions(
         out=out, data=(str(data),), steps=steps, resume=resume, feature_cache=cache, progress=False,
         teacher=TeacherSpec(name="whisper-base-encoder") if teacher else None,
-        valid=(str(data),) if valid else (),
+        valid=(str(data),) if valid else (), init_from=init_from,
     )  # fmt: skip
 
 

@@ -96,3 +96,32 @@ def test_ship_refuses_a_step_not_every_variant_reached(lockstep_run: Path, tmp_p
 
     with pytest.raises(HybridbenchError, match="no step-9 checkpoint"):
         ship(lockstep_run, tmp_path, step=9, variants=("hybrid", "dac"))
+
+
+def test_init_from_shipped_checkpoints_continues_every_variant_and_its_history(
+    lockstep_run: Path, speech_dir: Path, feature_cache: Path, tmp_path: Path
+):
+    from hybridcodec import checkpoint as ckpt
+    from hybridcodec.ship import ship
+
+    shipped = tmp_path / "shipped"
+    ship(lockstep_run, shipped, variants=("hybrid", "dac"))
+    assert (shipped / "history" / "dac-metrics.csv").is_file()
+    out = tmp_path / "elsewhere"
+    plan = Plan(
+        out=out, steps=5, recipe=RECIPE, jobs=2, threads=1, data=speech_dir, feature_cache=feature_cache,
+        variants=("hybrid", "dac"), init_from=shipped,
+    )  # fmt: skip
+    replicate.run(plan, evaluate=False)
+    assert [variant_step(out / v) for v in ("hybrid", "dac")] == [5, 5]
+    # Round targets go on from the shipped step 3: 4 (the next multiple of 2), then 5.
+    assert sorted(p.name for p in (out / "dac" / "checkpoints").iterdir()) == ["step_0000004", "step_0000005"]
+    assert json.loads(ckpt.read_metadata(out / "hybrid")["warm_start"])["step"] == 3
+    log = (out / "dac" / "metrics.csv").read_text().splitlines()
+    # The shipped log (rows at the end of each earlier round: 2, 3), then the new rounds' rows.
+    assert [int(line.split(",")[0]) for line in log[1:]] == [2, 3, 4, 5]
+
+    other = Plan(out=tmp_path / "other", steps=5, recipe=Recipe(preset="tiny", lr=1e-2), data=speech_dir,
+                 variants=("dac",), init_from=shipped)  # fmt: skip
+    with pytest.raises(HybridbenchError, match="another recipe"):
+        replicate.run(other, evaluate=False)
