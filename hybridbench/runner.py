@@ -43,7 +43,7 @@ class RunConfig:
     out: Path
     depths: list[int] | None = None  # None: every depth of every codec
     asr: str = "whisper-tiny.en"
-    limit: int | None = None
+    limit: int | dict[str, int] | None = None  # first N items of each suite, or per suite ("*": the others)
     device: str = "cpu"
     weights: dict[str, str] = field(default_factory=dict)
     data_root: str | None = None
@@ -58,6 +58,41 @@ class RunConfig:
         d = asdict(self)
         d["out"] = str(self.out)
         return d
+
+    def limit_for(self, suite: str) -> int | None:
+        """How many items of `suite` to take (None: all)."""
+        if isinstance(self.limit, dict):
+            return self.limit.get(suite, self.limit.get("*"))
+        return self.limit
+
+
+def parse_limit(value: str | None) -> int | dict[str, int] | None:
+    """`N` -> N; `suite=N,...,*=N` -> {suite: N} (`*`: every other suite); None/empty -> None (all items)."""
+    if not value:
+        return None
+    given: dict[str, int] = {}
+    try:
+        for part in value.split(","):
+            name, sep, n = part.strip().rpartition("=")
+            given[name.strip() if sep else "*"] = int(n)
+    except ValueError:
+        raise HybridbenchError(
+            f"invalid --limit {value!r}", "use N, or suite=N pairs such as asterisk-en-test=30,*=10"
+        ) from None
+    if any(n < 1 for n in given.values()):
+        raise HybridbenchError("--limit must be at least 1")
+    return given["*"] if set(given) == {"*"} else given
+
+
+def describe_limit(limit: int | dict[str, int] | None) -> str:
+    """'all items', 'first 3 items per suite', or 'first 10 items of asterisk-en-test, 3 of the others'."""
+    if limit is None:
+        return "all items"
+    if isinstance(limit, int):
+        return f"first {limit} items per suite"
+    named = [f"{n} of {s}" for s, n in limit.items() if s != "*"]
+    rest = [f"{limit['*']} of the others"] if "*" in limit else ["all of the others"]
+    return "first " + ", ".join(named + rest)
 
 
 @dataclass
@@ -196,6 +231,12 @@ class Runner:
         cfg = self.config
         summary = RunSummary()
         suites = {name: SUITES.get(name) for name in dict.fromkeys(cfg.suites)}
+        unknown = set(cfg.limit) - {"*", *suites} if isinstance(cfg.limit, dict) else set()
+        if unknown:
+            raise HybridbenchError(
+                f"--limit names suites that are not in this run: {', '.join(sorted(unknown))}",
+                f"the run's suites are {', '.join(suites)}",
+            )
         for name, cls in list(suites.items()):
             status = cls.status(cfg.data_root)
             if not status.available:
@@ -216,7 +257,8 @@ class Runner:
             items = suite_obj.items()
             _write_problems(cfg.out / f"problems-{name}.jsonl", suite_obj.problems())
             summary.problems[name] = len(suite_obj.problems())
-            items = items[: cfg.limit] if cfg.limit is not None else items
+            limit = cfg.limit_for(name)
+            items = items[:limit] if limit is not None else items
             if not items:
                 raise HybridbenchError(f"suite {name} has no items", "check --data-root and --limit")
             suite_items[name] = items

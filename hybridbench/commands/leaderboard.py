@@ -19,7 +19,7 @@ from pathlib import Path
 
 from hybridbench.errors import HybridbenchError
 from hybridbench.report.replication import MINIS, SUITE_ROLES
-from hybridbench.runner import RunConfig, Runner
+from hybridbench.runner import RunConfig, Runner, parse_limit
 from hybridbench.store import ResultStore
 
 METRICS = ["pesq-wb", "stoi", "speaker-sim-resemblyzer", "dnsmos-ovrl"]
@@ -95,27 +95,6 @@ def _copy_curves(replication: Path, reports: Path) -> Path | None:
     return target if target.is_file() else None
 
 
-def parse_limits(value: str | None, suites: list[str]) -> dict[str, int | None]:
-    """`N` or `suite=N,...,*=N` -> {suite: limit}; None means every item."""
-    if not value:
-        return dict.fromkeys(suites)
-    given: dict[str, int] = {}
-    try:
-        for part in value.split(","):
-            name, sep, n = part.strip().rpartition("=")
-            given[name if sep else "*"] = int(n)
-    except ValueError:
-        raise HybridbenchError(
-            f"invalid --limit {value!r}", "use N, or suite=N pairs such as asterisk-en-test=30,*=10"
-        ) from None
-    unknown = set(given) - {"*", *suites}
-    if unknown:
-        raise HybridbenchError(f"--limit names suites not in the leaderboard: {sorted(unknown)}")
-    if any(n < 1 for n in given.values()):
-        raise HybridbenchError("--limit must be at least 1")
-    return {s: given.get(s, given.get("*")) for s in suites}
-
-
 def leaderboard(args: argparse.Namespace) -> int:
     from hybridbench.commands.run import _git_short
     from hybridbench.report.replication import render
@@ -127,32 +106,25 @@ def leaderboard(args: argparse.Namespace) -> int:
         raise HybridbenchError(
             f"--suites {args.suites!r}: the leaderboard's suites are {', '.join(SUITE_ROLES)}"
         )
-    limits = parse_limits(args.limit, suites)
-    # One runner per item count (the store is shared, so reruns reuse every row).
-    groups: dict[int | None, list[str]] = {}
-    for suite, n in limits.items():
-        groups.setdefault(n, []).append(suite)
-    keys: list[str] = []
-    device = None
-    for n, group in groups.items():
-        config = RunConfig(
-            codecs=[*MINIS, *REFERENCE_CODECS], suites=group, out=args.run, depths=None, asr=ASR, limit=n,
-            device=args.device, metrics=METRICS, skip_unavailable=True, timing_repeats=1,
-        )  # fmt: skip
-        runner = Runner(config)
-        device = runner.device
-        try:
-            keys += runner.run().keys
-        except HybridbenchError as exc:
-            if "none of the requested suites has data here" not in str(exc):
-                raise
-            print(f"skipped (no data here): {', '.join(group)}")
-    with ResultStore(args.run / "results.sqlite") as store:
-        rows = list(store.rows(keys))
-    if not rows:
+    config = RunConfig(
+        codecs=[*MINIS, *REFERENCE_CODECS], suites=suites, out=args.run, depths=None, asr=ASR,
+        limit=parse_limit(args.limit), device=args.device, metrics=METRICS, skip_unavailable=True,
+        timing_repeats=1,
+    )  # fmt: skip
+    runner = Runner(config)
+    device = runner.device
+    try:
+        summary = runner.run()
+    except HybridbenchError as exc:
+        if "none of the requested suites has data here" not in str(exc):
+            raise
         raise HybridbenchError(
             "no suite of the leaderboard has data here", "hybridbench data prepare asterisk-en"
-        )
+        ) from None
+    for suite, hint in summary.unavailable_suites.items():
+        print(f"skipped (no data here): {suite} ({hint})")
+    with ResultStore(args.run / "results.sqlite") as store:
+        rows = list(store.rows(summary.keys))
     training = _training_facts()
     curves = _copy_curves(args.replication, args.reports)
     items = {}

@@ -14,7 +14,7 @@ from hybridbench.provenance import git_state
 from hybridbench.registry import parse_names
 from hybridbench.report.replication import bench_summary
 from hybridbench.report.tables import write_tables
-from hybridbench.runner import RunConfig, Runner
+from hybridbench.runner import RunConfig, Runner, describe_limit, parse_limit
 from hybridbench.store import ResultStore
 from hybridbench.timing import device_name
 
@@ -22,13 +22,14 @@ from hybridbench.timing import device_name
 # replication ship in the package, beside the identity floor and the classic codecs) on the replication's
 # held-out suites (skipped, with the command that prepares them, where absent); English transcribed by
 # Whisper tiny.en and French by Whisper base (tiny.en is English-only). The first DEFAULT_LIMIT items of each
-# suite, depths 1 (RVQ-1) and 12 plus each codec's full depth, PESQ-WB and STOI, one timed run per call: sized
-# by measurement for a few minutes on 2 CPU cores (5 items, depths 1/4/12, three metrics and 3 timed runs
-# took 20 minutes; --limit, --depths, --metrics and --timing-repeats change it; `make leaderboard` runs all).
+# suite (10 of asterisk-en-test, the fewest for which `compare` gives a paired verdict), depths 1 (RVQ-1) and
+# 12 plus each codec's full depth, PESQ-WB and STOI, one timed run per call: sized by measurement for a few
+# minutes on 2 CPU cores (5 items, depths 1/4/12, three metrics and 3 timed runs took 20 minutes; --limit,
+# --depths, --metrics and --timing-repeats change it; `make leaderboard` runs all).
 DEFAULT_SUITES = "asterisk-en-test,librivox-mini,synthetic-en,asterisk-fr-test"
 DEFAULT_ASR = "en:whisper-tiny.en,*:whisper-base"
 DEFAULT_DEPTHS = "1,12"
-DEFAULT_LIMIT = 3
+DEFAULT_LIMIT = "asterisk-en-test=10,*=3"
 DEFAULT_BENCH_METRICS = "pesq-wb,stoi"
 DEFAULT_BENCH_TIMING_REPEATS = 1
 
@@ -39,7 +40,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--suites", help="comma-separated suite names (see `hybridbench suites`)")
     p.add_argument("--depths", help="comma-separated depths, or 'all' (default: all)", default="all")
     p.add_argument("--asr", help="ASR profile, or per language: en:whisper-tiny.en,*:whisper-base")
-    p.add_argument("--limit", type=int, help="first N items of each suite")
+    p.add_argument(
+        "--limit", help="first N items of each suite, or per suite: asterisk-en-test=10,*=3 (default: all)"
+    )
     p.add_argument("--out", type=Path, help="run folder (results.sqlite, tables, manifests)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default: cpu)")
     p.add_argument(
@@ -65,7 +68,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--default",
         action="store_true",
         help=f"the offline benchmark: every codec with weights here, suites {DEFAULT_SUITES} where present, "
-        f"ASR {DEFAULT_ASR}, depths {DEFAULT_DEPTHS} and full, first {DEFAULT_LIMIT} items, metrics "
+        f"ASR {DEFAULT_ASR}, depths {DEFAULT_DEPTHS} and full, {describe_limit(parse_limit(DEFAULT_LIMIT))}, metrics "
         f"{DEFAULT_BENCH_METRICS}",
     )
     p.set_defaults(func=run)
@@ -106,7 +109,7 @@ def build_config(args: argparse.Namespace) -> RunConfig:
         asr = args.asr or DEFAULT_ASR
         depths = args.depths if args.depths != "all" else DEFAULT_DEPTHS
         out = args.out or Path("runs/bench")
-        limit = args.limit if args.limit is not None else DEFAULT_LIMIT
+        limit = parse_limit(args.limit or DEFAULT_LIMIT)
     else:
         missing = [
             flag
@@ -124,10 +127,8 @@ def build_config(args: argparse.Namespace) -> RunConfig:
             args.depths,
             args.out,
         )
-        limit = args.limit
+        limit = parse_limit(args.limit)
     codec_names = parse_names(codecs)
-    if limit is not None and limit < 1:
-        raise HybridbenchError("--limit must be at least 1")
     return RunConfig(
         codecs=codec_names,
         suites=parse_names(suites),
@@ -171,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
     if replication is not None:
         target = config.out / "mini-replication.md"
         note = (
-            f"First {config.limit} items per suite: the intervals are wide. The full evaluation is "
+            f"{describe_limit(config.limit).capitalize()}: the intervals are wide. The full evaluation is "
             "leaderboards/mini-replication.md (`make leaderboard`).\n\n"
         )
         target.write_text(note + replication + "\n", encoding="utf-8")
@@ -193,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {count} x {reason}")
     if config.skip_unavailable and config.limit:
         print(
-            f"\nDefault benchmark, sized for a few minutes on 2 CPU cores: first {config.limit} items per suite, "
+            f"\nDefault benchmark, sized for a few minutes on 2 CPU cores: {describe_limit(config.limit)}, "
             f"depths {','.join(map(str, config.depths or []))} and each codec's full depth, metrics "
             f"{','.join(config.metrics)}, {config.timing_repeats} timed run(s) per call (--limit, --depths, "
             "--metrics, --timing-repeats change them; `make leaderboard` runs the full comparison)."

@@ -146,3 +146,13 @@ def test_demo_command_writes_tables_and_a_rerun_computes_nothing(capsys, tmp_pat
 
     code, out, _ = _run(capsys, *argv)
     assert code == 0 and "rows: 0 computed (0 failed), 6 reused" in out
+
+
+def test_limits_per_suite_take_that_many_items_of_each(capsys, tmp_path):
+    _BrokenFileSuite.root = tmp_path
+    argv = ["run", "--codecs", "identity", "--suites", "synthetic-en,test-broken-file", "--depths", "1"]
+    argv += ["--asr", "whisper-tiny.en", "--out", str(tmp_path / "run"), "--timing-repeats", "1"]
+    code, out, _ = _run(capsys, *argv, "--limit", "synthetic-en=1,*=2")
+    assert code == 0 and "rows: 3 computed (0 failed)" in out  # 1 synthetic item, 2 of the other suite
+    code, _, err = _run(capsys, *argv, "--limit", "synthetic-fr=1")
+    assert code == 2 and "--limit names suites that are not in this run: synthetic-fr" in err

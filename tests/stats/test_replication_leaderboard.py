@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from hybridbench.report import replication
@@ -94,17 +96,20 @@ def test_bench_summary_needs_all_four_minis():
     assert f"{SUITE}: hybrid minus baseline" in text
 
 
-def test_leaderboard_limits_per_suite_and_clear_errors():
+def test_item_limits_per_suite_and_clear_errors():
     import pytest
 
-    from hybridbench.commands.leaderboard import parse_limits
     from hybridbench.errors import HybridbenchError
+    from hybridbench.runner import RunConfig, describe_limit, parse_limit
 
-    suites = ["asterisk-en-test", "librivox-mini"]
-    assert parse_limits(None, suites) == {"asterisk-en-test": None, "librivox-mini": None}
-    assert parse_limits("7", suites) == {"asterisk-en-test": 7, "librivox-mini": 7}
-    assert parse_limits("asterisk-en-test=20,*=6", suites) == {"asterisk-en-test": 20, "librivox-mini": 6}
-    assert parse_limits("asterisk-en-test=20", suites) == {"asterisk-en-test": 20, "librivox-mini": None}
-    for bad, message in (("x", "invalid --limit"), ("nope=3", "not in the leaderboard"), ("0", "at least 1")):
+    assert parse_limit(None) is None and parse_limit("7") == 7
+    assert parse_limit("asterisk-en-test=20,*=6") == {"asterisk-en-test": 20, "*": 6}
+    config = RunConfig(codecs=[], suites=[], out=Path("x"), limit=parse_limit("asterisk-en-test=20"))
+    assert config.limit_for("asterisk-en-test") == 20 and config.limit_for("librivox-mini") is None
+    assert describe_limit(parse_limit("asterisk-en-test=10,*=3")) == (
+        "first 10 of asterisk-en-test, 3 of the others"
+    )
+    assert describe_limit(3) == "first 3 items per suite" and describe_limit(None) == "all items"
+    for bad, message in (("x", "invalid --limit"), ("a=x", "invalid --limit"), ("0", "at least 1")):
         with pytest.raises(HybridbenchError, match=message):
-            parse_limits(bad, suites)
+            parse_limit(bad)
