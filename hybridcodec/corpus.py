@@ -16,6 +16,11 @@ prompts say a sentence that a train prompt also says.) The counts of what was dr
 `manifest.jsonl` lists every file (relative path, text, source, duration, sha256 of the audio bytes);
 `corpus.json` summarises it and holds the manifest's sha256, which checkpoints trained on it record.
 Rendered files are keyed by (voice version, text), so building again only renders what is missing.
+
+The same sentences, voices and file names come out of every build, but not the same bytes: Piper and hibari
+sample their prosody (two renderings of one sentence differ), and Pico's output for a sentence depends on what
+the process rendered before it. So the manifest's sha256 identifies one machine's build; a model warm-started
+on another machine (`hybridcodec replicate --init-from`) records both builds' hashes.
 """
 
 from __future__ import annotations

@@ -198,6 +198,7 @@ class Trainer:
                 "step": int(meta["step"]),
                 "dtype": meta.get("dtype", "float32"),
                 "data_sha256": meta.get("data_sha256"),
+                "corpus_manifest_sha256": meta.get("corpus_manifest_sha256"),
                 "device": meta.get("device"),
             }
         else:
