@@ -200,6 +200,8 @@ class Trainer:
                 "data_sha256": meta.get("data_sha256"),
                 "corpus_manifest_sha256": meta.get("corpus_manifest_sha256"),
                 "device": meta.get("device"),
+                # The source's own warm start, so a chain of machines stays on record.
+                "previous": json.loads(meta["warm_start"]) if meta.get("warm_start") else None,
             }
         else:
             if config is None:

@@ -74,7 +74,7 @@ def _training_facts() -> list[dict]:
                 "variant": meta["variant"],
                 "parameters": info.parameters,
                 "step": meta.get("step"),
-                "device": meta.get("device", "not recorded"),
+                "device": _trained_where(meta),
                 "corpus": f"{corpus.get('files')} files, {corpus.get('hours')} h, manifest "
                 f"{str(corpus.get('manifest_sha256'))[:12]}",
                 "recipe": f"batch {train['batch_size']} x {train['segment_seconds']} s, lr {train['optim']['lr']}, "
@@ -83,6 +83,20 @@ def _training_facts() -> list[dict]:
             }
         )
     return facts
+
+
+def _trained_where(meta: dict[str, str]) -> str:
+    """'cpu (1 thread)', or with warm starts 'steps 1-1750: cpu (1 thread); 1751-4000: cpu (1 thread)'."""
+    device = meta.get("device", "not recorded")
+    warm = json.loads(meta["warm_start"]) if meta.get("warm_start") else None
+    if warm is None:
+        return device
+    spans, end = [], int(meta.get("step", 0))
+    while warm is not None:
+        spans.append(f"{warm['step'] + 1}-{end}: {device}")
+        end, device, warm = warm["step"], warm.get("device") or "not recorded", warm.get("previous")
+    spans.append(f"1-{end}: {device}")
+    return "steps " + "; ".join(reversed(spans))
 
 
 def _copy_curves(replication: Path, reports: Path) -> Path | None:

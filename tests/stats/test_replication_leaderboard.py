@@ -113,3 +113,17 @@ def test_item_limits_per_suite_and_clear_errors():
     for bad, message in (("x", "invalid --limit"), ("a=x", "invalid --limit"), ("0", "at least 1")):
         with pytest.raises(HybridbenchError, match=message):
             parse_limit(bad)
+
+
+def test_the_training_table_names_every_machine_of_a_warm_started_chain():
+    import json
+
+    from hybridbench.commands.leaderboard import _trained_where
+
+    assert _trained_where({"device": "cpu (1 thread)", "step": "1750"}) == "cpu (1 thread)"
+    first = {"step": 1750, "device": "cpu (1 thread)", "previous": None}
+    second = {"step": 4000, "device": "NVIDIA H200", "previous": first}
+    meta = {"device": "cpu (2 threads)", "step": "5000", "warm_start": json.dumps(second)}
+    assert _trained_where(meta) == (
+        "steps 1-1750: cpu (1 thread); 1751-4000: NVIDIA H200; 4001-5000: cpu (2 threads)"
+    )
