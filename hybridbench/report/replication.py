@@ -8,6 +8,11 @@ A claim "held" when the paired 95 % bootstrap interval of HybridCodec minus the 
 side the paper states; "contradicted" when it lies entirely on the other side; "not shown" when it includes 0
 (the data cannot tell them apart at this sample size). Intervals are over utterances of one suite; they do not
 cover training-seed variance (one run per variant).
+
+A WER claim is only judged when both codecs reconstruct intelligible speech: full-depth WER under 50 % on the
+suite. Above that most words are wrong, and the differences measure how Whisper guesses at noise (insertions,
+hallucinated phrases), not how much linguistic content a codebook carries; the verdict then says so and the
+numbers stay in the table.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ PAPER = {
     "dac-mini": {"wer1": 43.22, "wer12": 4.55, "rtf": None},
 }
 TARGET_FULL_WER = 0.15
+INTELLIGIBLE_WER = 0.5  # full-depth WER below which a codec's WER differences are judged (see above)
 DIFFERENCES = (
     "Size and data: `mini` models (about 4.4M parameters, 16 kHz, 25 Hz, 1 x 4096 + 11 x 1024 codebooks) trained "
     "on 0.9 h of speech (one real speaker plus four synthetic voices) for the steps in the table above, against "
@@ -98,6 +104,23 @@ def _compare(rows: list[ResultRow], suite: str, b: str, depth: int, metric: str 
 NOT_EVALUATED = "not evaluated (too few paired items)"
 
 
+def _unintelligible(main: pd.DataFrame, codecs: tuple[str, ...], full: int) -> str | None:
+    """The verdict for a WER claim between `codecs` when one of them is unintelligible at full depth, else None."""
+    wers = []
+    for codec in codecs:
+        hit = main[(main["codec"] == codec) & (main["depth"] == full)]
+        wer = hit.iloc[0].get("wer") if len(hit) else None
+        if wer is None or pd.isna(wer):
+            return None
+        wers.append(float(wer))
+    if max(wers) < INTELLIGIBLE_WER:
+        return None
+    shown = " and ".join(f"{100 * w:.0f}" for w in wers)
+    return (
+        f"not judged: full-depth WER {shown} %, unintelligible (judged below {100 * INTELLIGIBLE_WER:.0f} %)"
+    )
+
+
 def full_depth(summary: pd.DataFrame, codec: str) -> int | None:
     depths = summary.loc[summary["codec"] == codec, "depth"]
     return int(depths.max()) if len(depths) else None
@@ -112,12 +135,13 @@ def verdicts(rows: list[ResultRow], summary: pd.DataFrame) -> list[Verdict]:
     for b in BASELINES:
         c = _compare(rows, MAIN_SUITE, b, 1)
         paper = f"{PAPER[HYBRID]['wer1']} vs {PAPER[b]['wer1']} %"
+        gate = _unintelligible(main, (HYBRID, b), full)
         out.append(
             Verdict(
                 f"RVQ-1 WER of HybridCodec is lower than {b.removesuffix('-mini')}'s",
                 paper,
                 _diff(c) if c else NOT_EVALUATED,
-                _verdict(c, True) if c else NOT_EVALUATED,
+                (gate or _verdict(c, True)) if c else NOT_EVALUATED,
             )
         )
     for b in BASELINES:
@@ -134,7 +158,7 @@ def verdicts(rows: list[ResultRow], summary: pd.DataFrame) -> list[Verdict]:
             )
             continue
         r = c.result
-        word = (
+        word = _unintelligible(main, (HYBRID, b), full) or (
             "on par (interval includes 0)"
             if r.low <= 0 <= r.high
             else ("HybridCodec better" if r.high < 0 else "HybridCodec worse")

@@ -127,3 +127,18 @@ def test_the_training_table_names_every_machine_of_a_warm_started_chain():
     assert _trained_where(meta) == (
         "steps 1-1750: cpu (1 thread); 1751-4000: NVIDIA H200; 4001-5000: cpu (2 threads)"
     )
+
+
+def test_wer_claims_between_unintelligible_codecs_are_not_judged():
+    from hybridbench.report.aggregate import item_frame, summarize
+
+    # dac-mini garbles 9 of 15 words at every depth (60 % WER at full depth): its comparisons are not judged,
+    # however clear the paired interval; the others still are.
+    rows = [r for r in _rows() if r.codec != "dac-mini"]
+    rows += [_row("dac-mini", i, d, 9, 0.02) for i in range(N) for d in (1, 12)]
+    verdicts = {v.claim: v for v in replication.verdicts(rows, summarize(item_frame(rows), []))}
+    for claim in ("RVQ-1 WER of HybridCodec is lower than dac's", "full-depth WER on par with dac"):
+        assert verdicts[claim].verdict.startswith("not judged: full-depth WER "), verdicts[claim]
+        assert "and 60 %, unintelligible (judged below 50 %)" in verdicts[claim].verdict
+        assert "n=40" in verdicts[claim].here  # the measured difference is still shown
+    assert verdicts["RVQ-1 WER of HybridCodec is lower than dac-distill's"].verdict == "contradicted"
