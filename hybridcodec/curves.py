@@ -120,6 +120,25 @@ def _plot_mel_loss(ax, out: Path) -> None:
     ax.legend()
 
 
+def warm_start_steps(out: Path) -> list[int]:
+    """The steps at which the runs in `out` were warm-started on another machine (from the hybrid run's chain)."""
+    import json
+
+    from hybridcodec.checkpoint import MODEL_FILE, read_metadata
+
+    steps = []
+    for variant in ADAPTER:
+        path = Path(out) / variant / MODEL_FILE
+        if path.is_file():
+            warm = read_metadata(path).get("warm_start")
+            chain = json.loads(warm) if warm else None
+            while chain:
+                steps.append(int(chain["step"]))
+                chain = chain.get("previous")
+            break
+    return sorted(steps)
+
+
 def plot_curves(out: Path) -> Path | None:
     """learning-curves.png: WER vs step, one panel per depth (1 and full), one line per variant, 95 % bands."""
     import matplotlib
@@ -135,6 +154,11 @@ def plot_curves(out: Path) -> Path | None:
     depths = sorted({int(r["depth"]) for r in rows})
     fig, axes = plt.subplots(1, len(depths) + 1, figsize=(5.5 * (len(depths) + 1), 4), squeeze=False)
     _plot_mel_loss(axes[0][-1], Path(out))
+    warm = warm_start_steps(Path(out))
+    for ax in axes[0]:
+        for i, step in enumerate(warm):
+            # Training went on on another machine from here: new optimizer moments (see hybridcodec/train.py).
+            ax.axvline(step, color="black", linestyle=":", alpha=0.6, label="warm start" if i == 0 else None)
     for ax, depth in zip(axes[0], depths, strict=False):
         for variant in ADAPTER:
             pts = sorted(

@@ -25,3 +25,18 @@ def test_plot_draws_one_panel_per_depth_from_the_csv(tmp_path: Path):
     path = plot_curves(tmp_path)
     assert path is not None and path.stat().st_size > 10_000 and path.read_bytes()[:4] == b"\x89PNG"
     assert len(read_curves(tmp_path)) == 9
+
+
+def test_warm_starts_are_read_from_the_checkpoint_chain(tmp_path: Path):
+    import json
+
+    from hybridcodec import checkpoint as ckpt
+    from hybridcodec.config import preset
+    from hybridcodec.curves import warm_start_steps
+    from hybridcodec.model import HybridCodec
+
+    assert warm_start_steps(tmp_path) == []
+    chain = {"step": 4000, "device": "gpu", "previous": {"step": 1750, "device": "cpu", "previous": None}}
+    model = HybridCodec(config=preset("tiny").model)
+    ckpt.save_model(tmp_path / "hybrid" / ckpt.MODEL_FILE, model, {"warm_start": json.dumps(chain)})
+    assert warm_start_steps(tmp_path) == [1750, 4000]
