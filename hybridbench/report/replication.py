@@ -280,8 +280,10 @@ def render(
         "",
         f"Read on **{MAIN_SUITE}** ({SUITE_ROLES[MAIN_SUITE]}). HybridCodec minus baseline, paired over the "
         "same utterances, 95 % paired bootstrap interval. *held*: the interval is on the paper's side of 0; "
-        "*contradicted*: on the other side; *not shown*: it includes 0. Intervals cover utterance sampling, "
-        "not training-seed variance (one run per variant).",
+        "*contradicted*: on the other side; *not shown*: it includes 0; *not judged*: a codec of the pair is "
+        f"unintelligible at full depth (WER of {100 * INTELLIGIBLE_WER:.0f} % or more), where WER differences "
+        "measure Whisper's guesses at noise. Intervals cover utterance sampling, not training-seed variance "
+        "(one run per variant).",
         "",
         markdown_table(["claim", "paper", "here", "verdict"], [[v.claim, v.paper, v.here, v.verdict] for v in verdicts(rows, summary)]),
         "",
