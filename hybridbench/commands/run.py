@@ -22,14 +22,14 @@ from hybridbench.timing import device_name
 # replication ship in the package, beside the identity floor and the classic codecs) on the replication's
 # held-out suites (skipped, with the command that prepares them, where absent); English transcribed by
 # Whisper tiny.en and French by Whisper base (tiny.en is English-only). The first DEFAULT_LIMIT items of each
-# suite (10 of asterisk-en-test, the fewest for which `compare` gives a paired verdict), depths 1 (RVQ-1) and
-# 12 plus each codec's full depth, PESQ-WB and STOI, one timed run per call: sized by measurement for a few
-# minutes on 2 CPU cores (5 items, depths 1/4/12, three metrics and 3 timed runs took 20 minutes; --limit,
-# --depths, --metrics and --timing-repeats change it; `make leaderboard` runs all).
+# suite (10 of asterisk-en-test, the fewest for which `compare` gives a paired verdict; 2 of the others),
+# depths 1 (RVQ-1) and 12 plus each codec's full depth, PESQ-WB and STOI, one timed run per call: sized by
+# measurement for a few minutes on 2 CPU cores (10 + 3 x 3 items took 4 m 55 s; --limit, --depths, --metrics
+# and --timing-repeats change it; `make leaderboard` runs all).
 DEFAULT_SUITES = "asterisk-en-test,librivox-mini,synthetic-en,asterisk-fr-test"
 DEFAULT_ASR = "en:whisper-tiny.en,*:whisper-base"
 DEFAULT_DEPTHS = "1,12"
-DEFAULT_LIMIT = "asterisk-en-test=10,*=3"
+DEFAULT_LIMIT = "asterisk-en-test=10,*=2"
 DEFAULT_BENCH_METRICS = "pesq-wb,stoi"
 DEFAULT_BENCH_TIMING_REPEATS = 1
 
