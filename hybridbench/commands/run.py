@@ -24,8 +24,8 @@ from hybridbench.timing import device_name
 # Whisper tiny.en and French by Whisper base (tiny.en is English-only). The first DEFAULT_LIMIT items of each
 # suite (10 of asterisk-en-test, the fewest for which `compare` gives a paired verdict; 2 of the others),
 # depths 1 (RVQ-1) and 12 plus each codec's full depth, PESQ-WB and STOI, one timed run per call: sized by
-# measurement for a few minutes on 2 CPU cores (10 + 3 x 3 items took 4 m 55 s; --limit, --depths, --metrics
-# and --timing-repeats change it; `make leaderboard` runs all).
+# measurement for a few minutes on 2 CPU cores (3 m 48 s; with 3 items of the others 4 m 55 s; --limit,
+# --depths, --metrics and --timing-repeats change it; `make leaderboard` runs all).
 DEFAULT_SUITES = "asterisk-en-test,librivox-mini,synthetic-en,asterisk-fr-test"
 DEFAULT_ASR = "en:whisper-tiny.en,*:whisper-base"
 DEFAULT_DEPTHS = "1,12"
