@@ -38,7 +38,7 @@ ship: $(STAMP)
 	$(PY) -m hybridcodec.cli ship --from runs/mini-replication
 
 leaderboard: $(STAMP)
-	$(PY) -m hybridbench.cli leaderboard $(if $(LIMIT),--limit '$(LIMIT)',)
+	$(PY) -m hybridbench.cli leaderboard $(if $(LIMIT),--limit '$(LIMIT)',) $(if $(METRICS),--metrics '$(METRICS)',)
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -59,8 +59,8 @@ DIFFERENCES = (
     "therefore runs Whisper base's encoder at inference, which always encodes a 30 s window.",
     "ASR: Whisper base (offline) instead of Whisper large-v3, with Whisper's English normalizer; French with "
     "Whisper's basic normalizer.",
-    "Speaker similarity: Resemblyzer (offline) instead of a WavLM speaker model; quality: DNSMOS OVRL instead "
-    "of UTMOS (which needs a download).",
+    "Speaker similarity: Resemblyzer (offline) instead of a WavLM speaker model; quality: DNSMOS OVRL (offline; "
+    "where the metric list above has it) instead of UTMOS (which needs a download).",
     "RTF: this machine's CPU, batch 1, fp32 (the paper: an RTX A6000). "
     "`benchmarks/hybridcodec_speed.py` times the paper-size models, DualCodec with the full w2v-BERT 2.0.",
     "Intervals: 95 % bootstrap over utterances of one suite; one training run per design, so seed-to-seed "
