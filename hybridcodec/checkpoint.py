@@ -61,6 +61,15 @@ def save_model(path: Path, model: HybridCodec, metadata: dict[str, str]) -> None
     _atomic(Path(path), lambda tmp: save_file(tensors, str(tmp), metadata=meta))
 
 
+def warm_start_chain(meta: dict[str, str]) -> list[dict[str, Any]]:
+    """The warm starts behind a checkpoint (see train.py), newest first: [] for a run trained in one go."""
+    chain, warm = [], json.loads(meta["warm_start"]) if meta.get("warm_start") else None
+    while warm is not None:
+        chain.append(warm)
+        warm = warm.get("previous")
+    return chain
+
+
 def resolve_model_path(path: str | Path) -> Path:
     """A .safetensors file, or a run folder (its `model.safetensors`)."""
     path = Path(path)

@@ -121,22 +121,14 @@ def _plot_mel_loss(ax, out: Path) -> None:
 
 
 def warm_start_steps(out: Path) -> list[int]:
-    """The steps at which the runs in `out` were warm-started on another machine (from the hybrid run's chain)."""
-    import json
+    """The steps at which the runs in `out` were warm-started on another machine (the first variant's chain)."""
+    from hybridcodec.checkpoint import MODEL_FILE, read_metadata, warm_start_chain
 
-    from hybridcodec.checkpoint import MODEL_FILE, read_metadata
-
-    steps = []
     for variant in ADAPTER:
         path = Path(out) / variant / MODEL_FILE
         if path.is_file():
-            warm = read_metadata(path).get("warm_start")
-            chain = json.loads(warm) if warm else None
-            while chain:
-                steps.append(int(chain["step"]))
-                chain = chain.get("previous")
-            break
-    return sorted(steps)
+            return sorted(int(w["step"]) for w in warm_start_chain(read_metadata(path)))
+    return []
 
 
 def plot_curves(out: Path) -> Path | None:

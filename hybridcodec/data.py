@@ -15,6 +15,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import soundfile as sf
@@ -23,7 +24,10 @@ from tqdm import tqdm
 
 from hybridbench.audio import load_audio, resample
 from hybridbench.errors import HybridbenchError
-from hybridcodec.teachers import Teacher
+from hybridcodec.teachers import Teacher, TeacherSpec, cache_id
+
+if TYPE_CHECKING:
+    from hybridcodec.config import ModelConfig
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".opus", ".m4a", ".g722")
 MANIFEST_EXTENSIONS = (".txt", ".lst", ".tsv", ".csv", ".jsonl", ".json")
@@ -97,6 +101,18 @@ class FeatureStore:
     def __init__(self, *, root: Path, cache_id: str, sample_rate: int, frame_rate: float, hop: int):
         self.root = Path(root) / cache_id
         self.sample_rate, self.frame_rate, self.hop = sample_rate, frame_rate, hop
+
+    @classmethod
+    def for_model(
+        cls, teacher: TeacherSpec, model: ModelConfig, device: str | torch.device, root: Path | None = None
+    ) -> FeatureStore:
+        """The store a model of this config trains from (root default: the user cache)."""
+        from hybridbench.paths import cache_dir
+
+        return cls(
+            root=root or cache_dir("hybridcodec", "teacher-features"), cache_id=cache_id(teacher, device),
+            sample_rate=model.sample_rate, frame_rate=model.frame_rate, hop=model.hop_length,
+        )  # fmt: skip
 
     def path(self, file: Path) -> Path:
         st = file.stat()

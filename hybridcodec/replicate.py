@@ -22,7 +22,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -120,41 +119,42 @@ def warm_start_step(plan: Plan) -> int:
     return next(iter(steps.values()))
 
 
+def copy_rows_upto(source: Path, target: Path, step: int) -> None:
+    """Write the rows of a per-step CSV up to `step` to `target` (a log may run past a checkpoint)."""
+    if not source.is_file():
+        return
+    with open(source, newline="") as f:
+        reader = csv.DictReader(f)
+        rows = [r for r in reader if int(r["step"]) <= step]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=reader.fieldnames or [])
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def seed_history(plan: Plan, step: int) -> None:
     """Copy the shipped training logs and learning curves (up to `step`) into a run folder that has none."""
     assert plan.init_from is not None
     history = Path(plan.init_from) / HISTORY
     for variant in plan.variants:
-        source, target = history / METRICS.format(variant=variant), plan.out / variant / "metrics.csv"
-        if source.is_file() and not target.exists() and variant_step(plan.out / variant) == 0:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)  # the trainer keeps the rows up to its starting step
-    curves, target = history / "curves.csv", plan.out / "curves.csv"
-    if curves.is_file() and not target.exists():
-        with open(curves, newline="") as f:
-            rows = list(csv.DictReader(f))
-        with open(target, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else [])
-            writer.writeheader()
-            writer.writerows(r for r in rows if int(r["step"]) <= step)
+        target = plan.out / variant / "metrics.csv"
+        if not target.exists() and variant_step(plan.out / variant) == 0:
+            copy_rows_upto(history / METRICS.format(variant=variant), target, step)
+    if not (plan.out / "curves.csv").exists():
+        copy_rows_upto(history / "curves.csv", plan.out / "curves.csv", step)
 
 
 def prepare_teacher_features(plan: Plan, manifest: Path) -> None:
     """Compute the teacher features of every training file once, here, before the parallel training jobs."""
-    from hybridbench.paths import cache_dir
     from hybridcodec.config import preset
     from hybridcodec.data import FeatureStore, list_audio
-    from hybridcodec.teachers import TeacherSpec, cache_id, make_teacher
+    from hybridcodec.teachers import TeacherSpec, make_teacher
 
-    mc = preset(plan.recipe.preset).model
     if not any(preset(plan.recipe.preset, variant=v).model.uses_teacher for v in plan.variants):
         return
     spec = TeacherSpec(name=plan.recipe.teacher)
-    store = FeatureStore(
-        root=plan.feature_cache or cache_dir("hybridcodec", "teacher-features"),
-        cache_id=cache_id(spec, plan.device), sample_rate=mc.sample_rate, frame_rate=mc.frame_rate,
-        hop=mc.hop_length,
-    )  # fmt: skip
+    store = FeatureStore.for_model(spec, preset(plan.recipe.preset).model, plan.device, plan.feature_cache)
     store.prepare(list_audio([str(manifest)]), lambda: make_teacher(spec, device=plan.device))
 
 

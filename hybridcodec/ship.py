@@ -5,13 +5,13 @@ four have reached (so the shipped models are trained equally), casts the tensors
 hybridcodec/checkpoints/mini/<variant>.safetensors with everything a reviewer needs inside the metadata: the
 model and training configs, the replication recipe, the corpus summary and manifest sha256, the step and the
 device that trained it. SHA256SUMS lists the files. history/ keeps the learning curves and each variant's
-training log up to that step, so `hybridcodec replicate --init-from` on another machine continues both. hybridbench registers them as `hybridcodec-mini`,
-`dac-mini`, `dac-distill-mini` and `dualcodec-mini`; loading casts back to fp32.
+training log up to that step, so `hybridcodec replicate --init-from` on another machine continues both.
+hybridbench registers them as `hybridcodec-mini`, `dac-mini`, `dac-distill-mini` and `dualcodec-mini`;
+loading casts back to fp32.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -20,7 +20,7 @@ import torch
 from hybridbench.errors import HybridbenchError
 from hybridcodec import checkpoint as ckpt
 from hybridcodec.config import VARIANTS
-from hybridcodec.replicate import HISTORY, METRICS, variant_step
+from hybridcodec.replicate import HISTORY, METRICS, copy_rows_upto, variant_step
 
 PACKAGED = Path(__file__).parent / "checkpoints" / "mini"
 
@@ -65,21 +65,7 @@ def ship(
     sums = "".join(f"{ckpt.sha256_file(p)}  {p.name}\n" for p in written)
     (Path(dest) / "SHA256SUMS").write_text(sums)
     history = Path(dest) / HISTORY
-    _copy_rows(run / "curves.csv", history / "curves.csv", step)
+    copy_rows_upto(run / "curves.csv", history / "curves.csv", step)
     for variant in variants:
-        _copy_rows(run / variant / "metrics.csv", history / METRICS.format(variant=variant), step)
+        copy_rows_upto(run / variant / "metrics.csv", history / METRICS.format(variant=variant), step)
     return written
-
-
-def _copy_rows(source: Path, target: Path, step: int) -> None:
-    """The rows of a per-step CSV up to `step` (a log may run past the shipped checkpoint)."""
-    if not source.is_file():
-        return
-    with open(source, newline="") as f:
-        reader = csv.DictReader(f)
-        rows = [r for r in reader if int(r["step"]) <= step]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=reader.fieldnames or [])
-        writer.writeheader()
-        writer.writerows(rows)

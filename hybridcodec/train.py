@@ -36,7 +36,6 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
 from hybridbench.errors import HybridbenchError
-from hybridbench.paths import cache_dir
 from hybridcodec import checkpoint as ckpt
 from hybridcodec.config import TrainConfig
 from hybridcodec.data import CropSampler, FeatureStore, list_audio
@@ -51,7 +50,6 @@ from hybridcodec.nn.losses import (
     split_real_fake,
 )
 from hybridcodec.teachers import TeacherSpec, make_teacher
-from hybridcodec.teachers import cache_id as teacher_cache_id
 
 
 @dataclass(frozen=True)
@@ -181,7 +179,7 @@ class Trainer:
             model, meta, state = ckpt.load_checkpoint(latest)
             config = TrainConfig.from_json(meta["train_config"])
             teacher = TeacherSpec(**json.loads(meta["teacher"])) if meta.get("teacher") else None
-            self.warm_start = json.loads(meta["warm_start"]) if meta.get("warm_start") else None
+            self.warm_start = next(iter(ckpt.warm_start_chain(meta)), None)
             if state["data_sha256"] != self.data_sha:
                 raise HybridbenchError(
                     "--data lists different files than the run being resumed",
@@ -201,7 +199,7 @@ class Trainer:
                 "corpus_manifest_sha256": meta.get("corpus_manifest_sha256"),
                 "device": meta.get("device"),
                 # The source's own warm start, so a chain of machines stays on record.
-                "previous": json.loads(meta["warm_start"]) if meta.get("warm_start") else None,
+                "previous": next(iter(ckpt.warm_start_chain(meta)), None),
             }
         else:
             if config is None:
@@ -221,11 +219,7 @@ class Trainer:
         # Teacher features: computed once per file (shared across ranks), then the teacher is freed.
         self.features: FeatureStore | None = None
         if teacher is not None:
-            root = o.feature_cache or cache_dir("hybridcodec", "teacher-features")
-            self.features = FeatureStore(
-                root=root, cache_id=teacher_cache_id(teacher, self.d.device), sample_rate=mc.sample_rate,
-                frame_rate=mc.frame_rate, hop=mc.hop_length,
-            )  # fmt: skip
+            self.features = FeatureStore.for_model(teacher, mc, self.d.device, o.feature_cache)
             # The teacher is only loaded when some file's features are missing, and freed right after.
             self.features.prepare(
                 self.files,

@@ -93,14 +93,16 @@ def _training_facts() -> list[dict]:
 
 def _trained_where(meta: dict[str, str]) -> str:
     """'cpu (1 thread)', or with warm starts 'steps 1-1750: cpu (1 thread); 1751-4000: cpu (1 thread)'."""
+    from hybridcodec.checkpoint import warm_start_chain
+
     device = meta.get("device", "not recorded")
-    warm = json.loads(meta["warm_start"]) if meta.get("warm_start") else None
-    if warm is None:
+    chain = warm_start_chain(meta)
+    if not chain:
         return device
     spans, end = [], int(meta.get("step", 0))
-    while warm is not None:
+    for warm in chain:
         spans.append(f"{warm['step'] + 1}-{end}: {device}")
-        end, device, warm = warm["step"], warm.get("device") or "not recorded", warm.get("previous")
+        end, device = warm["step"], warm.get("device") or "not recorded"
     spans.append(f"1-{end}: {device}")
     return "steps " + "; ".join(reversed(spans))
 
