@@ -52,7 +52,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--metrics",
         default=",".join(METRICS),
-        help="signal metrics (default: %(default)s; DNSMOS costs ~4 s an item on 2 CPU cores: short clips are "
+        help="signal metrics (default: %(default)s; DNSMOS costs ~4 s per scored row on 2 CPU cores: short clips are "
         "repeated to 16 s and scored in seven 9 s windows)",
     )
     p.add_argument("--device", default="cpu")
