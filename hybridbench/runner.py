@@ -53,6 +53,9 @@ class RunConfig:
     include_reference: bool = True  # add the identity codec: the ASR floor belongs beside every codec
     skip_unavailable: bool = False  # list codecs without weights and suites without data instead of failing
     include_full_depth: bool = False  # also score each codec's full depth when --depths does not reach it
+    # Codecs whose signal metrics are computed at their full depth only; ASR still runs at every depth. The
+    # leaderboard shows signal metrics only there, and DNSMOS alone costs seconds a row on a small CPU.
+    signal_full_depth_only: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -115,6 +118,7 @@ class _CodecPlan:
     weights: str | None
     weights_id: str
     depths: tuple[int, ...]
+    signal_depths: frozenset[int]  # the depths whose decoded audio gets the signal metrics
     info: dict[str, Any]
 
 
@@ -172,9 +176,18 @@ def plan_codecs(config: RunConfig, summary: RunSummary) -> list[_CodecPlan]:
             )
             # A codec with no valid depth among those requested is scored at its full depth.
             depths = tuple(sorted(wanted)) or (max(valid),)
+        signal_depths = frozenset(
+            {max(valid)} & set(depths) if name in config.signal_full_depth_only else depths
+        )
         plans.append(
             _CodecPlan(
-                name, cls, weights, _weights_id(status.location, status.sha256), depths, info.to_dict()
+                name,
+                cls,
+                weights,
+                _weights_id(status.location, status.sha256),
+                depths,
+                signal_depths,
+                info.to_dict(),
             )
         )
     return plans
@@ -288,7 +301,7 @@ class Runner:
                                 item.text,
                                 item.language,
                                 asr_id,
-                                metric_ids,
+                                metric_ids if depth in plan.signal_depths else [],
                                 self.device.type,
                             )
                             for depth in plan.depths
@@ -387,13 +400,15 @@ class Runner:
             except Exception as exc:
                 yield failed(depth, key, "decode", exc)
                 continue
-            scores, metric_failures = self._score(reference16, degraded16)
+            scored = depth in plan.signal_depths
+            scores, metric_failures = self._score(reference16, degraded16) if scored else ({}, {})
             decoded[depth] = (
                 degraded16,
                 base
                 | {
                     "metrics": scores,
                     "metric_failures": metric_failures,
+                    "signal_metrics": [m.name for m in self.metrics] if scored else [],
                     "audio_s": audio_s,
                     "encode_s": enc_time.median_s,
                     "encode_runs_s": list(enc_time.runs_s),

@@ -65,6 +65,9 @@ def item_frame(rows: list[ResultRow]) -> pd.DataFrame:
                 decode_s=p["decode_s"],
                 bitrate=p["bitrate"],
             )
+            # Which signal metrics were run on this row (absent in rows stored before the runner recorded it:
+            # those ran every metric); a metric that was not run is neither a score nor a failure.
+            rec["signal_metrics"] = p.get("signal_metrics")
             for name, value in p.get("metrics", {}).items():
                 rec[name] = value
             for name, reason in p.get("metric_failures", {}).items():
@@ -139,13 +142,21 @@ def summarize(items: pd.DataFrame, metric_names: list[str]) -> pd.DataFrame:
             rec["kbps"] = float(ok["bitrate"].iloc[0]) / 1000
             rec["normalizer"] = ok["normalizer"].iloc[0]
         for name in metric_names:
-            values = ok[name].dropna() if name in ok else pd.Series(dtype=float)
+            attempted = ok[_ran(ok, name)]
+            values = attempted[name].dropna() if name in attempted else pd.Series(dtype=float)
             rec[name] = float(np.mean(values)) if len(values) else None
             rec[f"{name} low"], rec[f"{name} high"] = _interval(mean_interval, values.to_numpy())
             rec[f"{name} n"] = int(len(values))
-            rec[f"{name} failed"] = int(len(ok) - len(values))
+            rec[f"{name} failed"] = int(len(attempted) - len(values))
         out.append(rec)
     return pd.DataFrame.from_records(out)
+
+
+def _ran(rows: pd.DataFrame, metric: str) -> pd.Series:
+    """Which rows the signal metric was run on (rows that do not record it ran every metric)."""
+    if "signal_metrics" not in rows:
+        return pd.Series(True, index=rows.index)
+    return rows["signal_metrics"].map(lambda ran: metric in ran if isinstance(ran, list) else True)
 
 
 def per_codec(summary: pd.DataFrame, depths: list[int]) -> dict[str, dict[str, Any]]:

@@ -127,6 +127,32 @@ def test_noise_lowers_signal_metrics_monotonically(tmp_path):
     assert s.loc[("test-noisy", 1), "stoi"] < s.loc[("test-noisy", 2), "stoi"] < 0.99
 
 
+def test_signal_metrics_at_full_depth_only_skip_the_other_depths_and_key_them_apart(tmp_path):
+    config = RunConfig(
+        codecs=["test-noisy"],
+        suites=["synthetic-en"],
+        out=tmp_path,
+        limit=2,
+        asr="whisper-tiny.en",
+        metrics=["stoi"],
+        timing_repeats=1,
+        signal_full_depth_only=["test-noisy"],
+    )
+    assert Runner(config).run().computed == 6  # identity + 2 depths of test-noisy, 2 items
+    with ResultStore(tmp_path / "results.sqlite") as store:
+        rows = {(r.codec, r.depth): r.payload for r in store.rows()}
+    shallow, full = rows[("test-noisy", 1)], rows[("test-noisy", 2)]
+    assert shallow["metrics"] == {} and shallow["signal_metrics"] == [] and shallow["transcript"]
+    assert set(full["metrics"]) == {"stoi"} and full["signal_metrics"] == ["stoi"]
+    assert set(rows[("identity", 1)]["metrics"]) == {"stoi"}  # not in the list: every depth scored
+    table = _summary(tmp_path)
+    assert table.loc[("test-noisy", 1), ["stoi n", "stoi failed"]].tolist() == [0, 0]  # not run, not failed
+    assert table.loc[("test-noisy", 2), ["stoi n", "stoi failed"]].tolist() == [2, 0]
+    # Scored and unscored rows have different keys: scoring every depth reuses only the rows that were scored.
+    again = Runner(RunConfig(**{**config.__dict__, "signal_full_depth_only": []})).run()
+    assert (again.computed, again.reused) == (2, 4)
+
+
 def test_a_codec_failing_on_one_item_leaves_a_failure_row_and_the_rest_complete(tmp_path, synthetic_en_items):
     planted = synthetic_en_items[1]
     FlakyCodec.fail_on_samples = round(planted.duration * 16000)
