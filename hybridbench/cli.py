@@ -16,7 +16,9 @@ from hybridbench import __version__
 from hybridbench.errors import HybridbenchError
 
 # Order here is the order in `hybridbench --help`.
-COMMAND_MODULES = ("run", "compare", "codecs", "suites", "asr", "speed", "data", "weights", "leaderboard")
+COMMAND_MODULES = (
+    "run", "compare", "codecs", "suites", "asr", "speed", "usage", "data", "weights", "leaderboard",
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
