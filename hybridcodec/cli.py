@@ -61,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--deterministic", action="store_true", help="torch.use_deterministic_algorithms (slower on GPU)"
     )
     t.add_argument("--no-progress", action="store_true")
+    t.add_argument(
+        "--semantic-decoder-layers", type=int, metavar="N",
+        help="ConvNeXt blocks of the training-only semantic decoder (hybrid, dac-distill; default: the preset's); "
+        "with --init-from, the warm-started model gets a fresh one of N blocks",
+    )  # fmt: skip
 
     r = sub.add_parser(
         "replicate",
@@ -131,7 +136,15 @@ def _train(args: argparse.Namespace) -> None:
             f"{flag} continues with the checkpoint's own stored config; {names} would change it",
             "drop those options, or start a new run in another --out",
         )
+    layers = args.semantic_decoder_layers
+    if layers is not None and (layers < 0 or args.resume):
+        raise HybridbenchError(
+            "--semantic-decoder-layers must be 0 or more, and a resumed run keeps its own",
+            "drop it with --resume, or warm-start a new run with --init-from",
+        )
     cfg = dataclasses.replace(cfg, **given)
+    if layers is not None and args.init_from is None:
+        cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, semantic_decoder_layers=layers))
     if args.lr is not None:
         cfg = dataclasses.replace(cfg, optim=dataclasses.replace(cfg.optim, lr=args.lr))
     if args.steps < 1:
@@ -145,7 +158,7 @@ def _train(args: argparse.Namespace) -> None:
         out=args.out, data=tuple(args.data), steps=args.steps, teacher=teacher, resume=args.resume,
         device=args.device, precision=args.precision, feature_cache=args.feature_cache,
         deterministic=args.deterministic, progress=not args.no_progress, valid=tuple(args.valid),
-        init_from=args.init_from,
+        init_from=args.init_from, semantic_decoder_layers=layers if args.init_from is not None else None,
     )  # fmt: skip
     out = train(None if stored else cfg, options)
     if os.environ.get("RANK", "0") == "0":

@@ -7,9 +7,9 @@ rebuilds its own model with no code-side guessing. Presets:
   11x1024 acoustic codebooks, 5 causal ConvNeXt blocks per stream. The paper states 159.62M parameters but
   not the widths; we take DAC's 24 kHz widths (encoder 64 -> latent 1024, decoder 1536) and ConvNeXt blocks of
   width 1024 with the usual 4x expansion (4096). That gives 159.51M parameters for what runs at inference
-  (encoder, both streams, quantizers, decoder), 0.07 % from the paper's 159.62M, plus 1.05M for the
-  training-only semantic decoder (a 1x1 conv to the 1024-d teacher space): 160.56M in the checkpoint.
-  tests/hybridcodec/test_presets.py asserts both.
+  (encoder, both streams, quantizers, decoder), 0.07 % from the paper's 159.62M, plus the training-only
+  semantic decoder (5 ConvNeXt blocks, as DualCodec's, then a 1x1 conv to the 1024-d teacher space; see
+  `semantic_decoder_layers`), which the paper does not count. tests/hybridcodec/test_presets.py asserts both.
 - `mini`: 16 kHz, hop 640 (25 Hz), a few million parameters, trainable on a CPU in minutes per hundred steps.
 - `tiny`: 16 kHz, 25 Hz, tens of thousands of parameters, for unit tests.
 """
@@ -27,6 +27,8 @@ VARIANTS = ("hybrid", "dac", "dac-distill", "dualcodec")
 # Variants whose training uses a teacher, and the one that also needs it to encode.
 DISTILLED_VARIANTS = ("hybrid", "dac-distill", "dualcodec")
 TEACHER_AT_INFERENCE = ("dualcodec",)
+# Variants whose semantic decoder (`ModelConfig.semantic_decoder_layers`) maps a codebook to the teacher space.
+SEMANTIC_DECODED = ("hybrid", "dac-distill")
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,13 @@ class ModelConfig:
     quantizer_dropout: float = 0.5  # fraction of a batch trained at a random depth
     teacher_dim: int = 1024  # the teacher's feature size (set from the teacher at training time)
     teacher: str = ""  # the teacher's name, recorded for provenance (and needed at inference by `dualcodec`)
+    # The semantic decoder of `hybrid` and `dac-distill` (training only): this many causal ConvNeXt blocks on the
+    # quantized RVQ-1 latent, then a 1x1 conv to the teacher space. 0 = the 1x1 conv alone, which is a rank-8
+    # linear map of the 8-d factorized code: it cannot fit more of the teacher than its top 8 principal
+    # components, so the distillation loss sits at that floor and keeps pulling on the codebook (what the minis
+    # trained to step 4,000 with 0 showed). 0 is also what checkpoints from before this field hold. `dualcodec`
+    # distills from its own ConvNeXt semantic decoder and ignores this.
+    semantic_decoder_layers: int = 0
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
@@ -189,7 +198,7 @@ _NESTED = {
 
 def _paper() -> TrainConfig:
     return TrainConfig(
-        model=ModelConfig(),
+        model=ModelConfig(semantic_decoder_layers=5),
         loss=LossConfig(),
         discriminator=DiscriminatorConfig(),
         batch_size=8,  # per GPU; the paper trained on 4 GPUs
@@ -214,6 +223,7 @@ def _mini() -> TrainConfig:
             semantic_codebook_size=4096,
             acoustic_codebook_size=1024,
             n_acoustic_codebooks=11,  # 12 codebooks like the paper, so depths 1..12 mean the same thing
+            semantic_decoder_layers=2,  # as many as each stream
         ),
         # 16 kHz: no 320-bin mel at 2048 (its low bands would be empty filters).
         loss=LossConfig(mel_windows=(32, 64, 128, 256, 512, 1024), mel_bins=(5, 10, 20, 40, 80, 160)),
@@ -242,6 +252,7 @@ def _tiny() -> TrainConfig:
             acoustic_codebook_size=32,
             n_acoustic_codebooks=3,
             codebook_dim=4,
+            semantic_decoder_layers=1,
         ),
         loss=LossConfig(mel_windows=(64, 256, 1024), mel_bins=(10, 40, 80)),
         discriminator=DiscriminatorConfig(periods=(2, 3), fft_sizes=(256,), width=1 / 32),

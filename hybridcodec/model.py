@@ -1,10 +1,12 @@
 """HybridCodec and the paper's three baselines, as one module with a `variant`.
 
     hybrid       wav -> Encoder -> h ─┬─ ConvNeXt_sem -> VQ(16384) = s ──────────────┬─> Decoder -> wav
-                                      │                   └─ semantic decoder -> teacher space (training loss)
+                                      │                   └─ semantic decoder (ConvNeXt, 1x1) -> teacher space
+                                      │                      (training loss only)
                                       └─ (h - s) -> ConvNeXt_ac -> RVQ(11 x 1024) = a ┘   (decoder input s + a)
     dac          wav -> Encoder -> RVQ(16384, 11 x 1024) -> Decoder
-    dac-distill  as `dac`, the first codebook's output also mapped to the teacher space and distilled
+    dac-distill  as `dac`, the first codebook's output also mapped to the teacher space (by the same kind of
+                 semantic decoder) and distilled
     dualcodec    teacher features -> ConvNeXt -> VQ(16384) -> ConvNeXt = s;  (Encoder(wav) - s) -> RVQ(11) = a;
                  Decoder(s + a). The teacher is an input, so it runs at inference too.
 
@@ -38,6 +40,16 @@ class ModelOutput:
     depth: torch.Tensor  # [B] number of codebooks the decoder saw per item (quantizer dropout)
 
 
+def semantic_decoder(c: ModelConfig) -> nn.Module:
+    """The training-only map from the quantized RVQ-1 latent to the teacher space (`semantic_decoder_layers`)."""
+    if c.semantic_decoder_layers == 0:
+        return WNConv1d(c.latent_dim, c.teacher_dim, kernel_size=1)
+    return ConvNeXtStack(
+        in_dim=c.latent_dim, dim=c.convnext_dim, intermediate_dim=c.convnext_intermediate,
+        layers=c.semantic_decoder_layers, out_dim=c.teacher_dim,
+    )  # fmt: skip
+
+
 class HybridCodec(nn.Module):
     """A 25 Hz speech codec with a distilled semantic codebook (see the module docstring for variants)."""
 
@@ -68,14 +80,14 @@ class HybridCodec(nn.Module):
                 input_dim=c.latent_dim, codebook_sizes=acoustic_sizes, codebook_dim=c.codebook_dim,
                 dropout=c.quantizer_dropout, min_depth=0,
             )  # fmt: skip
-            self.semantic_head = WNConv1d(c.latent_dim, c.teacher_dim, kernel_size=1)  # the semantic decoder
+            self.semantic_head = semantic_decoder(c)
         elif c.variant in ("dac", "dac-distill"):
             self.vq = ResidualVQ(
                 input_dim=c.latent_dim, codebook_sizes=c.codebook_sizes, codebook_dim=c.codebook_dim,
                 dropout=c.quantizer_dropout, min_depth=1,
             )  # fmt: skip
             if c.variant == "dac-distill":
-                self.semantic_head = WNConv1d(c.latent_dim, c.teacher_dim, kernel_size=1)
+                self.semantic_head = semantic_decoder(c)
         else:  # dualcodec
             self.semantic_encoder = stack(c.teacher_dim, c.convnext_dim)
             self.semantic_vq = ResidualVQ(
@@ -191,3 +203,22 @@ class HybridCodec(nn.Module):
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         """codes [B, k, F] -> wav [B, 1, F * hop] from the first k codebooks."""
         return self.decoder(self.latent_from_codes(codes))
+
+
+def with_semantic_decoder(model: HybridCodec, layers: int, *, seed: int = 0) -> HybridCodec:
+    """`model` with a fresh semantic decoder of `layers` ConvNeXt blocks and every other weight kept.
+
+    The semantic decoder only serves the training loss, so this changes nothing a checkpoint encodes or decodes;
+    it lets a warm start move a run to another semantic decoder. The new decoder is initialised from `seed`.
+    """
+    import dataclasses
+
+    config = dataclasses.replace(model.config, semantic_decoder_layers=layers)
+    torch.manual_seed(seed)
+    new = HybridCodec(config=config).to(next(model.parameters()).device)
+    kept = {k: v for k, v in model.state_dict().items() if not k.startswith("semantic_head.")}
+    result = new.load_state_dict(kept, strict=False)
+    stray = [k for k in [*result.missing_keys, *result.unexpected_keys] if not k.startswith("semantic_head.")]
+    if stray:
+        raise HybridbenchError(f"cannot move the semantic decoder: weights {stray[:3]} do not carry over")
+    return new.train(model.training)

@@ -14,7 +14,9 @@ recipe is refused, so one folder never mixes two recipes.
 A run folder lives on one machine. To go on training on another one (a new session, a GPU), `--init-from` a
 folder of shipped checkpoints (`hybridcodec ship` writes them, with their training history) warm-starts every
 variant from its shipped model at the shipped step, under the same recipe: the crops and the learning rate go
-on where they stopped; the optimizer moments start afresh (see train.py), and each checkpoint records it.
+on where they stopped; the optimizer moments start afresh (see train.py), and each checkpoint records it. A
+variant whose shipped semantic decoder differs from the preset's (training only) gets a fresh one of the
+preset's size, recorded as `changed` in the warm start.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from pathlib import Path
 
 from hybridbench.errors import HybridbenchError
 from hybridcodec import checkpoint as ckpt
-from hybridcodec.config import VARIANTS
+from hybridcodec.config import VARIANTS, preset
 
 # The hybridbench codec that loads each variant's checkpoints.
 ADAPTER = {
@@ -167,7 +169,13 @@ def _train_command(plan: Plan, variant: str, target: int, manifest: Path, thread
     if variant_step(run) > 0:
         return [*cmd, "--resume"]
     if plan.init_from is not None:
-        return [*cmd, "--init-from", str(shipped_file(plan.init_from, variant))]
+        # The preset's semantic decoder, so that shipped files from before a change of it move to it (a fresh
+        # training-only decoder; the checkpoints record the change in their warm start).
+        layers = preset(r.preset, variant=variant).model.semantic_decoder_layers
+        return [
+            *cmd, "--init-from", str(shipped_file(plan.init_from, variant)),
+            "--semantic-decoder-layers", str(layers),
+        ]  # fmt: skip
     return [
         *cmd, "--preset", r.preset, "--variant", variant, "--teacher", r.teacher, "--seed", str(r.seed),
         "--batch-size", str(r.batch_size), "--segment-seconds", str(r.segment_seconds), "--lr", str(r.lr),

@@ -37,10 +37,10 @@ from tqdm import tqdm
 
 from hybridbench.errors import HybridbenchError
 from hybridcodec import checkpoint as ckpt
-from hybridcodec.config import TrainConfig
+from hybridcodec.config import SEMANTIC_DECODED, TrainConfig
 from hybridcodec.data import CropSampler, FeatureStore, list_audio
 from hybridcodec.logs import RunLogger
-from hybridcodec.model import HybridCodec
+from hybridcodec.model import HybridCodec, with_semantic_decoder
 from hybridcodec.nn.discriminators import Discriminator
 from hybridcodec.nn.losses import (
     MultiScaleMelLoss,
@@ -69,6 +69,9 @@ class RunOptions:
     progress: bool = True
     valid: tuple[str, ...] = ()  # held-out folders/manifests: losses on fixed crops at every checkpoint
     init_from: Path | None = None  # warm start a new run from this model file (its config, teacher and step)
+    # With init_from: give the warm-started model a fresh semantic decoder of this many ConvNeXt blocks (training
+    # only, so nothing the model encodes changes); None keeps the file's.
+    semantic_decoder_layers: int | None = None
 
 
 @dataclass(frozen=True)
@@ -201,6 +204,15 @@ class Trainer:
                 # The source's own warm start, so a chain of machines stays on record.
                 "previous": next(iter(ckpt.warm_start_chain(meta)), None),
             }
+            old_layers, new_layers = config.model.semantic_decoder_layers, o.semantic_decoder_layers
+            if (
+                new_layers is not None
+                and new_layers != old_layers
+                and config.model.variant in SEMANTIC_DECODED
+            ):
+                model = with_semantic_decoder(model, new_layers, seed=config.seed)
+                config = dataclasses.replace(config, model=model.config)
+                self.warm_start["changed"] = {"semantic_decoder_layers": [old_layers, new_layers]}
         else:
             if config is None:
                 raise HybridbenchError("a new run needs a config (--preset)")

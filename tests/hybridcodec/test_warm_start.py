@@ -63,3 +63,41 @@ def test_warm_start_with_resume_or_config_options_is_refused(
     argv = ["train", "--init-from", str(shipped), "--lr", "1e-2", "--data", str(speech_dir)]
     assert main([*argv, "--steps", "34", "--out", str(tmp_path / "y")]) == 2
     assert "--init-from continues with the checkpoint's own stored config; --lr" in capsys.readouterr().err
+
+
+def test_warm_start_can_move_to_another_semantic_decoder_and_encodes_the_same(
+    shipped: Path, tmp_path: Path, speech_dir: Path, feature_cache: Path, run_options, speech_batch
+):
+    import dataclasses
+
+    from hybridcodec.nn.convnext import ConvNeXtStack
+
+    source, _ = ckpt.load_model(shipped)
+    assert source.config.semantic_decoder_layers == 1  # the tiny preset's
+    out = tmp_path / "moved"
+    options = dataclasses.replace(
+        run_options(out, speech_dir, feature_cache, 32, init_from=shipped), semantic_decoder_layers=3
+    )
+    trainer = Trainer(config=None, options=options)
+    head = trainer.model.semantic_head
+    assert isinstance(head, ConvNeXtStack) and len(head.blocks) == 3
+    assert trainer.config.model.semantic_decoder_layers == 3
+    weights = load_file(shipped)
+    kept = {k: v for k, v in trainer.model.state_dict().items() if not k.startswith("semantic_head.")}
+    assert kept and all(torch.equal(v, weights[k].float()) for k, v in kept.items())
+    # The semantic decoder only serves the loss: the codes are those of the source model.
+    wav = speech_batch[:2]
+    assert torch.equal(trainer.model.encode(wav), source.float().encode(wav))
+
+    trainer.fit()
+    meta = ckpt.read_metadata(out)
+    assert json.loads(meta["warm_start"])["changed"] == {"semantic_decoder_layers": [1, 3]}
+    assert json.loads(meta["model_config"])["semantic_decoder_layers"] == 3
+    model, _ = ckpt.load_model(out)  # the new checkpoint rebuilds itself
+    assert len(model.semantic_head.blocks) == 3
+
+
+def test_semantic_decoder_option_is_refused_with_resume(trained_run: dict, capsys):
+    argv = ["train", "--resume", "--out", str(trained_run["out"]), "--steps", "31", "--data", "x"]
+    assert main([*argv, "--semantic-decoder-layers", "2"]) == 2
+    assert "a resumed run keeps its own" in capsys.readouterr().err
