@@ -95,7 +95,8 @@ def _training_facts() -> list[dict]:
 
 
 def _trained_where(meta: dict[str, str]) -> str:
-    """'cpu (1 thread)', or with warm starts 'steps 1-1750: cpu (1 thread); 1751-4000: cpu (1 thread)'."""
+    """'cpu (1 thread)', or with warm starts 'steps 1-1750: cpu (1 thread); 1751-4000: cpu (1 thread)' (and a
+    warm start that moved to another semantic decoder says so in its span)."""
     from hybridcodec.checkpoint import warm_start_chain
 
     device = meta.get("device", "not recorded")
@@ -104,7 +105,9 @@ def _trained_where(meta: dict[str, str]) -> str:
         return device
     spans, end = [], int(meta.get("step", 0))
     for warm in chain:
-        spans.append(f"{warm['step'] + 1}-{end}: {device}")
+        changed = warm.get("changed", {}).get("semantic_decoder_layers")
+        moved = f", semantic decoder from {changed[0]} to {changed[1]} ConvNeXt blocks" if changed else ""
+        spans.append(f"{warm['step'] + 1}-{end}: {device}{moved}")
         end, device = warm["step"], warm.get("device") or "not recorded"
     spans.append(f"1-{end}: {device}")
     return "steps " + "; ".join(reversed(spans))

@@ -127,6 +127,10 @@ def test_the_training_table_names_every_machine_of_a_warm_started_chain():
     assert _trained_where(meta) == (
         "steps 1-1750: cpu (1 thread); 1751-4000: NVIDIA H200; 4001-5000: cpu (2 threads)"
     )
+    moved = {**second, "changed": {"semantic_decoder_layers": [0, 2]}}
+    assert _trained_where({**meta, "warm_start": json.dumps(moved)}).endswith(
+        "4001-5000: cpu (2 threads), semantic decoder from 0 to 2 ConvNeXt blocks"
+    )
 
 
 def test_wer_claims_between_unintelligible_codecs_are_not_judged():
