@@ -55,6 +55,10 @@ DIFFERENCES = (
     "the paper's 160M-parameter 24 kHz models (1 x 16384 + 11 x 1024) trained on LibriSpeech 960 h for 60k steps.",
     "Losses: the CPU recipe trains with the mel, VQ and distillation losses only (no GAN, `recipe.json`); the "
     "paper adds adversarial and feature-matching losses. The same recipe is used for all four designs.",
+    "Semantic decoder (the paper does not give its architecture; training only): `hybrid` and `dac-distill` "
+    "map RVQ-1 to the teacher space through 2 causal ConvNeXt blocks and a 1x1 conv. Checkpoints trained "
+    "before that used the 1x1 conv alone, a rank-8 map of the 8-d factorized code that held the distillation "
+    "loss at its floor; the training table says where a run moved to the ConvNeXt decoder.",
     "Teacher: the encoder of Whisper base (offline) instead of w2v-BERT 2.0 layer 16; DualCodec's design "
     "therefore runs Whisper base's encoder at inference, which always encodes a 30 s window.",
     "ASR: Whisper base (offline) instead of Whisper large-v3, with Whisper's English normalizer; French with "
