@@ -129,6 +129,10 @@ class HybridCodec(Codec):
         base = type(self).describe(str(self.codec.path))
         return CodecInfo(**{**base.__dict__, "parameters": self.parameter_count()})
 
+    def parameter_count(self) -> int:
+        named = self.model.named_parameters()
+        return sum(p.numel() for name, p in named if not name.startswith(TRAINING_ONLY))
+
     @torch.inference_mode()
     def encode(self, wav: torch.Tensor) -> torch.Tensor:
         self.check_input(wav)
@@ -197,13 +201,19 @@ class DualCodecMini(HybridCodecDualCodec):
 MINI_ADAPTERS = (HybridCodecMini, DacMini, DacDistillMini, DualCodecMini)
 
 
+# The semantic decoder only serves the distillation loss: what runs at inference is counted, as the paper does.
+TRAINING_ONLY = "semantic_head."
+
+
 def _count_parameters(path: Path) -> int:
-    """Parameter count from the safetensors header (no tensor is read)."""
+    """Inference parameter count from the safetensors header (no tensor is read)."""
     from safetensors import safe_open
 
     total = 0
     with safe_open(str(path), framework="pt") as f:
         for key in f.keys():  # noqa: SIM118 (safe_open is not a mapping)
+            if key.startswith(TRAINING_ONLY):
+                continue
             n = 1
             for dim in f.get_slice(key).get_shape():
                 n *= dim
