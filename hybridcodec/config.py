@@ -29,6 +29,9 @@ DISTILLED_VARIANTS = ("hybrid", "dac-distill", "dualcodec")
 TEACHER_AT_INFERENCE = ("dualcodec",)
 # Variants whose semantic decoder (`ModelConfig.semantic_decoder_layers`) maps a codebook to the teacher space.
 SEMANTIC_DECODED = ("hybrid", "dac-distill")
+# The state-dict prefix of the training-only semantic decoder: what a warm start may replace, and what parameter
+# counts of the model that runs at inference leave out.
+SEMANTIC_DECODER_KEYS = "semantic_head."
 
 
 @dataclass(frozen=True)

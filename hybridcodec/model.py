@@ -16,7 +16,7 @@ Everything is causal: encoder, ConvNeXt blocks and decoder only look back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -24,7 +24,7 @@ from dac.nn.layers import WNConv1d
 from torch import nn
 
 from hybridbench.errors import HybridbenchError
-from hybridcodec.config import ModelConfig
+from hybridcodec.config import SEMANTIC_DECODER_KEYS, ModelConfig
 from hybridcodec.nn.convnext import ConvNeXtStack
 from hybridcodec.nn.layers import Decoder, Encoder
 from hybridcodec.nn.quantize import ResidualVQ
@@ -211,14 +211,14 @@ def with_semantic_decoder(model: HybridCodec, layers: int, *, seed: int = 0) -> 
     The semantic decoder only serves the training loss, so this changes nothing a checkpoint encodes or decodes;
     it lets a warm start move a run to another semantic decoder. The new decoder is initialised from `seed`.
     """
-    import dataclasses
-
-    config = dataclasses.replace(model.config, semantic_decoder_layers=layers)
+    config = replace(model.config, semantic_decoder_layers=layers)
     torch.manual_seed(seed)
     new = HybridCodec(config=config).to(next(model.parameters()).device)
-    kept = {k: v for k, v in model.state_dict().items() if not k.startswith("semantic_head.")}
+    kept = {k: v for k, v in model.state_dict().items() if not k.startswith(SEMANTIC_DECODER_KEYS)}
     result = new.load_state_dict(kept, strict=False)
-    stray = [k for k in [*result.missing_keys, *result.unexpected_keys] if not k.startswith("semantic_head.")]
+    stray = [
+        k for k in [*result.missing_keys, *result.unexpected_keys] if not k.startswith(SEMANTIC_DECODER_KEYS)
+    ]
     if stray:
         raise HybridbenchError(f"cannot move the semantic decoder: weights {stray[:3]} do not carry over")
     return new.train(model.training)

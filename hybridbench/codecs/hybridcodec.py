@@ -16,6 +16,7 @@ import torch
 
 from hybridbench.codecs.base import Codec, CodecInfo, WeightsStatus
 from hybridbench.errors import HybridbenchError, WeightsNotFoundError
+from hybridcodec.config import SEMANTIC_DECODER_KEYS
 
 _PAPER_SIZES = (16384,) + (1024,) * 11
 _TRAIN_HINT = (
@@ -131,7 +132,7 @@ class HybridCodec(Codec):
 
     def parameter_count(self) -> int:
         named = self.model.named_parameters()
-        return sum(p.numel() for name, p in named if not name.startswith(TRAINING_ONLY))
+        return sum(p.numel() for name, p in named if not name.startswith(SEMANTIC_DECODER_KEYS))
 
     @torch.inference_mode()
     def encode(self, wav: torch.Tensor) -> torch.Tensor:
@@ -201,10 +202,6 @@ class DualCodecMini(HybridCodecDualCodec):
 MINI_ADAPTERS = (HybridCodecMini, DacMini, DacDistillMini, DualCodecMini)
 
 
-# The semantic decoder only serves the distillation loss: what runs at inference is counted, as the paper does.
-TRAINING_ONLY = "semantic_head."
-
-
 def _count_parameters(path: Path) -> int:
     """Inference parameter count from the safetensors header (no tensor is read)."""
     from safetensors import safe_open
@@ -212,7 +209,7 @@ def _count_parameters(path: Path) -> int:
     total = 0
     with safe_open(str(path), framework="pt") as f:
         for key in f.keys():  # noqa: SIM118 (safe_open is not a mapping)
-            if key.startswith(TRAINING_ONLY):
+            if key.startswith(SEMANTIC_DECODER_KEYS):  # training only: not what runs at inference
                 continue
             n = 1
             for dim in f.get_slice(key).get_shape():

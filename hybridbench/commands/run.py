@@ -85,7 +85,8 @@ def _parse_depths(value: str) -> list[int] | None:
         ) from None
 
 
-def _parse_weights(values: list[str], codecs: list[str]) -> dict[str, str]:
+def parse_weights(values: list[str], codecs: list[str]) -> dict[str, str]:
+    """--weights CODEC=PATH (or PATH when one codec is named) -> {codec: path}; a missing file is an error."""
     out = {}
     for value in values:
         name, sep, path = value.partition("=")
@@ -137,7 +138,7 @@ def build_config(args: argparse.Namespace) -> RunConfig:
         asr=asr,
         limit=limit,
         device=args.device,
-        weights=_parse_weights(args.weights, codec_names),
+        weights=parse_weights(args.weights, codec_names),
         data_root=args.data_root,
         metrics=parse_names(
             args.metrics or (DEFAULT_BENCH_METRICS if args.default else ",".join(DEFAULT_METRICS))

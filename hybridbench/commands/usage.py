@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 import torch
@@ -11,6 +12,7 @@ from tqdm import tqdm
 
 from hybridbench.audio import load_audio, resample
 from hybridbench.codecs import CODECS
+from hybridbench.commands.run import parse_weights
 from hybridbench.errors import HybridbenchError
 from hybridbench.registry import parse_names
 from hybridbench.report.tables import markdown_table
@@ -34,7 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def usage(args: argparse.Namespace) -> int:
-    weights = dict(w.split("=", 1) for w in args.weights if "=" in w)
+    names = parse_names(args.codecs)
+    weights = parse_weights(args.weights, names)
     suite_cls = SUITES.get(args.suite)
     status = suite_cls.status(args.data_root)
     if not status.available:
@@ -46,7 +49,7 @@ def usage(args: argparse.Namespace) -> int:
     audio = [load_audio(item.audio_path) for item in items]
     results: dict[str, list[dict]] = {}
     table = []
-    for name in parse_names(args.codecs):
+    for name in names:
         cls = CODECS.get(name)
         if "simulcast" in str(cls.describe(weights.get(name)).extra.get("layering", "")):
             raise HybridbenchError(
@@ -62,7 +65,7 @@ def usage(args: argparse.Namespace) -> int:
         for u in found:
             table.append(
                 [name, str(u.codebook), str(u.size), f"{u.used} ({100 * u.used_fraction:.1f} %)",
-                 f"{u.perplexity:.1f}", f"{u.bits:.2f} of {torch.tensor(float(u.size)).log2().item():.0f}"]
+                 f"{u.perplexity:.1f}", f"{u.bits:.2f} of {math.log2(u.size):.0f}"]
             )  # fmt: skip
     frames = results[next(iter(results))][0]["frames"]
     print(f"{args.suite}: {len(items)} items; counts over all frames of each codec ({frames} for the first)")
