@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from hybridbench.codecs import CODECS
+from hybridbench.commands.run import parse_weights
 from hybridbench.errors import HybridbenchError
 from hybridbench.registry import parse_names
 from hybridbench.report.tables import markdown_table
@@ -31,10 +32,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def speed(args: argparse.Namespace) -> int:
     if args.batch_size < 1 or args.seconds <= 0 or args.repeats < 1:
         raise HybridbenchError("--batch-size, --seconds and --repeats must be positive")
-    weights = dict(w.split("=", 1) for w in args.weights if "=" in w)
+    names = parse_names(args.codecs)
+    weights = parse_weights(args.weights, names)
     device = resolve_device(args.device)
     results = []
-    for name in parse_names(args.codecs):
+    for name in names:
         codec = CODECS.get(name).load(weights=weights.get(name), device=device)
         results += measure(
             codec,

@@ -69,6 +69,11 @@ def test_codecs_table_lists_facts_and_how_to_get_missing_weights(capsys):
             ],
             "weights file not found",
         ),
+        (["speed", "--codecs", "dac-16khz", "--weights", "/nonexistent.pth"], "weights file not found"),
+        (
+            ["speed", "--codecs", "dac-16khz,identity,opus", "--weights", "/nonexistent.pth"],
+            "does not say which codec it is for",
+        ),
     ],
 )
 def test_user_mistakes_are_one_line_errors(capsys, tmp_path, monkeypatch, argv, message):
