@@ -68,6 +68,25 @@ def test_verdicts_follow_the_paired_intervals():
     assert target.verdict == "met"  # ~1 error in 15 words is ~7 %, below 15 % with its interval
 
 
+def test_distillation_alone_is_dac_distill_against_dac():
+    from hybridbench.report.aggregate import item_frame, summarize
+
+    rows = _rows()
+    rvq1, full = replication.distillation_effect(rows, summarize(item_frame(rows), []))
+    # dac-distill makes no errors at depth 1 where dac makes ~6 of 15: distillation lowered RVQ-1 WER.
+    assert rvq1.verdict == "held" and rvq1.paper == "21.54 vs 43.22 %" and "n=40" in rvq1.here
+    assert rvq1.here.startswith("0.0 vs ")
+    assert full.verdict.startswith("on par")  # both make 0-2 errors at depth 12
+    # Twice as many errors for dac-distill at full depth: distillation cost quality there.
+    worse = [r for r in rows if not (r.codec == "dac-distill-mini" and r.depth == 12)]
+    worse += [_row("dac-distill-mini", i, 12, 5, 0.01) for i in range(N)]
+    assert replication.distillation_effect(worse, summarize(item_frame(worse), []))[1].verdict == (
+        "distillation worse"
+    )
+    assert replication.distillation_effect([r for r in rows if r.codec != "dac-mini"], summarize(
+        item_frame([r for r in rows if r.codec != "dac-mini"]), [])) == []  # fmt: skip
+
+
 def test_rendered_file_has_every_depth_the_training_facts_and_the_paper_numbers():
     text = replication.render(
         _rows(),
@@ -86,6 +105,7 @@ def test_rendered_file_has_every_depth_the_training_facts_and_the_paper_numbers(
     assert "| codec | @1 | @12 |" in text  # WER by depth: only the depths that were run
     assert "| identity | 1 |" in text  # the ASR floor is in the quality table
     assert "dac-mini" in text.split("HybridCodec mini minus each baseline")[1]
+    assert "| distillation lowers the RVQ-1 WER (DAC (Distill) against DAC) | 21.54 vs 43.22 % |" in text
 
 
 def test_bench_summary_needs_all_four_minis():
@@ -94,6 +114,9 @@ def test_bench_summary_needs_all_four_minis():
     text = replication.bench_summary(rows, [])
     assert text is not None and "| RVQ-1 WER of HybridCodec is lower than dac's | 15.36 vs 43.22 % |" in text
     assert f"{SUITE}: hybrid minus baseline" in text
+    assert (
+        "| distillation keeps the full-depth WER (DAC (Distill) on par with DAC) | 4.39 vs 4.55 % |" in text
+    )
 
 
 def test_item_limits_per_suite_and_clear_errors():
