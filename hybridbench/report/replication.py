@@ -227,6 +227,12 @@ def distillation_effect(rows: list[ResultRow], summary: pd.DataFrame) -> list[Ve
     return out
 
 
+def verdict_table(found: list[Verdict]) -> str:
+    return markdown_table(
+        ["claim", "paper", "here", "verdict"], [[v.claim, v.paper, v.here, v.verdict] for v in found]
+    )
+
+
 def _wer_by_depth(summary: pd.DataFrame, suite: str) -> str:
     s = summary[summary["suite"] == suite]
     depths = sorted({int(d) for d in s.loc[s["codec"].isin(MINIS), "depth"]})
@@ -320,7 +326,7 @@ def render(
         "measures Whisper's guesses at noise. Intervals cover utterance sampling, not training-seed variance "
         "(one run per variant).",
         "",
-        markdown_table(["claim", "paper", "here", "verdict"], [[v.claim, v.paper, v.here, v.verdict] for v in verdicts(rows, summary)]),
+        verdict_table(verdicts(rows, summary)),
         "",
         "## What distillation alone does here",
         "",
@@ -328,7 +334,7 @@ def render(
         "their difference is what distillation does at this scale, the mechanism the RVQ-1 claims rest on. "
         "DAC (Distill) minus DAC, read as above.",
         "",
-        markdown_table(["claim", "paper", "here", "verdict"], [[v.claim, v.paper, v.here, v.verdict] for v in distillation_effect(rows, summary)]),
+        verdict_table(distillation_effect(rows, summary)),
         "",
         "## What was trained",
         "",
@@ -374,17 +380,11 @@ def bench_summary(rows: list[ResultRow], metrics: list[str]) -> str | None:
     parts = [
         "## HybridCodec mini against its three baselines (trained here, shipped in the package)",
         "",
-        markdown_table(
-            ["claim", "paper", "here", "verdict"],
-            [[v.claim, v.paper, v.here, v.verdict] for v in verdicts(rows, summary)],
-        ),
+        verdict_table(verdicts(rows, summary)),
         "",
         "What distillation alone does (DAC (Distill) minus DAC, the same layers with and without it):",
         "",
-        markdown_table(
-            ["claim", "paper", "here", "verdict"],
-            [[v.claim, v.paper, v.here, v.verdict] for v in distillation_effect(rows, summary)],
-        ),
+        verdict_table(distillation_effect(rows, summary)),
         "",
     ]
     for suite in [s for s in SUITE_ROLES if s in set(summary["suite"])]:
