@@ -17,6 +17,7 @@ numbers stay in the table. When one of the two is intelligible, the difference i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,6 +131,24 @@ def full_depth(summary: pd.DataFrame, codec: str) -> int | None:
     return int(depths.max()) if len(depths) else None
 
 
+def _wer_claim(
+    rows: list[ResultRow],
+    main: pd.DataFrame,
+    claim: str,
+    paper: str,
+    a: str,
+    b: str,
+    depth: int,
+    judge: Callable[[Comparison], str],
+) -> Verdict:
+    """A WER claim about `a` minus `b` at `depth` on the main suite: not judged when both are unintelligible,
+    else `judge` reads the paired interval."""
+    c = _compare(rows, MAIN_SUITE, b, depth, a=a)
+    if c is None:
+        return Verdict(claim, paper, NOT_EVALUATED, NOT_EVALUATED)
+    return Verdict(claim, paper, _diff(c), _unintelligible(main, (a, b), depth) or judge(c))
+
+
 def verdicts(rows: list[ResultRow], summary: pd.DataFrame) -> list[Verdict]:
     out = []
     main = summary[summary["suite"] == MAIN_SUITE]
@@ -137,34 +156,20 @@ def verdicts(rows: list[ResultRow], summary: pd.DataFrame) -> list[Verdict]:
     if full is None:
         return out
     for b in BASELINES:
-        c = _compare(rows, MAIN_SUITE, b, 1)
-        paper = f"{PAPER[HYBRID]['wer1']} vs {PAPER[b]['wer1']} %"
-        gate = _unintelligible(main, (HYBRID, b), 1)
         out.append(
-            Verdict(
-                f"RVQ-1 WER of HybridCodec is lower than {b.removesuffix('-mini')}'s",
-                paper,
-                _diff(c) if c else NOT_EVALUATED,
-                (gate or _verdict(c, True)) if c else NOT_EVALUATED,
+            _wer_claim(
+                rows, main, f"RVQ-1 WER of HybridCodec is lower than {b.removesuffix('-mini')}'s",
+                f"{PAPER[HYBRID]['wer1']} vs {PAPER[b]['wer1']} %", HYBRID, b, 1, lambda c: _verdict(c, True),
             )
-        )
+        )  # fmt: skip
     for b in BASELINES:
-        c = _compare(rows, MAIN_SUITE, b, full)
-        paper = f"{PAPER[HYBRID]['wer12']} vs {PAPER[b]['wer12']} %"
-        if c is None:
-            out.append(
-                Verdict(
-                    f"full-depth WER on par with {b.removesuffix('-mini')}",
-                    paper,
-                    NOT_EVALUATED,
-                    NOT_EVALUATED,
-                )
+        out.append(
+            _wer_claim(
+                rows, main, f"full-depth WER on par with {b.removesuffix('-mini')}",
+                f"{PAPER[HYBRID]['wer12']} vs {PAPER[b]['wer12']} %", HYBRID, b, full,
+                lambda c: _on_par(c, "HybridCodec better", "HybridCodec worse"),
             )
-            continue
-        word = _unintelligible(main, (HYBRID, b), full) or _on_par(
-            c, "HybridCodec better", "HybridCodec worse"
-        )
-        out.append(Verdict(f"full-depth WER on par with {b.removesuffix('-mini')}", paper, _diff(c), word))
+        )  # fmt: skip
     hyb = main[(main["codec"] == HYBRID) & (main["depth"] == full)]
     dual = main[(main["codec"] == "dualcodec-mini") & (main["depth"] == full)]
     if len(hyb) and len(dual):
@@ -208,23 +213,17 @@ def distillation_effect(rows: list[ResultRow], summary: pd.DataFrame) -> list[Ve
     full = full_depth(main, a)
     if full is None or full_depth(main, b) is None:
         return []
-    out = []
-    for depth, claim, key in (
-        (1, "distillation lowers the RVQ-1 WER (DAC (Distill) against DAC)", "wer1"),
-        (full, "distillation keeps the full-depth WER (DAC (Distill) on par with DAC)", "wer12"),
-    ):
-        c = _compare(rows, MAIN_SUITE, b, depth, a=a)
-        paper = f"{PAPER[a][key]} vs {PAPER[b][key]} %"
-        if c is None:
-            out.append(Verdict(claim, paper, NOT_EVALUATED, NOT_EVALUATED))
-            continue
-        gate = _unintelligible(main, (a, b), depth)
-        if depth == 1:
-            word = gate or _verdict(c, True)
-        else:
-            word = gate or _on_par(c, "distillation better", "distillation worse")
-        out.append(Verdict(claim, paper, _diff(c), word))
-    return out
+    return [
+        _wer_claim(
+            rows, main, "distillation lowers the RVQ-1 WER (DAC (Distill) against DAC)",
+            f"{PAPER[a]['wer1']} vs {PAPER[b]['wer1']} %", a, b, 1, lambda c: _verdict(c, True),
+        ),
+        _wer_claim(
+            rows, main, "distillation keeps the full-depth WER (DAC (Distill) on par with DAC)",
+            f"{PAPER[a]['wer12']} vs {PAPER[b]['wer12']} %", a, b, full,
+            lambda c: _on_par(c, "distillation better", "distillation worse"),
+        ),
+    ]  # fmt: skip
 
 
 def verdict_table(found: list[Verdict]) -> str:

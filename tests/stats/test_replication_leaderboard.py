@@ -83,8 +83,8 @@ def test_distillation_alone_is_dac_distill_against_dac():
     assert replication.distillation_effect(worse, summarize(item_frame(worse), []))[1].verdict == (
         "distillation worse"
     )
-    assert replication.distillation_effect([r for r in rows if r.codec != "dac-mini"], summarize(
-        item_frame([r for r in rows if r.codec != "dac-mini"]), [])) == []  # fmt: skip
+    no_dac = [r for r in rows if r.codec != "dac-mini"]
+    assert replication.distillation_effect(no_dac, summarize(item_frame(no_dac), [])) == []
 
 
 def test_rendered_file_has_every_depth_the_training_facts_and_the_paper_numbers():
