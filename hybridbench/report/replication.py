@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from hybridbench.commands.compare import Comparison, compare_rows
+from hybridbench.commands.compare import MIN_PAIRS, Comparison, compare_rows
 from hybridbench.errors import HybridbenchError
 from hybridbench.report.aggregate import item_frame, summarize
 from hybridbench.report.tables import _num, _pct, _with_ci, markdown_table, metric_cells, metric_label
@@ -274,6 +274,15 @@ def _quality(summary: pd.DataFrame, suite: str, metrics: list[str]) -> str:
     return markdown_table(header, rows)
 
 
+def _scored_by_both(rows: list[ResultRow], suite: str, codecs: tuple[str, str], depth: int) -> int:
+    """How many items of `suite` both codecs scored (status ok) at `depth`."""
+    ok = [
+        {r.item_id for r in rows if (r.suite, r.codec, r.depth, r.status) == (suite, c, depth, "ok")}
+        for c in codecs
+    ]
+    return len(ok[0] & ok[1])
+
+
 def _paired(rows: list[ResultRow], summary: pd.DataFrame, suite: str, metrics: list[str]) -> str:
     full = full_depth(summary[summary["suite"] == suite], HYBRID)
     header = ["baseline", "WER @1: hybrid − baseline", "WER @full", *[f"{m} @full" for m in metrics]]
@@ -283,7 +292,8 @@ def _paired(rows: list[ResultRow], summary: pd.DataFrame, suite: str, metrics: l
         for depth, metric in [(1, "wer"), (full, "wer"), *[(full, m) for m in metrics]]:
             c = _compare(rows, suite, b, depth, metric) if depth else None
             if c is None:
-                cells.append("—")
+                n = _scored_by_both(rows, suite, (HYBRID, b), depth) if depth else 0
+                cells.append(f"n={n}, too few to pair (needs {MIN_PAIRS})" if n < MIN_PAIRS else "—")
                 continue
             scale = 100 if metric == "wer" else 1
             r = c.result

@@ -170,3 +170,21 @@ def test_wer_claims_between_unintelligible_codecs_are_not_judged():
     assert "n=40" in dac.here  # the measured difference is still shown
     assert verdicts["RVQ-1 WER of HybridCodec is lower than dac-distill's"].verdict == "contradicted"
     assert verdicts["full-depth WER on par with dac"].verdict.startswith("on par")
+
+
+def test_paired_cells_with_too_few_items_say_how_many_there_are():
+    from hybridbench.report.aggregate import item_frame, summarize
+
+    few = [r for r in _rows() if int(r.item_id[-3:]) < 4]  # 4 items: below compare's minimum of 10 pairs
+    text = replication._paired(few, summarize(item_frame(few), []), SUITE, [])
+    dac = next(line for line in text.splitlines() if line.startswith("| dac-mini |"))
+    assert dac == "| dac-mini | n=4, too few to pair (needs 10) | n=4, too few to pair (needs 10) |"
+    # A failed row is not a pair: one item of hybrid failing at depth 1 leaves 3.
+    failed = [
+        ResultRow(r.key, r.codec, r.suite, r.item_id, r.depth, "failed", "boom", r.payload)
+        if (r.codec, r.depth, r.item_id) == ("hybridcodec-mini", 1, f"{SUITE}-000")
+        else r
+        for r in few
+    ]
+    text = replication._paired(failed, summarize(item_frame(failed), []), SUITE, [])
+    assert "| dac-mini | n=3, too few to pair (needs 10) | n=4," in text
