@@ -17,6 +17,11 @@ from hybridcodec.replicate import ADAPTER, Recipe
 CURVES_CSV = "curves.csv"
 CURVES_PNG = "learning-curves.png"
 FLOOR = "identity"
+# The issue's bar for the HybridCodec mini: full-depth WER under 15 % on the held-out Asterisk prompts.
+TARGET_FULL_WER = 0.15
+# WER panels stop here: above it Whisper transcribes noise (insertions, hallucinations), and an axis tall enough
+# for an early 300 % spike flattens the range where the variants are told apart.
+WER_AXIS_CAP = 150.0
 COLUMNS = ("step", "variant", "depth", "wer", "wer_low", "wer_high", "items", "failed", "suite", "asr")
 
 
@@ -131,6 +136,12 @@ def warm_start_steps(out: Path) -> list[int]:
     return []
 
 
+def wer_axis_top(values: list[float]) -> tuple[float, bool]:
+    """The top of a WER panel (%): the highest value plus 5 %, at most WER_AXIS_CAP; True when that cut data."""
+    top = 1.05 * max(values, default=100.0)
+    return min(top, WER_AXIS_CAP), top > WER_AXIS_CAP
+
+
 def plot_curves(out: Path) -> Path | None:
     """learning-curves.png: WER vs step, one panel per depth (1 and full), one line per variant, 95 % bands."""
     import matplotlib
@@ -152,6 +163,7 @@ def plot_curves(out: Path) -> Path | None:
             # Training went on on another machine from here: new optimizer moments (see hybridcodec/train.py).
             ax.axvline(step, color="black", linestyle=":", alpha=0.6, label="warm start" if i == 0 else None)
     for ax, depth in zip(axes[0], depths, strict=False):
+        shown: list[float] = []
         for variant in ADAPTER:
             pts = sorted(
                 (int(r["step"]), 100 * float(r["wer"]), 100 * float(r["wer_low"] or r["wer"]),
@@ -163,12 +175,19 @@ def plot_curves(out: Path) -> Path | None:
             steps, wer, low, high = zip(*pts, strict=True)
             (line,) = ax.plot(steps, wer, marker="o", label=ADAPTER[variant])
             ax.fill_between(steps, low, high, color=line.get_color(), alpha=0.15)
+            shown += [*wer, *high]
         if floor:
             ax.axhline(floor[0], color="grey", linestyle="--", label=f"original audio ({floor[0]:.1f} %)")
-        ax.set_title(f"depth {depth} ({'RVQ-1' if depth == 1 else 'full'})")
+        if depth == depths[-1] and depth > 1:
+            target = 100 * TARGET_FULL_WER
+            ax.axhline(target, color="black", linestyle="-.", alpha=0.7, label=f"target ({target:.0f} %)")
+        top, cut = wer_axis_top(shown)
+        ax.set_title(
+            f"depth {depth} ({'RVQ-1' if depth == 1 else 'full'})" + (f", cut at {top:.0f} %" if cut else "")
+        )
         ax.set_xlabel("training step")
         ax.set_ylabel("WER % (95 % bootstrap interval)")
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(0, top)
         ax.grid(alpha=0.3)
         ax.legend()
     suite, asr = rows[0]["suite"], rows[0]["asr"]

@@ -114,7 +114,11 @@ def _trained_where(meta: dict[str, str]) -> str:
 
 
 def _copy_curves(replication: Path, reports: Path) -> Path | None:
+    from hybridcodec.curves import CURVES_CSV, plot_curves
+
     png = replication / "learning-curves.png"
+    if (replication / CURVES_CSV).is_file():
+        plot_curves(replication)  # redrawn by this code, whichever version drew it during training
     if png.is_file():
         reports.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(png, reports / png.name)

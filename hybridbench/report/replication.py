@@ -28,6 +28,7 @@ from hybridbench.errors import HybridbenchError
 from hybridbench.report.aggregate import item_frame, summarize
 from hybridbench.report.tables import _num, _pct, _with_ci, markdown_table, metric_cells, metric_label
 from hybridbench.store import ResultRow
+from hybridcodec.curves import TARGET_FULL_WER
 
 HYBRID = "hybridcodec-mini"
 BASELINES = ("dualcodec-mini", "dac-distill-mini", "dac-mini")
@@ -48,7 +49,6 @@ PAPER = {
     "dac-distill-mini": {"wer1": 21.54, "wer12": 4.39, "rtf": 0.005},
     "dac-mini": {"wer1": 43.22, "wer12": 4.55, "rtf": None},
 }
-TARGET_FULL_WER = 0.15
 INTELLIGIBLE_WER = 0.5  # WER from which a codec's output counts as unintelligible (see above)
 DIFFERENCES = (
     "Size and data: `mini` models (about 4.4M parameters, 16 kHz, 25 Hz, 1 x 4096 + 11 x 1024 codebooks) trained "
@@ -149,6 +149,15 @@ def _wer_claim(
     return Verdict(claim, paper, _diff(c), _unintelligible(main, (a, b), depth) or judge(c))
 
 
+def _target_verdict(wer: float, high: float) -> str:
+    """Met only when the whole interval is under the bar; a point estimate under it alone is not enough."""
+    if high < TARGET_FULL_WER:
+        return "met"
+    if wer < TARGET_FULL_WER:
+        return "not shown: under the bar, but the interval reaches above it"
+    return "not met"
+
+
 def verdicts(rows: list[ResultRow], summary: pd.DataFrame) -> list[Verdict]:
     out = []
     main = summary[summary["suite"] == MAIN_SUITE]
@@ -192,7 +201,7 @@ def verdicts(rows: list[ResultRow], summary: pd.DataFrame) -> list[Verdict]:
                     f"target of this replication: HybridCodec mini full-depth WER < {100 * TARGET_FULL_WER:.0f} %",
                     "—",
                     f"{_with_ci(h.to_dict(), 'wer', pct=True)} %",
-                    "met" if h.get("wer_high", wer) < TARGET_FULL_WER else "not met",
+                    _target_verdict(wer, h.get("wer_high", wer)),
                 )
             )
     return out

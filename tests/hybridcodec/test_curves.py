@@ -40,3 +40,11 @@ def test_warm_starts_are_read_from_the_checkpoint_chain(tmp_path: Path):
     model = HybridCodec(config=preset("tiny").model)
     ckpt.save_model(tmp_path / "hybrid" / ckpt.MODEL_FILE, model, {"warm_start": json.dumps(chain)})
     assert warm_start_steps(tmp_path) == [1750, 4000]
+
+
+def test_the_wer_axis_is_cut_where_whisper_only_transcribes_noise():
+    from hybridcodec.curves import WER_AXIS_CAP, wer_axis_top
+
+    assert wer_axis_top([20.0, 80.0]) == (84.0, False)  # everything fits: 5 % headroom
+    assert wer_axis_top([20.0, 320.0]) == (WER_AXIS_CAP, True)  # an early spike no longer flattens the rest
+    assert wer_axis_top([]) == (105.0, False)

@@ -188,3 +188,9 @@ def test_paired_cells_with_too_few_items_say_how_many_there_are():
     ]
     text = replication._paired(failed, summarize(item_frame(failed), []), SUITE, [])
     assert "| dac-mini | n=3, too few to pair (needs 10) | n=4," in text
+
+
+def test_the_target_needs_the_whole_interval_under_the_bar():
+    assert replication._target_verdict(0.07, 0.12) == "met"
+    assert replication._target_verdict(0.12, 0.21).startswith("not shown: under the bar")
+    assert replication._target_verdict(0.195, 0.327) == "not met"
