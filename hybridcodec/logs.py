@@ -74,3 +74,19 @@ def _truncate_after(path: Path, step: int) -> None:
     if len(kept) != len(rows):
         with open(path, "w", newline="", encoding="utf-8") as f:
             csv.writer(f).writerows(kept)
+
+
+def training_time(path: Path, log_every: int) -> tuple[int, int, float] | None:
+    """(first step, last step, seconds) of the updates a metrics.csv covers, or None without timed rows.
+
+    Each logged row holds the time of the update it was logged at; it stands for the `log_every` updates of its
+    window, so the sum is an estimate of update time (crop loading runs ahead in a thread; evaluation and
+    checkpoint writing are not in it).
+    """
+    if not path.is_file():
+        return None
+    with open(path, newline="", encoding="utf-8") as f:
+        timed = [(int(r["step"]), float(r["time/step_s"])) for r in csv.DictReader(f) if r.get("time/step_s")]
+    if not timed:
+        return None
+    return timed[0][0] - log_every + 1, timed[-1][0], log_every * sum(t for _, t in timed)

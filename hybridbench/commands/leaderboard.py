@@ -23,6 +23,8 @@ from hybridbench.errors import HybridbenchError
 from hybridbench.report.replication import MINIS, SUITE_ROLES
 from hybridbench.runner import RunConfig, Runner, parse_limit
 from hybridbench.store import ResultStore
+from hybridcodec.replicate import HISTORY
+from hybridcodec.replicate import METRICS as METRICS_CSV
 
 METRICS = ["pesq-wb", "stoi", "speaker-sim-resemblyzer", "dnsmos-ovrl"]
 REFERENCE_CODECS = ["opus", "amr-nb", "g722"]
@@ -84,6 +86,11 @@ def _training_facts() -> list[dict]:
                 "parameters": info.parameters,
                 "step": meta.get("step"),
                 "device": _trained_where(meta),
+                "time": _training_time(
+                    Path(status.location).parent / HISTORY / METRICS_CSV.format(variant=meta["variant"]),
+                    train["log_every"],
+                    int(meta.get("step", 0)),
+                ),
                 "corpus": f"{corpus.get('files')} files, {corpus.get('hours')} h, manifest "
                 f"{str(corpus.get('manifest_sha256'))[:12]}",
                 "recipe": f"batch {train['batch_size']} x {train['segment_seconds']} s, lr {train['optim']['lr']}, "
@@ -92,6 +99,20 @@ def _training_facts() -> list[dict]:
             }
         )
     return facts
+
+
+def _training_time(history: Path, log_every: int, step: int) -> str:
+    """'≈ 2.1 h (steps 1751-10000; 1-1750 not logged)' from the training log shipped beside the checkpoint."""
+    from hybridcodec.logs import training_time
+
+    found = training_time(history, log_every)
+    if found is None:
+        return "not logged"
+    first, last, seconds = found
+    gaps = [f"{a}-{b}" for a, b in ((1, first - 1), (last + 1, step)) if b >= a]
+    return f"≈ {seconds / 3600:.1f} h (steps {first}-{last}" + (
+        f"; {', '.join(gaps)} not logged)" if gaps else ")"
+    )
 
 
 def _trained_where(meta: dict[str, str]) -> str:

@@ -357,8 +357,8 @@ def render(
         "## What was trained",
         "",
         markdown_table(
-            ["codec", "variant", "parameters", "step", "trained on", "corpus", "recipe"],
-            [[t["codec"], t["variant"], f"{t['parameters']:,}", t["step"], t["device"], t["corpus"], t["recipe"]] for t in training],
+            ["codec", "variant", "parameters", "step", "trained on", "update time", "corpus", "recipe"],
+            [[t["codec"], t["variant"], f"{t['parameters']:,}", t["step"], t["device"], t.get("time", "not logged"), t["corpus"], t["recipe"]] for t in training],
         ),
         "",
     ]  # fmt: skip

@@ -194,3 +194,22 @@ def test_the_target_needs_the_whole_interval_under_the_bar():
     assert replication._target_verdict(0.07, 0.12) == "met"
     assert replication._target_verdict(0.12, 0.21).startswith("not shown: under the bar")
     assert replication._target_verdict(0.195, 0.327) == "not met"
+
+
+def test_update_time_is_summed_from_the_shipped_training_log(tmp_path: Path):
+    import csv
+
+    from hybridbench.commands.leaderboard import _training_time
+    from hybridcodec.logs import COLUMNS, training_time
+
+    log = tmp_path / "hybrid-metrics.csv"
+    assert training_time(log, 10) is None and _training_time(log, 10, 500) == "not logged"
+    with open(log, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w.writeheader()
+        for step in range(1760, 2010, 10):  # 25 windows of 10 updates at 0.72 s, 0.72 s at the logged one
+            w.writerow({"step": step, "loss/mel": 2.0, "time/step_s": 0.72})
+    first, last, seconds = training_time(log, 10)
+    assert (first, last) == (1751, 2000) and abs(seconds - 250 * 0.72) < 1e-9
+    assert _training_time(log, 10, 2000) == "≈ 0.1 h (steps 1751-2000; 1-1750 not logged)"
+    assert _training_time(log, 10, 2500).endswith("; 1-1750, 2001-2500 not logged)")
