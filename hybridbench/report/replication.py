@@ -346,6 +346,7 @@ def render(
         "",
         verdict_table(verdicts(rows, summary)),
         "",
+        *([context["curve"], ""] if context.get("curve") else []),
         "## What distillation alone does here",
         "",
         "DAC (Distill) and DAC share every layer and differ only in the distillation loss on the first codebook: "

@@ -213,3 +213,22 @@ def test_update_time_is_summed_from_the_shipped_training_log(tmp_path: Path):
     assert (first, last) == (1751, 2000) and abs(seconds - 250 * 0.72) < 1e-9
     assert _training_time(log, 10, 2000) == "≈ 0.1 h (steps 1751-2000; 1-1750 not logged)"
     assert _training_time(log, 10, 2500).endswith("; 1-1750, 2001-2500 not logged)")
+
+
+def test_the_last_learning_curve_point_is_quoted_beside_the_target(tmp_path: Path):
+    import csv
+
+    from hybridbench.commands.leaderboard import _last_curve_point
+    from hybridcodec.curves import COLUMNS, CURVES_CSV
+
+    assert _last_curve_point(tmp_path / CURVES_CSV) is None
+    with open(tmp_path / CURVES_CSV, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w.writeheader()
+        for step, wer in ((500, 0.9), (1000, 0.197)):
+            for variant in ("hybrid", "dac"):
+                w.writerow({"step": step, "variant": variant, "depth": 12, "wer": wer if variant == "hybrid" else 0.1,
+                            "wer_low": 0.15, "wer_high": 0.25, "items": 30, "failed": 0,
+                            "suite": "asterisk-en-test", "asr": "whisper-base"})  # fmt: skip
+    text = _last_curve_point(tmp_path / CURVES_CSV)
+    assert "step 1000 (first 30 items of asterisk-en-test" in text and "WER at 19.7 % [15.0, 25.0]" in text
