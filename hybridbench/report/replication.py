@@ -283,10 +283,16 @@ def _quality(summary: pd.DataFrame, suite: str, metrics: list[str]) -> str:
     return markdown_table(header, rows)
 
 
-def _scored_by_both(rows: list[ResultRow], suite: str, codecs: tuple[str, str], depth: int) -> int:
-    """How many items of `suite` both codecs scored (status ok) at `depth`."""
+def _scored_by_both(
+    rows: list[ResultRow], suite: str, codecs: tuple[str, str], depth: int, metric: str
+) -> int:
+    """How many items of `suite` both codecs scored at `depth` (row ok and, for a signal metric, that metric)."""
+
+    def scored(r: ResultRow) -> bool:
+        return r.status == "ok" and (metric == "wer" or metric in r.payload.get("metrics", {}))
+
     ok = [
-        {r.item_id for r in rows if (r.suite, r.codec, r.depth, r.status) == (suite, c, depth, "ok")}
+        {r.item_id for r in rows if (r.suite, r.codec, r.depth) == (suite, c, depth) and scored(r)}
         for c in codecs
     ]
     return len(ok[0] & ok[1])
@@ -301,7 +307,7 @@ def _paired(rows: list[ResultRow], summary: pd.DataFrame, suite: str, metrics: l
         for depth, metric in [(1, "wer"), (full, "wer"), *[(full, m) for m in metrics]]:
             c = _compare(rows, suite, b, depth, metric) if depth else None
             if c is None:
-                n = _scored_by_both(rows, suite, (HYBRID, b), depth) if depth else 0
+                n = _scored_by_both(rows, suite, (HYBRID, b), depth, metric) if depth else 0
                 cells.append(f"n={n}, too few to pair (needs {MIN_PAIRS})" if n < MIN_PAIRS else "—")
                 continue
             scale = 100 if metric == "wer" else 1

@@ -232,3 +232,21 @@ def test_the_last_learning_curve_point_is_quoted_beside_the_target(tmp_path: Pat
                             "suite": "asterisk-en-test", "asr": "whisper-base"})  # fmt: skip
     text = _last_curve_point(tmp_path / CURVES_CSV)
     assert "step 1000 (first 30 items of asterisk-en-test" in text and "WER at 19.7 % [15.0, 25.0]" in text
+
+
+def test_a_signal_metric_that_failed_on_an_item_leaves_fewer_pairs():
+    from hybridbench.report.aggregate import item_frame, summarize
+
+    rows = [r for r in _rows() if int(r.item_id[-3:]) < 10]  # exactly compare's minimum of 10 pairs
+    for r in rows:
+        if r.codec == "hybridcodec-mini" and r.depth == 12 and r.item_id.endswith("000"):
+            r.payload["metrics"] = {"stoi": 0.8}  # pesq-wb failed on this item
+            r.payload["metric_failures"] = {"pesq-wb": "too short"}
+    dac = next(
+        line
+        for line in replication._paired(
+            rows, summarize(item_frame(rows), ["pesq-wb"]), SUITE, ["pesq-wb"]
+        ).splitlines()
+        if line.startswith("| dac-mini |")
+    )
+    assert dac.endswith("| n=9, too few to pair (needs 10) |")
