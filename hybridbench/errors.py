@@ -20,3 +20,11 @@ class WeightsNotFoundError(HybridbenchError):
 
 class AudioReadError(HybridbenchError):
     """An audio file that cannot be decoded."""
+
+
+class TooFewPairsError(HybridbenchError):
+    """A paired comparison with fewer items scored by both sides than it needs; `pairs` says how many there are."""
+
+    def __init__(self, message: str, hint: str | None = None, *, pairs: int):
+        super().__init__(message, hint)
+        self.pairs = pairs

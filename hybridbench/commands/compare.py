@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from hybridbench import stats
-from hybridbench.errors import HybridbenchError
+from hybridbench.errors import HybridbenchError, TooFewPairsError
 from hybridbench.report.aggregate import item_frame
 from hybridbench.store import ResultRow, ResultStore
 
@@ -304,9 +304,10 @@ def compare_rows(
         "dropped_unmatched": len(all_a ^ all_b),
     }
     if len(paired) < MIN_PAIRS:
-        raise HybridbenchError(
+        raise TooFewPairsError(
             f"only {len(paired)} item(s) scored by both {a} and {b} on {suite} (need at least {MIN_PAIRS})",
             "run more items (--limit) or check the failures in the run's tables",
+            pairs=len(paired),
         )
     pa, pb = ok_a.loc[paired], ok_b.loc[paired]
     if metric in RATE_METRICS:

@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from hybridbench.commands.compare import MIN_PAIRS, Comparison, compare_rows
-from hybridbench.errors import HybridbenchError
+from hybridbench.errors import HybridbenchError, TooFewPairsError
 from hybridbench.report.aggregate import item_frame, summarize
 from hybridbench.report.tables import _num, _pct, _with_ci, markdown_table, metric_cells, metric_label
 from hybridbench.store import ResultRow
@@ -283,21 +283,6 @@ def _quality(summary: pd.DataFrame, suite: str, metrics: list[str]) -> str:
     return markdown_table(header, rows)
 
 
-def _scored_by_both(
-    rows: list[ResultRow], suite: str, codecs: tuple[str, str], depth: int, metric: str
-) -> int:
-    """How many items of `suite` both codecs scored at `depth` (row ok and, for a signal metric, that metric)."""
-
-    def scored(r: ResultRow) -> bool:
-        return r.status == "ok" and (metric == "wer" or metric in r.payload.get("metrics", {}))
-
-    ok = [
-        {r.item_id for r in rows if (r.suite, r.codec, r.depth) == (suite, c, depth) and scored(r)}
-        for c in codecs
-    ]
-    return len(ok[0] & ok[1])
-
-
 def _paired(rows: list[ResultRow], summary: pd.DataFrame, suite: str, metrics: list[str]) -> str:
     full = full_depth(summary[summary["suite"] == suite], HYBRID)
     header = ["baseline", "WER @1: hybrid − baseline", "WER @full", *[f"{m} @full" for m in metrics]]
@@ -305,10 +290,19 @@ def _paired(rows: list[ResultRow], summary: pd.DataFrame, suite: str, metrics: l
     for b in BASELINES:
         cells = []
         for depth, metric in [(1, "wer"), (full, "wer"), *[(full, m) for m in metrics]]:
-            c = _compare(rows, suite, b, depth, metric) if depth else None
+            try:
+                c = (
+                    compare_rows(rows, a=HYBRID, b=b, depth=depth, suite=suite, metric=metric)
+                    if depth
+                    else None
+                )
+            except TooFewPairsError as exc:
+                cells.append(f"n={exc.pairs}, too few to pair (needs {MIN_PAIRS})")
+                continue
+            except HybridbenchError:
+                c = None  # nothing of this codec, depth or metric to pair
             if c is None:
-                n = _scored_by_both(rows, suite, (HYBRID, b), depth, metric) if depth else 0
-                cells.append(f"n={n}, too few to pair (needs {MIN_PAIRS})" if n < MIN_PAIRS else "—")
+                cells.append("—")
                 continue
             scale = 100 if metric == "wer" else 1
             r = c.result
