@@ -101,14 +101,12 @@ def _training_facts() -> list[dict]:
     return facts
 
 
-def _last_curve_point(curves_csv: Path) -> str | None:
+def _last_curve_point(curves_folder: Path) -> str | None:
     """The HybridCodec mini's full-depth WER at the learning curve's last step: more items than the table above."""
     from hybridcodec.curves import read_curves
 
-    if not curves_csv.is_file():
-        return None
     rows = [
-        r for r in read_curves(curves_csv.parent) if r["variant"] == "hybrid" and r["wer"] not in ("", "None")
+        r for r in read_curves(curves_folder) if r["variant"] == "hybrid" and r["wer"] not in ("", "None")
     ]
     if not rows:
         return None
@@ -216,7 +214,7 @@ def leaderboard(args: argparse.Namespace) -> int:
         "asr": f"{ASR} for every language; RTF: batch 1, fp32, one timed run per call after warm-up",
         "items": ", ".join(f"{s} {len(v)}" for s, v in items.items()),
     }
-    context["curve"] = _last_curve_point(args.reports / "curves.csv")
+    context["curve"] = _last_curve_point(args.reports)
     curves_rel = os.path.relpath(curves, args.out.parent) if curves is not None else None
     text = render(rows, metrics=metrics, training=training, context=context, curves_png=curves_rel)
     args.out.parent.mkdir(parents=True, exist_ok=True)

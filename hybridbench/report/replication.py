@@ -290,19 +290,16 @@ def _paired(rows: list[ResultRow], summary: pd.DataFrame, suite: str, metrics: l
     for b in BASELINES:
         cells = []
         for depth, metric in [(1, "wer"), (full, "wer"), *[(full, m) for m in metrics]]:
+            if not depth:
+                cells.append("—")  # HybridCodec has no full-depth row on this suite
+                continue
             try:
-                c = (
-                    compare_rows(rows, a=HYBRID, b=b, depth=depth, suite=suite, metric=metric)
-                    if depth
-                    else None
-                )
+                c = compare_rows(rows, a=HYBRID, b=b, depth=depth, suite=suite, metric=metric)
             except TooFewPairsError as exc:
                 cells.append(f"n={exc.pairs}, too few to pair (needs {MIN_PAIRS})")
                 continue
             except HybridbenchError:
-                c = None  # nothing of this codec, depth or metric to pair
-            if c is None:
-                cells.append("—")
+                cells.append("—")  # nothing of this codec, depth or metric to pair
                 continue
             scale = 100 if metric == "wer" else 1
             r = c.result

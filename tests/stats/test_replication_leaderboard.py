@@ -221,7 +221,7 @@ def test_the_last_learning_curve_point_is_quoted_beside_the_target(tmp_path: Pat
     from hybridbench.commands.leaderboard import _last_curve_point
     from hybridcodec.curves import COLUMNS, CURVES_CSV
 
-    assert _last_curve_point(tmp_path / CURVES_CSV) is None
+    assert _last_curve_point(tmp_path) is None
     with open(tmp_path / CURVES_CSV, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=COLUMNS)
         w.writeheader()
@@ -230,7 +230,7 @@ def test_the_last_learning_curve_point_is_quoted_beside_the_target(tmp_path: Pat
                 w.writerow({"step": step, "variant": variant, "depth": 12, "wer": wer if variant == "hybrid" else 0.1,
                             "wer_low": 0.15, "wer_high": 0.25, "items": 30, "failed": 0,
                             "suite": "asterisk-en-test", "asr": "whisper-base"})  # fmt: skip
-    text = _last_curve_point(tmp_path / CURVES_CSV)
+    text = _last_curve_point(tmp_path)
     assert "step 1000 (first 30 items of asterisk-en-test" in text and "WER at 19.7 % [15.0, 25.0]" in text
 
 
