@@ -52,7 +52,9 @@ class RunConfig:
     retry_failed: bool = False
     include_reference: bool = True  # add the identity codec: the ASR floor belongs beside every codec
     skip_unavailable: bool = False  # list codecs without weights and suites without data instead of failing
-    include_full_depth: bool = False  # also score each codec's full depth when --depths does not reach it
+    # Also score each residual codec's full depth when --depths does not reach it. A simulcast codec (Opus,
+    # AMR-NB: depth k is a separate bitrate, not more codes on the same stream) has no "full depth" to add.
+    include_full_depth: bool = False
     # Codecs whose signal metrics are computed at their full depth only; ASR still runs at every depth. The
     # leaderboard shows signal metrics only there, and DNSMOS alone costs seconds a row on a small CPU.
     signal_full_depth_only: list[str] = field(default_factory=list)
@@ -171,9 +173,9 @@ def plan_codecs(config: RunConfig, summary: RunSummary) -> list[_CodecPlan]:
         if config.depths is None:
             depths = tuple(sorted(valid))
         else:
-            wanted = {d for d in config.depths if d in valid} | (
-                {max(valid)} if config.include_full_depth else set()
-            )
+            # depth_bitrates() is declared only by simulcast codecs (their depths are not a residual stack).
+            add_full = config.include_full_depth and cls.depth_bitrates() is None
+            wanted = {d for d in config.depths if d in valid} | ({max(valid)} if add_full else set())
             # A codec with no valid depth among those requested is scored at its full depth.
             depths = tuple(sorted(wanted)) or (max(valid),)
         signal_depths = frozenset(

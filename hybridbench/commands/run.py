@@ -23,9 +23,10 @@ from hybridbench.timing import device_name
 # held-out suites (skipped, with the command that prepares them, where absent); English transcribed by
 # Whisper tiny.en and French by Whisper base (tiny.en is English-only). The first DEFAULT_LIMIT items of each
 # suite (10 of asterisk-en-test, the fewest for which `compare` gives a paired verdict; 2 of the others),
-# depths 1 (RVQ-1) and 12 plus each codec's full depth, PESQ-WB and STOI, one timed run per call: sized by
-# measurement for a few minutes on 2 CPU cores (3 m 48 s; with 3 items of the others 4 m 55 s; --limit,
-# --depths, --metrics and --timing-repeats change it; `make leaderboard` runs all).
+# depths 1 (RVQ-1) and 12 plus each residual codec's full depth (Opus and AMR-NB, simulcast, at depth 1 only:
+# their lowest bitrate, the nearest to the minis' 3 kbit/s), PESQ-WB and STOI, one timed run per call: sized
+# by measurement to stay under 5 minutes on 2 CPU cores (README; --limit, --depths, --metrics and
+# --timing-repeats change it; `make leaderboard` runs all).
 DEFAULT_SUITES = "asterisk-en-test,librivox-mini,synthetic-en,asterisk-fr-test"
 DEFAULT_ASR = "en:whisper-tiny.en,*:whisper-base"
 DEFAULT_DEPTHS = "1,12"
@@ -196,9 +197,10 @@ def run(args: argparse.Namespace) -> int:
     if config.skip_unavailable and config.limit:
         print(
             f"\nDefault benchmark, sized for a few minutes on 2 CPU cores: {describe_limit(config.limit)}, "
-            f"depths {','.join(map(str, config.depths or []))} and each codec's full depth, metrics "
-            f"{','.join(config.metrics)}, {config.timing_repeats} timed run(s) per call (--limit, --depths, "
-            "--metrics, --timing-repeats change them; `make leaderboard` runs the full comparison)."
+            f"depths {','.join(map(str, config.depths or []))} and each codec's full depth (a simulcast "
+            f"codec such as Opus: only those operating points), metrics {','.join(config.metrics)}, "
+            f"{config.timing_repeats} timed run(s) per call (--limit, --depths, --metrics, --timing-repeats "
+            "change them; `make leaderboard` runs the full comparison)."
         )
     if summary.unavailable_suites:
         print("\nSuites not run because their data is not here:")

@@ -224,3 +224,19 @@ def test_planned_depths_respect_a_codecs_valid_prefixes(tmp_path):
     assert depths([1, 2], full=True) == (1, 3)
     assert depths([2]) == (3,)  # nothing valid requested: its full depth
     assert depths([1, 2, 4, 8, 12], full=True) == (1, 3)
+
+
+def test_full_depth_is_added_to_residual_stacks_but_not_to_simulcast_operating_points(tmp_path):
+    from hybridbench.runner import RunSummary, plan_codecs
+
+    cfg = RunConfig(
+        codecs=["opus", "amr-nb", "g722"],
+        suites=[],
+        out=tmp_path,
+        depths=[1, 12],
+        include_reference=False,
+        include_full_depth=True,
+    )
+    planned = {p.name: p.depths for p in plan_codecs(cfg, RunSummary())}
+    # Opus and AMR-NB depths are separate bitrates; G.722's are embedded bit planes of one stream.
+    assert planned == {"opus": (1,), "amr-nb": (1,), "g722": (1, 3)}
