@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="ConvNeXt blocks of the training-only semantic decoder (hybrid, dac-distill; default: the preset's); "
         "with --init-from, the warm-started model gets a fresh one of N blocks",
     )  # fmt: skip
+    _add_anneal_args(t)
 
     r = sub.add_parser(
         "replicate",
@@ -85,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--init-from", type=Path, metavar="DIR",
         help="warm-start variants not yet in --out from shipped checkpoints (e.g. hybridcodec/checkpoints/mini)",
     )  # fmt: skip
+    _add_anneal_args(r)
     defaults = Recipe()
     for field in dataclasses.fields(Recipe):
         r.add_argument(
@@ -109,6 +111,21 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--depth", type=int, help="decode the first k codebooks (default: all in the file)")
     d.add_argument("--device", default="cpu")
     return parser
+
+
+def _add_anneal_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--anneal-start", type=int, metavar="STEP",
+        help="from this update on, the learning rate falls linearly to 0 over --anneal-steps (allowed when "
+        "resuming; kept by the run from then on)",
+    )  # fmt: skip
+    p.add_argument("--anneal-steps", type=int, metavar="N", help="length of the anneal, in updates")
+
+
+def _anneal(args: argparse.Namespace) -> tuple[int, int] | None:
+    if (args.anneal_start is None) != (args.anneal_steps is None):
+        raise HybridbenchError("--anneal-start and --anneal-steps go together", "pass both, or neither")
+    return None if args.anneal_start is None else (args.anneal_start, args.anneal_steps)
 
 
 def _train(args: argparse.Namespace) -> None:
@@ -159,6 +176,7 @@ def _train(args: argparse.Namespace) -> None:
         device=args.device, precision=args.precision, feature_cache=args.feature_cache,
         deterministic=args.deterministic, progress=not args.no_progress, valid=tuple(args.valid),
         init_from=args.init_from, semantic_decoder_layers=layers if args.init_from is not None else None,
+        anneal=_anneal(args),
     )  # fmt: skip
     out = train(None if stored else cfg, options)
     if os.environ.get("RANK", "0") == "0":
@@ -172,6 +190,7 @@ def _replicate(args: argparse.Namespace) -> None:
     plan = replicate.Plan(
         out=args.out, steps=args.steps, recipe=recipe, device=args.device, jobs=args.jobs,
         threads=args.threads, corpus=args.corpus, data=args.data, init_from=args.init_from,
+        anneal=_anneal(args),
     )  # fmt: skip
     replicate.run(plan, evaluate=not args.no_eval)
 

@@ -145,6 +145,24 @@ class OptimConfig:
     lr_gamma: float = 0.999996
     grad_clip_generator: float = 1e3
     grad_clip_discriminator: float = 10.0
+    # A final anneal ("cooldown") of the generator's learning rate: from update `anneal_start` on it falls
+    # linearly to 0 over `anneal_steps` updates. DAC's decay is set for 400k updates and barely moves in a
+    # short run, where the weights then keep jumping around a plateau; the anneal settles them. None: off.
+    anneal_start: int | None = None
+    anneal_steps: int = 0
+
+    @property
+    def anneal_end(self) -> int | None:
+        """The update at which the annealed learning rate reaches 0 (training must stop there)."""
+        return None if self.anneal_start is None else self.anneal_start + self.anneal_steps
+
+    def generator_lr(self, update: int) -> float:
+        """The generator's learning rate at update `update` (0-based): a pure function of the step, so a
+        resumed or warm-started run continues the schedule exactly."""
+        lr = self.lr * self.lr_gamma**update
+        if self.anneal_start is not None and update >= self.anneal_start:
+            lr *= max(0.0, 1.0 - (update - self.anneal_start) / self.anneal_steps)
+        return lr
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,11 @@ same command again resumes every variant from its last checkpoint, and a larger 
 The recipe (everything but `--steps`) is written to OUT/recipe.json on the first run; a later run with another
 recipe is refused, so one folder never mixes two recipes.
 
+The one schedule change allowed later is a final anneal (`--anneal-start S --anneal-steps N`): from step S every
+variant's learning rate falls linearly to 0 at step S + N (OptimConfig). It is asked for once, recorded in
+OUT/anneal.json and in every later checkpoint's config, and kept by every later run; it can neither start in the
+past, nor change, nor be trained past.
+
 A run folder lives on one machine. To go on training on another one (a new session, a GPU), `--init-from` a
 folder of shipped checkpoints (`hybridcodec ship` writes them, with their training history) warm-starts every
 variant from its shipped model at the shipped step, under the same recipe: the crops and the learning rate go
@@ -22,6 +27,7 @@ preset's size, recorded as `changed` in the warm start.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import subprocess
@@ -33,7 +39,7 @@ from pathlib import Path
 
 from hybridbench.errors import HybridbenchError
 from hybridcodec import checkpoint as ckpt
-from hybridcodec.config import VARIANTS, preset
+from hybridcodec.config import VARIANTS, TrainConfig, preset
 
 # The hybridbench codec that loads each variant's checkpoints.
 ADAPTER = {
@@ -83,6 +89,9 @@ class Plan:
     feature_cache: Path | None = None  # teacher features (default: the cache)
     variants: tuple[str, ...] = VARIANTS
     init_from: Path | None = None  # shipped <variant>.safetensors to warm-start new variants from
+    # (start, steps): the final learning-rate anneal of every variant (OptimConfig), asked for once; see
+    # check_anneal.
+    anneal: tuple[int, int] | None = None
 
 
 def variant_step(run: Path) -> int:
@@ -164,6 +173,8 @@ def _train_command(plan: Plan, variant: str, target: int, manifest: Path, thread
     r, run = plan.recipe, plan.out / variant
     cmd = [sys.executable, "-m", "hybridcodec.cli", "train", "--steps", str(target), "--out", str(run)]
     cmd += ["--data", str(manifest), "--device", plan.device, "--threads", str(threads), "--no-progress"]
+    if plan.anneal is not None:
+        cmd += ["--anneal-start", str(plan.anneal[0]), "--anneal-steps", str(plan.anneal[1])]
     if plan.feature_cache is not None:
         cmd += ["--feature-cache", str(plan.feature_cache)]
     if variant_step(run) > 0:
@@ -228,6 +239,51 @@ def check_recipe(out: Path, recipe: Recipe) -> None:
     path.write_text(json.dumps(asdict(recipe), indent=2) + "\n")
 
 
+ANNEAL_FILE = "anneal.json"
+
+
+def _shipped_anneal(plan: Plan) -> tuple[int, int] | None:
+    """The anneal the shipped checkpoints of `--init-from` were trained under, if any."""
+    if plan.init_from is None:
+        return None
+    meta = ckpt.read_metadata(shipped_file(plan.init_from, plan.variants[0]))
+    oc = TrainConfig.from_json(meta["train_config"]).optim
+    return None if oc.anneal_start is None else (oc.anneal_start, oc.anneal_steps)
+
+
+def check_anneal(plan: Plan, step_now: int) -> Plan:
+    """`plan` with the run's anneal: asked for once (then recorded in OUT/anneal.json and kept by every later
+    run, with or without the options), never changed, never started in the past, never trained past."""
+    path = plan.out / ANNEAL_FILE
+    stored = (
+        tuple(json.loads(path.read_text())[k] for k in ("start", "steps"))
+        if path.is_file()
+        else _shipped_anneal(plan)
+    )
+    anneal = plan.anneal or stored
+    if anneal is None:
+        return plan
+    start, steps = anneal
+    if stored is not None and tuple(stored) != tuple(anneal):
+        raise HybridbenchError(
+            f"{plan.out} already anneals from step {stored[0]} over {stored[1]} steps",
+            f"pass --anneal-start {stored[0]} --anneal-steps {stored[1]}, or neither",
+        )
+    if stored is None and (steps < 1 or start < step_now):
+        raise HybridbenchError(
+            f"--anneal-start {start} --anneal-steps {steps}: the anneal must start at or after the step the "
+            f"variants reached ({step_now}) and last at least 1 step",
+            f"e.g. --anneal-start {step_now} --anneal-steps 2000",
+        )
+    if plan.steps > start + steps:
+        raise HybridbenchError(
+            f"--steps {plan.steps} goes past step {start + steps}, where the annealed learning rate reaches 0",
+            f"pass --steps {start + steps} or less",
+        )
+    path.write_text(json.dumps({"start": start, "steps": steps}) + "\n")
+    return dataclasses.replace(plan, anneal=(start, steps))
+
+
 def run(plan: Plan, *, evaluate: bool = True) -> None:
     """Train all variants in lockstep to `plan.steps`, evaluating every `eval_every` steps."""
     from hybridcodec import corpus as corpus_mod
@@ -258,6 +314,7 @@ def run(plan: Plan, *, evaluate: bool = True) -> None:
             "resume them without --init-from, or warm-start in a new --out",
         )
     steps_now = [s or start for s in reached]
+    plan = check_anneal(plan, max(steps_now))
     print(
         f"{what}; variants at steps {dict(zip(plan.variants, steps_now, strict=True))}; target {plan.steps}",
         file=sys.stderr,

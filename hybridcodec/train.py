@@ -3,8 +3,9 @@
 Each step: draw the step's crops (a function of seed, step and rank), run the generator once, update the
 discriminators on the detached reconstruction (LSGAN), then the generator on
     mel x15 + adversarial x1 + feature matching x2 + commitment x0.25 + codebook x1 + distillation x15
-(weights from `LossConfig`), with AdamW, per-step exponential LR decay and gradient-norm clipping. On a GPU
-the forward passes run under autocast (bf16 where supported, else fp16 with a GradScaler); CPU runs fp32.
+(weights from `LossConfig`), with AdamW, per-step exponential LR decay (plus, when asked, a final linear anneal
+to 0: OptimConfig) and gradient-norm clipping. On a GPU the forward passes run under autocast (bf16 where
+supported, else fp16 with a GradScaler); CPU runs fp32.
 Checkpoints (see checkpoint.py) hold every RNG state of every rank, so `resume` continues bit for bit.
 
 A new run can also start from another run's model file (`init_from`, e.g. a shipped fp16 checkpoint): a warm
@@ -72,6 +73,9 @@ class RunOptions:
     # With init_from: give the warm-started model a fresh semantic decoder of this many ConvNeXt blocks (training
     # only, so nothing the model encodes changes); None keeps the file's.
     semantic_decoder_layers: int | None = None
+    # (start, steps): anneal the generator's learning rate to 0 from update `start` over `steps` updates
+    # (OptimConfig). Allowed on a resumed or warm-started run; stored in its config from then on.
+    anneal: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -223,9 +227,9 @@ class Trainer:
                     "w2v-bert-2.0 (the paper's, downloads when online) or whisper-base-encoder (offline)",
                 )
             model = None
-        self.config, self.teacher_spec = config, teacher
         self.start_step = state["step"] if state else (self.warm_start or {}).get("step", 0)
-        warm_new = self.warm_start is not None and state is None
+        config = with_anneal(config, o.anneal, self.start_step)
+        self.config, self.teacher_spec = config, teacher
         mc = config.model
 
         # Teacher features: computed once per file (shared across ranks), then the teacher is freed.
@@ -285,25 +289,18 @@ class Trainer:
         self.opt_d = torch.optim.AdamW(
             self.disc.parameters(), lr=oc.lr, betas=oc.betas, weight_decay=oc.weight_decay
         )
-        self.sched_g = torch.optim.lr_scheduler.ExponentialLR(self.opt_g, gamma=oc.lr_gamma)
+        # The generator's learning rate is set before every update from OptimConfig.generator_lr (a function
+        # of the step alone); the discriminator's decays per update of its own, which start late.
         self.sched_d = torch.optim.lr_scheduler.ExponentialLR(self.opt_d, gamma=oc.lr_gamma)
         self.amp_dtype = resolve_precision(o.precision, self.d.device)
         self.scaler = torch.amp.GradScaler(self.d.device.type, enabled=self.amp_dtype == torch.float16)
         # Different quantizer-dropout draws per rank, reproducible per (seed, rank, starting step).
         torch.manual_seed(config.seed * 1000 + 1 + self.d.rank + 7919 * self.start_step)
         random.seed(config.seed * 1000 + 1 + self.d.rank + 7919 * self.start_step)
-        if warm_new:
-            # The generator's learning rate goes on from the step reached (the decay is per update); the
-            # discriminator is new, so its schedule starts at its first update.
-            for group in self.opt_g.param_groups:
-                group["lr"] = oc.lr * oc.lr_gamma**self.start_step
-            self.sched_g.last_epoch = self.start_step
-
         if state is not None:
             self.disc.load_state_dict(state["discriminator"])
             self.opt_g.load_state_dict(state["generator_opt"])
             self.opt_d.load_state_dict(state["discriminator_opt"])
-            self.sched_g.load_state_dict(state["generator_sched"])
             self.sched_d.load_state_dict(state["discriminator_sched"])
             self.scaler.load_state_dict(state["scaler"])
             rngs = state["rng"]
@@ -313,6 +310,7 @@ class Trainer:
                 )
             if self.d.rank < len(rngs):
                 set_rng_state(rngs[self.d.rank])
+        self._set_generator_lr(self.start_step)  # also overrides the rate stored with the optimizer state
 
         if self.d.world > 1:
             ids = [self.d.device.index] if self.d.device.type == "cuda" else None
@@ -362,7 +360,6 @@ class Trainer:
             "discriminator": self.disc.state_dict(),
             "generator_opt": self.opt_g.state_dict(),
             "discriminator_opt": self.opt_d.state_dict(),
-            "generator_sched": self.sched_g.state_dict(),
             "discriminator_sched": self.sched_d.state_dict(),
             "scaler": self.scaler.state_dict(),
             "rng": rngs,
@@ -409,6 +406,12 @@ class Trainer:
             model.train()
         return logs
 
+    def _set_generator_lr(self, step: int) -> float:
+        lr = self.config.optim.generator_lr(step)
+        for group in self.opt_g.param_groups:
+            group["lr"] = lr
+        return lr
+
     # ---- one update ----------------------------------------------------------------------------------------
     def train_step(
         self, step: int, batch: tuple[torch.Tensor, torch.Tensor | None] | None = None
@@ -454,19 +457,19 @@ class Trainer:
                 adv, fm = generator_losses(fake, real)
                 total = total + lc.adversarial * adv + lc.feature_matching * fm
                 logs |= {"loss/adversarial": adv.item(), "loss/feature_matching": fm.item()}
+        lr = self._set_generator_lr(step)
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()
         self.scaler.unscale_(self.opt_g)
         gn_g = torch.nn.utils.clip_grad_norm_(self.model.parameters(), oc.grad_clip_generator)
         self.scaler.step(self.opt_g)
         self.scaler.update()
-        self.sched_g.step()
         if use_adv:  # the discriminator's schedule counts its own updates
             self.sched_d.step()
         logs |= {
             "loss/generator": total.item(),
             "grad_norm/generator": gn_g.item(),
-            "lr": self.sched_g.get_last_lr()[0],
+            "lr": lr,
             "depth/mean": out.depth.float().mean().item(),
             "time/step_s": time.perf_counter() - t0,
         }
@@ -488,6 +491,12 @@ class Trainer:
         if self.start_step >= o.steps:
             raise HybridbenchError(
                 f"the run is already at step {self.start_step} >= --steps {o.steps}", "raise --steps"
+            )
+        end = cfg.optim.anneal_end
+        if end is not None and o.steps > end:
+            raise HybridbenchError(
+                f"--steps {o.steps} goes past update {end}, where the annealed learning rate reaches 0",
+                f"pass --steps {end} or less",
             )
         if self.d.main:
             out.mkdir(parents=True, exist_ok=True)
@@ -529,6 +538,28 @@ class Trainer:
             if logger is not None:
                 logger.close()
         return out
+
+
+def with_anneal(config: TrainConfig, anneal: tuple[int, int] | None, step: int) -> TrainConfig:
+    """`config` with the learning-rate anneal of `anneal` (start, steps) added, for a run now at `step`."""
+    if anneal is None:
+        return config
+    start, steps = anneal
+    oc = config.optim
+    if oc.anneal_start is not None:
+        if (oc.anneal_start, oc.anneal_steps) != (start, steps):
+            raise HybridbenchError(
+                f"this run already anneals from update {oc.anneal_start} over {oc.anneal_steps} updates",
+                f"pass --anneal-start {oc.anneal_start} --anneal-steps {oc.anneal_steps}, or neither",
+            )
+        return config
+    if steps < 1 or start < step:
+        raise HybridbenchError(
+            f"--anneal-start {start} --anneal-steps {steps}: the anneal must start at or after the run's "
+            f"step ({step}) and last at least 1 update",
+            f"e.g. --anneal-start {step} --anneal-steps 2000",
+        )
+    return dataclasses.replace(config, optim=dataclasses.replace(oc, anneal_start=start, anneal_steps=steps))
 
 
 def train(config: TrainConfig | None, options: RunOptions) -> Path:

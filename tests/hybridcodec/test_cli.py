@@ -35,6 +35,8 @@ def test_user_mistakes_are_one_line_errors(trained_run: dict, tmp_path: Path, ca
         ["decode", str(tmp_path / "missing.npz"), str(tmp_path / "x.wav"), "--checkpoint", out],
         [*train, "--data", str(tmp_path / "nothing"), "--out", str(tmp_path / "r")],
         [*train, "--data", out, "--out", out, "--resume", "--batch-size", "3"],
+        [*train, "--data", out, "--out", out, "--resume", "--anneal-start", "30"],  # without --anneal-steps
+        [*train, "--data", out, "--out", out, "--resume", "--anneal-start", "5", "--anneal-steps", "10"],
     ]
     for argv in cases:
         assert main(argv) == 2, argv

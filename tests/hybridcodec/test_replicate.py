@@ -125,3 +125,27 @@ def test_init_from_shipped_checkpoints_continues_every_variant_and_its_history(
                  variants=("dac",), init_from=shipped)  # fmt: skip
     with pytest.raises(HybridbenchError, match="another recipe"):
         replicate.run(other, evaluate=False)
+
+
+def test_an_anneal_is_asked_for_once_then_kept_and_passed_to_every_variant(tmp_path: Path):
+    def plan(steps: int, anneal=None) -> Plan:
+        return Plan(out=tmp_path, steps=steps, recipe=RECIPE, data=tmp_path, anneal=anneal)
+
+    assert replicate.check_anneal(plan(10), step_now=8).anneal is None  # none asked for: none
+    with pytest.raises(HybridbenchError, match="at or after the step the variants reached"):
+        replicate.check_anneal(plan(10, anneal=(4, 6)), step_now=8)
+    with pytest.raises(HybridbenchError, match="reaches 0"):
+        replicate.check_anneal(plan(20, anneal=(8, 6)), step_now=8)
+    assert not (tmp_path / replicate.ANNEAL_FILE).exists()  # a refused anneal is not recorded
+    assert replicate.check_anneal(plan(12, anneal=(8, 6)), step_now=8).anneal == (8, 6)
+    # Later runs keep it without the options (the start may now lie in the past) and cannot change it.
+    kept = replicate.check_anneal(plan(14), step_now=12)
+    assert kept.anneal == (8, 6)
+    with pytest.raises(HybridbenchError, match="already anneals from step 8 over 6"):
+        replicate.check_anneal(plan(14, anneal=(12, 2)), step_now=12)
+    cmd = replicate._train_command(kept, "dac", 14, tmp_path / "manifest.txt", threads=1)
+    assert cmd[cmd.index("--anneal-start") + 1 : cmd.index("--anneal-start") + 4] == [
+        "8",
+        "--anneal-steps",
+        "6",
+    ]

@@ -17,6 +17,7 @@ from safetensors.torch import load_file
 from hybridbench.errors import HybridbenchError
 from hybridcodec import checkpoint as ckpt
 from hybridcodec.cli import main
+from hybridcodec.config import OptimConfig, TrainConfig
 from hybridcodec.train import Trainer, train
 
 
@@ -187,3 +188,49 @@ def test_mixed_precision_steps_run(precision: str, tmp_path: Path, speech_dir: P
     # Losses are finite; gradient norms may be inf on a step the GradScaler skips (its scale is still settling).
     assert all(math.isfinite(v) for entry in logs for k, v in entry.items() if k.startswith("loss/"))
     assert logs[-1]["loss/mel"] > 0
+
+
+def test_learning_rate_is_dac_decay_then_a_linear_anneal_to_zero():
+    plain = OptimConfig(lr=1e-3, lr_gamma=0.99)
+    assert plain.generator_lr(0) == 1e-3 and plain.anneal_end is None
+    assert plain.generator_lr(50) == pytest.approx(1e-3 * 0.99**50, rel=1e-12)
+    annealed = OptimConfig(lr=1e-3, lr_gamma=0.99, anneal_start=40, anneal_steps=20)
+    assert annealed.anneal_end == 60
+    assert annealed.generator_lr(39) == plain.generator_lr(39)  # untouched before the anneal
+    assert annealed.generator_lr(40) == pytest.approx(plain.generator_lr(40), rel=1e-12)
+    assert annealed.generator_lr(50) == pytest.approx(0.5 * plain.generator_lr(50), rel=1e-12)
+    assert annealed.generator_lr(59) == pytest.approx(plain.generator_lr(59) / 20, rel=1e-12)
+    assert annealed.generator_lr(60) == 0.0
+
+
+def test_an_anneal_added_on_resume_is_followed_kept_and_never_trained_past(
+    trained_run: dict, tmp_path: Path, speech_dir: Path, feature_cache: Path, run_options
+):
+    import dataclasses
+
+    out = tmp_path / "anneal"
+    shutil.copytree(trained_run["out"], out)
+
+    def options(steps: int, anneal=None):
+        return dataclasses.replace(
+            run_options(out, speech_dir, feature_cache, steps, resume=True), anneal=anneal
+        )
+
+    with pytest.raises(HybridbenchError, match="at or after the run's step"):
+        Trainer(config=None, options=options(34, anneal=(10, 4)))
+    Trainer(config=None, options=options(33, anneal=(30, 4))).fit()
+    oc = stored_config(out).optim
+    assert (oc.anneal_start, oc.anneal_steps) == (30, 4)  # recorded in the checkpoint's config
+    # Resumed without the options, the run keeps its anneal: update 34 (index 33) at a quarter of the rate.
+    Trainer(config=None, options=options(34)).fit()
+    lrs = [float(r["lr"]) for r in read_csv(out / "metrics.csv") if int(r["step"]) > 30]
+    decay = [oc.lr * oc.lr_gamma**s for s in range(30, 34)]
+    assert lrs == pytest.approx([d * f for d, f in zip(decay, (1, 0.75, 0.5, 0.25), strict=True)], rel=1e-5)
+    with pytest.raises(HybridbenchError, match="reaches 0"):
+        Trainer(config=None, options=options(36)).fit()
+    with pytest.raises(HybridbenchError, match="already anneals from update 30"):
+        Trainer(config=None, options=options(34, anneal=(31, 3)))
+
+
+def stored_config(run: Path) -> TrainConfig:
+    return TrainConfig.from_json(ckpt.read_metadata(run)["train_config"])

@@ -46,8 +46,9 @@ def test_warm_start_takes_the_weights_step_and_learning_rate_of_the_file(
     with open(out / "metrics.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [int(r["step"]) for r in rows] == [31, 32, 33, 34]
-    # The per-update decay goes on from step 30, as if the run had never stopped.
-    assert float(rows[0]["lr"]) == pytest.approx(oc.lr * oc.lr_gamma**31, rel=1e-5)
+    # The per-update decay goes on from step 30, as if the run had never stopped: update 31 (index 30) uses
+    # lr * gamma^30.
+    assert float(rows[0]["lr"]) == pytest.approx(oc.lr * oc.lr_gamma**30, rel=1e-5)
 
     # A resumed warm-started run still says where it came from.
     Trainer(config=None, options=run_options(out, speech_dir, feature_cache, 36, resume=True)).fit()
