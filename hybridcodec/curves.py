@@ -136,6 +136,19 @@ def warm_start_steps(out: Path) -> list[int]:
     return []
 
 
+def anneal_span(out: Path) -> tuple[int, int] | None:
+    """The steps over which the runs in `out` anneal their learning rate to 0 (the first variant's config)."""
+    from hybridcodec.checkpoint import MODEL_FILE, read_metadata
+    from hybridcodec.config import TrainConfig
+
+    for variant in ADAPTER:
+        path = Path(out) / variant / MODEL_FILE
+        if path.is_file():
+            oc = TrainConfig.from_json(read_metadata(path)["train_config"]).optim
+            return None if oc.anneal_end is None else (oc.anneal_start, oc.anneal_end)
+    return None
+
+
 def wer_axis_top(values: list[float]) -> tuple[float, bool]:
     """The top of a WER panel (%): the highest value plus 5 %, at most WER_AXIS_CAP; True when that cut data."""
     top = 1.05 * max(values, default=100.0)
@@ -158,7 +171,10 @@ def plot_curves(out: Path) -> Path | None:
     fig, axes = plt.subplots(1, len(depths) + 1, figsize=(5.5 * (len(depths) + 1), 4), squeeze=False)
     _plot_mel_loss(axes[0][-1], Path(out))
     warm = warm_start_steps(Path(out))
+    anneal = anneal_span(Path(out))
     for ax in axes[0]:
+        if anneal is not None:
+            ax.axvspan(*anneal, color="black", alpha=0.07, label="learning rate annealed to 0")
         for i, step in enumerate(warm):
             # Training went on on another machine from here: new optimizer moments (see hybridcodec/train.py).
             ax.axvline(step, color="black", linestyle=":", alpha=0.6, label="warm start" if i == 0 else None)
