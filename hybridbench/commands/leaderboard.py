@@ -93,12 +93,17 @@ def _training_facts() -> list[dict]:
                 ),
                 "corpus": f"{corpus.get('files')} files, {corpus.get('hours')} h, manifest "
                 f"{str(corpus.get('manifest_sha256'))[:12]}",
-                "recipe": f"batch {train['batch_size']} x {train['segment_seconds']} s, lr {train['optim']['lr']}, "
-                f"seed {train['seed']}, GAN from step {train['adversarial_start']}, teacher "
-                f"{recipe.get('teacher', '?')}, fp16 weights",
+                "recipe": f"batch {train['batch_size']} x {train['segment_seconds']} s, lr {train['optim']['lr']}"
+                f"{_anneal_note(train['optim'])}, seed {train['seed']}, GAN from step "
+                f"{train['adversarial_start']}, teacher {recipe.get('teacher', '?')}, fp16 weights",
             }
         )
     return facts
+
+
+def _anneal_note(optim: dict) -> str:
+    start = optim.get("anneal_start")
+    return "" if start is None else f" annealed to 0 over steps {start}-{start + optim['anneal_steps']}"
 
 
 def _last_curve_point(curves_folder: Path) -> str | None:

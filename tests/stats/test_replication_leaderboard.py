@@ -250,3 +250,13 @@ def test_a_signal_metric_that_failed_on_an_item_leaves_fewer_pairs():
         if line.startswith("| dac-mini |")
     )
     assert dac.endswith("| n=9, too few to pair (needs 10) |")
+
+
+def test_the_recipe_cell_names_an_anneal_only_when_there_is_one():
+    from hybridbench.commands.leaderboard import _anneal_note
+
+    assert _anneal_note({"lr": 3e-4, "anneal_start": None, "anneal_steps": 0}) == ""
+    assert _anneal_note({"lr": 3e-4}) == ""  # checkpoints from before the anneal existed
+    assert (
+        _anneal_note({"anneal_start": 17000, "anneal_steps": 1500}) == " annealed to 0 over steps 17000-18500"
+    )
