@@ -152,9 +152,9 @@ class OptimConfig:
     anneal_steps: int = 0
 
     @property
-    def anneal_end(self) -> int | None:
-        """The update at which the annealed learning rate reaches 0 (training must stop there)."""
-        return None if self.anneal_start is None else self.anneal_start + self.anneal_steps
+    def anneal(self) -> tuple[int, int] | None:
+        """(start, steps) of the anneal, or None when the run has none."""
+        return None if self.anneal_start is None else (self.anneal_start, self.anneal_steps)
 
     def generator_lr(self, update: int) -> float:
         """The generator's learning rate at update `update` (0-based): a pure function of the step, so a
@@ -163,6 +163,38 @@ class OptimConfig:
         if self.anneal_start is not None and update >= self.anneal_start:
             lr *= max(0.0, 1.0 - (update - self.anneal_start) / self.anneal_steps)
         return lr
+
+
+def resolve_anneal(
+    current: tuple[int, int] | None,
+    asked: tuple[int, int] | None,
+    *,
+    step: int,
+    target: int,
+    run: str = "this run",
+) -> tuple[int, int] | None:
+    """The anneal (start, steps) a run now at `step`, training to `target`, follows: the one it already has
+    (`current`), else the newly `asked` one. One rule for one run and for the four replicate runs alike: an
+    anneal is asked for once and then kept; it can neither change, start in the past, last under 1 step, nor be
+    trained past (where the learning rate has reached 0, more steps would change nothing)."""
+    if current is not None and asked is not None and tuple(asked) != tuple(current):
+        raise HybridbenchError(
+            f"{run} already anneals from step {current[0]} over {current[1]} steps",
+            f"pass --anneal-start {current[0]} --anneal-steps {current[1]}, or neither",
+        )
+    if current is None and asked is not None and (asked[1] < 1 or asked[0] < step):
+        raise HybridbenchError(
+            f"--anneal-start {asked[0]} --anneal-steps {asked[1]}: the anneal must start at or after the "
+            f"current step ({step}) and last at least 1 step",
+            f"e.g. --anneal-start {step} --anneal-steps 2000",
+        )
+    anneal = current or asked
+    if anneal is not None and target > sum(anneal):
+        raise HybridbenchError(
+            f"--steps {target} goes past step {sum(anneal)}, where the annealed learning rate reaches 0",
+            f"pass --steps {sum(anneal)} or less",
+        )
+    return None if anneal is None else tuple(anneal)
 
 
 @dataclass(frozen=True)

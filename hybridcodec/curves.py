@@ -144,8 +144,8 @@ def anneal_span(out: Path) -> tuple[int, int] | None:
     for variant in ADAPTER:
         path = Path(out) / variant / MODEL_FILE
         if path.is_file():
-            oc = TrainConfig.from_json(read_metadata(path)["train_config"]).optim
-            return None if oc.anneal_end is None else (oc.anneal_start, oc.anneal_end)
+            anneal = TrainConfig.from_json(read_metadata(path)["train_config"]).optim.anneal
+            return None if anneal is None else (anneal[0], sum(anneal))
     return None
 
 

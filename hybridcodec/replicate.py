@@ -39,7 +39,7 @@ from pathlib import Path
 
 from hybridbench.errors import HybridbenchError
 from hybridcodec import checkpoint as ckpt
-from hybridcodec.config import VARIANTS, TrainConfig, preset
+from hybridcodec.config import VARIANTS, TrainConfig, preset, resolve_anneal
 
 # The hybridbench codec that loads each variant's checkpoints.
 ADAPTER = {
@@ -247,41 +247,24 @@ def _shipped_anneal(plan: Plan) -> tuple[int, int] | None:
     if plan.init_from is None:
         return None
     meta = ckpt.read_metadata(shipped_file(plan.init_from, plan.variants[0]))
-    oc = TrainConfig.from_json(meta["train_config"]).optim
-    return None if oc.anneal_start is None else (oc.anneal_start, oc.anneal_steps)
+    return TrainConfig.from_json(meta["train_config"]).optim.anneal
 
 
 def check_anneal(plan: Plan, step_now: int) -> Plan:
-    """`plan` with the run's anneal: asked for once (then recorded in OUT/anneal.json and kept by every later
-    run, with or without the options), never changed, never started in the past, never trained past."""
+    """`plan` with the run's anneal, checked before any variant trains so that a refusal is one line here
+    rather than four failed training commands: asked for once (then recorded in OUT/anneal.json and kept by
+    every later run, with or without the options), under the rule of `resolve_anneal`."""
     path = plan.out / ANNEAL_FILE
     stored = (
         tuple(json.loads(path.read_text())[k] for k in ("start", "steps"))
         if path.is_file()
         else _shipped_anneal(plan)
     )
-    anneal = plan.anneal or stored
+    anneal = resolve_anneal(stored, plan.anneal, step=step_now, target=plan.steps, run=str(plan.out))
     if anneal is None:
         return plan
-    start, steps = anneal
-    if stored is not None and tuple(stored) != tuple(anneal):
-        raise HybridbenchError(
-            f"{plan.out} already anneals from step {stored[0]} over {stored[1]} steps",
-            f"pass --anneal-start {stored[0]} --anneal-steps {stored[1]}, or neither",
-        )
-    if stored is None and (steps < 1 or start < step_now):
-        raise HybridbenchError(
-            f"--anneal-start {start} --anneal-steps {steps}: the anneal must start at or after the step the "
-            f"variants reached ({step_now}) and last at least 1 step",
-            f"e.g. --anneal-start {step_now} --anneal-steps 2000",
-        )
-    if plan.steps > start + steps:
-        raise HybridbenchError(
-            f"--steps {plan.steps} goes past step {start + steps}, where the annealed learning rate reaches 0",
-            f"pass --steps {start + steps} or less",
-        )
-    path.write_text(json.dumps({"start": start, "steps": steps}) + "\n")
-    return dataclasses.replace(plan, anneal=(start, steps))
+    path.write_text(json.dumps({"start": anneal[0], "steps": anneal[1]}) + "\n")
+    return dataclasses.replace(plan, anneal=anneal)
 
 
 def run(plan: Plan, *, evaluate: bool = True) -> None:

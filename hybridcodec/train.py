@@ -38,7 +38,7 @@ from tqdm import tqdm
 
 from hybridbench.errors import HybridbenchError
 from hybridcodec import checkpoint as ckpt
-from hybridcodec.config import SEMANTIC_DECODED, TrainConfig
+from hybridcodec.config import SEMANTIC_DECODED, TrainConfig, resolve_anneal
 from hybridcodec.data import CropSampler, FeatureStore, list_audio
 from hybridcodec.logs import RunLogger
 from hybridcodec.model import HybridCodec, with_semantic_decoder
@@ -228,7 +228,7 @@ class Trainer:
                 )
             model = None
         self.start_step = state["step"] if state else (self.warm_start or {}).get("step", 0)
-        config = with_anneal(config, o.anneal, self.start_step)
+        config = with_anneal(config, o.anneal, self.start_step, o.steps)
         self.config, self.teacher_spec = config, teacher
         mc = config.model
 
@@ -492,12 +492,6 @@ class Trainer:
             raise HybridbenchError(
                 f"the run is already at step {self.start_step} >= --steps {o.steps}", "raise --steps"
             )
-        end = cfg.optim.anneal_end
-        if end is not None and o.steps > end:
-            raise HybridbenchError(
-                f"--steps {o.steps} goes past update {end}, where the annealed learning rate reaches 0",
-                f"pass --steps {end} or less",
-            )
         if self.d.main:
             out.mkdir(parents=True, exist_ok=True)
             (out / "config.json").write_text(json.dumps(json.loads(cfg.to_json()), indent=2))
@@ -540,25 +534,10 @@ class Trainer:
         return out
 
 
-def with_anneal(config: TrainConfig, anneal: tuple[int, int] | None, step: int) -> TrainConfig:
-    """`config` with the learning-rate anneal of `anneal` (start, steps) added, for a run now at `step`."""
-    if anneal is None:
-        return config
-    start, steps = anneal
+def with_anneal(config: TrainConfig, anneal: tuple[int, int] | None, step: int, target: int) -> TrainConfig:
+    """`config` with the learning-rate anneal it follows from `step` to `target` (see `resolve_anneal`)."""
     oc = config.optim
-    if oc.anneal_start is not None:
-        if (oc.anneal_start, oc.anneal_steps) != (start, steps):
-            raise HybridbenchError(
-                f"this run already anneals from update {oc.anneal_start} over {oc.anneal_steps} updates",
-                f"pass --anneal-start {oc.anneal_start} --anneal-steps {oc.anneal_steps}, or neither",
-            )
-        return config
-    if steps < 1 or start < step:
-        raise HybridbenchError(
-            f"--anneal-start {start} --anneal-steps {steps}: the anneal must start at or after the run's "
-            f"step ({step}) and last at least 1 update",
-            f"e.g. --anneal-start {step} --anneal-steps 2000",
-        )
+    start, steps = resolve_anneal(oc.anneal, anneal, step=step, target=target) or (None, 0)
     return dataclasses.replace(config, optim=dataclasses.replace(oc, anneal_start=start, anneal_steps=steps))
 
 

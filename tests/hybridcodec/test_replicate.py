@@ -132,7 +132,7 @@ def test_an_anneal_is_asked_for_once_then_kept_and_passed_to_every_variant(tmp_p
         return Plan(out=tmp_path, steps=steps, recipe=RECIPE, data=tmp_path, anneal=anneal)
 
     assert replicate.check_anneal(plan(10), step_now=8).anneal is None  # none asked for: none
-    with pytest.raises(HybridbenchError, match="at or after the step the variants reached"):
+    with pytest.raises(HybridbenchError, match=r"at or after the current step \(8\)"):
         replicate.check_anneal(plan(10, anneal=(4, 6)), step_now=8)
     with pytest.raises(HybridbenchError, match="reaches 0"):
         replicate.check_anneal(plan(20, anneal=(8, 6)), step_now=8)
