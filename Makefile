@@ -35,7 +35,8 @@ replicate: $(STAMP)
 	-$(PY) -m hybridbench.cli data prepare asterisk-en asterisk-fr librivox-mini
 	$(PY) -m hybridcodec.cli replicate --out runs/mini-replication --steps $(STEPS) \
 		--init-from hybridcodec/checkpoints/mini \
-		$(if $(ANNEAL_START),--anneal-start $(ANNEAL_START) --anneal-steps $(ANNEAL_STEPS),)
+		$(if $(ANNEAL_START),--anneal-start $(ANNEAL_START) --anneal-steps $(ANNEAL_STEPS),) \
+		$(if $(REWARM),--rewarm,)
 
 ship: $(STAMP)
 	$(PY) -m hybridcodec.cli ship --from runs/mini-replication

@@ -120,6 +120,11 @@ def _add_anneal_args(p: argparse.ArgumentParser) -> None:
         "resuming; kept by the run from then on)",
     )  # fmt: skip
     p.add_argument("--anneal-steps", type=int, metavar="N", help="length of the anneal, in updates")
+    p.add_argument(
+        "--rewarm", action="store_true",
+        help="once the run's anneal has finished: raise the learning rate back to its schedule and anneal again "
+        "as --anneal-start/--anneal-steps say (a warm restart, recorded with the earlier anneal)",
+    )  # fmt: skip
 
 
 def _anneal(args: argparse.Namespace) -> tuple[int, int] | None:
@@ -176,7 +181,7 @@ def _train(args: argparse.Namespace) -> None:
         device=args.device, precision=args.precision, feature_cache=args.feature_cache,
         deterministic=args.deterministic, progress=not args.no_progress, valid=tuple(args.valid),
         init_from=args.init_from, semantic_decoder_layers=layers if args.init_from is not None else None,
-        anneal=_anneal(args),
+        anneal=_anneal(args), rewarm=args.rewarm,
     )  # fmt: skip
     out = train(None if stored else cfg, options)
     if os.environ.get("RANK", "0") == "0":
@@ -190,7 +195,7 @@ def _replicate(args: argparse.Namespace) -> None:
     plan = replicate.Plan(
         out=args.out, steps=args.steps, recipe=recipe, device=args.device, jobs=args.jobs,
         threads=args.threads, corpus=args.corpus, data=args.data, init_from=args.init_from,
-        anneal=_anneal(args),
+        anneal=_anneal(args), rewarm=args.rewarm,
     )  # fmt: skip
     replicate.run(plan, evaluate=not args.no_eval)
 

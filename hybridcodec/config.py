@@ -150,51 +150,100 @@ class OptimConfig:
     # short run, where the weights then keep jumping around a plateau; the anneal settles them. None: off.
     anneal_start: int | None = None
     anneal_steps: int = 0
+    # Anneals finished before the current one, in order, each (start, steps). At the end of each the run was
+    # re-warmed: the learning rate went straight back to the exponential schedule, so a run annealed too early
+    # can train on (a warm restart) and anneal again later, and its checkpoints say so.
+    earlier_anneals: tuple[tuple[int, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        # JSON gives lists; keep the field hashable and comparable with what the CLI builds.
+        object.__setattr__(self, "earlier_anneals", tuple(tuple(a) for a in self.earlier_anneals))
 
     @property
     def anneal(self) -> tuple[int, int] | None:
-        """(start, steps) of the anneal, or None when the run has none."""
+        """(start, steps) of the current (last) anneal, or None when the run has none."""
         return None if self.anneal_start is None else (self.anneal_start, self.anneal_steps)
+
+    @property
+    def anneals(self) -> tuple[tuple[int, int], ...]:
+        """Every anneal of the run, in order: the finished ones, then the current one."""
+        return self.earlier_anneals + ((self.anneal,) if self.anneal is not None else ())
 
     def generator_lr(self, update: int) -> float:
         """The generator's learning rate at update `update` (0-based): a pure function of the step, so a
         resumed or warm-started run continues the schedule exactly."""
         lr = self.lr * self.lr_gamma**update
-        if self.anneal_start is not None and update >= self.anneal_start:
-            lr *= max(0.0, 1.0 - (update - self.anneal_start) / self.anneal_steps)
+        for start, steps in self.anneals:
+            if start <= update < start + steps:
+                return lr * (1.0 - (update - start) / steps)
+        if self.anneal is not None and update >= sum(self.anneal):
+            return 0.0
         return lr
 
 
-def resolve_anneal(
-    current: tuple[int, int] | None,
+def describe_anneals(anneals: tuple[tuple[int, int], ...]) -> str:
+    """How a run's anneals read in a recipe: "annealed to 0 over steps 17000-18500, re-warmed and annealed
+    again over steps 23500-26000"; "" when it has none."""
+    spans = [f"steps {s}-{s + n}" for s, n in anneals]
+    if not spans:
+        return ""
+    return "annealed to 0 over " + "".join(
+        [spans[0], *(f", re-warmed and annealed again over {x}" for x in spans[1:])]
+    )
+
+
+def resolve_anneals(
+    current: tuple[tuple[int, int], ...],
     asked: tuple[int, int] | None,
     *,
+    rewarm: bool = False,
     step: int,
     target: int,
     run: str = "this run",
-) -> tuple[int, int] | None:
-    """The anneal (start, steps) a run now at `step`, training to `target`, follows: the one it already has
-    (`current`), else the newly `asked` one. One rule for one run and for the four replicate runs alike: an
-    anneal is asked for once and then kept; it can neither change, start in the past, last under 1 step, nor be
-    trained past (where the learning rate has reached 0, more steps would change nothing)."""
-    if current is not None and asked is not None and tuple(asked) != tuple(current):
+) -> tuple[tuple[int, int], ...]:
+    """The anneals, each (start, steps), a run now at `step`, training to `target`, follows: the ones it
+    already has (`current`), plus the newly `asked` one. One rule for one run and for the four replicate runs
+    alike. An anneal is asked for once and then kept; once it has begun it can neither change, start in the
+    past, last under 1 step, nor be trained past (where the learning rate has reached 0, more steps would
+    change nothing). Until it begins it may be moved. The one way on past it is a re-warm (`rewarm`): once the
+    last anneal has finished, a new one may be asked, and the learning rate goes back up to its schedule
+    until that one starts."""
+    current = tuple(tuple(a) for a in current)
+    last = current[-1] if current else None
+    if rewarm and asked is None:
         raise HybridbenchError(
-            f"{run} already anneals from step {current[0]} over {current[1]} steps",
-            f"pass --anneal-start {current[0]} --anneal-steps {current[1]}, or neither",
+            "--rewarm needs the next anneal", "pass --anneal-start and --anneal-steps with it"
         )
-    if current is None and asked is not None and (asked[1] < 1 or asked[0] < step):
+    # An anneal that has not begun yet (no update has followed it) may still be moved: nothing changes.
+    moved = asked is not None and last is not None and tuple(asked) != last and step <= last[0]
+    if asked is not None and last is not None and tuple(asked) != last and not moved:
+        if not rewarm:
+            hint = f"pass --anneal-start {last[0]} --anneal-steps {last[1]}, or neither"
+            if step >= sum(last):
+                hint += ", or add --rewarm to raise the learning rate again and anneal anew"
+            raise HybridbenchError(f"{run} already anneals from step {last[0]} over {last[1]} steps", hint)
+        if step < sum(last):
+            raise HybridbenchError(
+                f"--rewarm: {run} is still annealing (its learning rate reaches 0 at step {sum(last)})",
+                f"train to step {sum(last)} first, then re-warm",
+            )
+    if asked is not None and tuple(asked) != last and (asked[1] < 1 or asked[0] < step):
         raise HybridbenchError(
             f"--anneal-start {asked[0]} --anneal-steps {asked[1]}: the anneal must start at or after the "
             f"current step ({step}) and last at least 1 step",
             f"e.g. --anneal-start {step} --anneal-steps 2000",
         )
-    anneal = current or asked
-    if anneal is not None and target > sum(anneal):
+    if asked is None or tuple(asked) == last:
+        anneals = current
+    else:
+        anneals = (*current[:-1], tuple(asked)) if moved else (*current, tuple(asked))
+    if anneals and target > sum(anneals[-1]):
+        end = sum(anneals[-1])
         raise HybridbenchError(
-            f"--steps {target} goes past step {sum(anneal)}, where the annealed learning rate reaches 0",
-            f"pass --steps {sum(anneal)} or less",
+            f"--steps {target} goes past step {end}, where the annealed learning rate reaches 0",
+            f"pass --steps {end} or less, or --rewarm with a later anneal once step {end} is reached",
         )
-    return None if anneal is None else tuple(anneal)
+    return anneals
 
 
 @dataclass(frozen=True)

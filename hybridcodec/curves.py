@@ -136,17 +136,18 @@ def warm_start_steps(out: Path) -> list[int]:
     return []
 
 
-def anneal_span(out: Path) -> tuple[int, int] | None:
-    """The steps over which the runs in `out` anneal their learning rate to 0 (the first variant's config)."""
+def anneal_spans(out: Path) -> list[tuple[int, int]]:
+    """The (first, last) steps of each anneal of the learning rate to 0 in `out`'s runs (the first variant's
+    config): one, or more when the run was re-warmed after one."""
     from hybridcodec.checkpoint import MODEL_FILE, read_metadata
     from hybridcodec.config import TrainConfig
 
     for variant in ADAPTER:
         path = Path(out) / variant / MODEL_FILE
         if path.is_file():
-            anneal = TrainConfig.from_json(read_metadata(path)["train_config"]).optim.anneal
-            return None if anneal is None else (anneal[0], sum(anneal))
-    return None
+            anneals = TrainConfig.from_json(read_metadata(path)["train_config"]).optim.anneals
+            return [(start, start + steps) for start, steps in anneals]
+    return []
 
 
 def wer_axis_top(values: list[float]) -> tuple[float, bool]:
@@ -171,10 +172,12 @@ def plot_curves(out: Path) -> Path | None:
     fig, axes = plt.subplots(1, len(depths) + 1, figsize=(5.5 * (len(depths) + 1), 4), squeeze=False)
     _plot_mel_loss(axes[0][-1], Path(out))
     warm = warm_start_steps(Path(out))
-    anneal = anneal_span(Path(out))
+    anneals = anneal_spans(Path(out))
     for ax in axes[0]:
-        if anneal is not None:
-            ax.axvspan(*anneal, color="black", alpha=0.07, label="learning rate annealed to 0")
+        for i, span in enumerate(anneals):
+            ax.axvspan(
+                *span, color="black", alpha=0.07, label="learning rate annealed to 0" if i == 0 else None
+            )
         for i, step in enumerate(warm):
             # Training went on on another machine from here: new optimizer moments (see hybridcodec/train.py).
             ax.axvline(step, color="black", linestyle=":", alpha=0.6, label="warm start" if i == 0 else None)

@@ -14,7 +14,9 @@ recipe is refused, so one folder never mixes two recipes.
 The one schedule change allowed later is a final anneal (`--anneal-start S --anneal-steps N`): from step S every
 variant's learning rate falls linearly to 0 at step S + N (OptimConfig). It is asked for once, recorded in
 OUT/anneal.json and in every later checkpoint's config, and kept by every later run; it can neither start in the
-past, nor change, nor be trained past.
+past, nor change, nor be trained past. Once it has finished, `--rewarm` with a later anneal trains on: the
+learning rate goes back up to its schedule at once (a warm restart) and anneals again; anneal.json and the
+checkpoints keep the earlier anneal beside the new one.
 
 A run folder lives on one machine. To go on training on another one (a new session, a GPU), `--init-from` a
 folder of shipped checkpoints (`hybridcodec ship` writes them, with their training history) warm-starts every
@@ -39,7 +41,7 @@ from pathlib import Path
 
 from hybridbench.errors import HybridbenchError
 from hybridcodec import checkpoint as ckpt
-from hybridcodec.config import VARIANTS, TrainConfig, preset, resolve_anneal
+from hybridcodec.config import VARIANTS, TrainConfig, preset, resolve_anneals
 
 # The hybridbench codec that loads each variant's checkpoints.
 ADAPTER = {
@@ -92,6 +94,8 @@ class Plan:
     # (start, steps): the final learning-rate anneal of every variant (OptimConfig), asked for once; see
     # check_anneal.
     anneal: tuple[int, int] | None = None
+    rewarm: bool = False  # with anneal: train on past a finished anneal and anneal again (resolve_anneals)
+    earlier_anneals: tuple[tuple[int, int], ...] = ()  # finished before `anneal` (set by check_anneal)
 
 
 def variant_step(run: Path) -> int:
@@ -175,6 +179,8 @@ def _train_command(plan: Plan, variant: str, target: int, manifest: Path, thread
     cmd += ["--data", str(manifest), "--device", plan.device, "--threads", str(threads), "--no-progress"]
     if plan.anneal is not None:
         cmd += ["--anneal-start", str(plan.anneal[0]), "--anneal-steps", str(plan.anneal[1])]
+        # A variant already on this anneal keeps it; one still on the finished earlier one re-warms to it.
+        cmd += ["--rewarm"] if plan.earlier_anneals else []
     if plan.feature_cache is not None:
         cmd += ["--feature-cache", str(plan.feature_cache)]
     if variant_step(run) > 0:
@@ -242,29 +248,36 @@ def check_recipe(out: Path, recipe: Recipe) -> None:
 ANNEAL_FILE = "anneal.json"
 
 
-def _shipped_anneal(plan: Plan) -> tuple[int, int] | None:
-    """The anneal the shipped checkpoints of `--init-from` were trained under, if any."""
+def _shipped_anneals(plan: Plan) -> tuple[tuple[int, int], ...]:
+    """The anneals the shipped checkpoints of `--init-from` were trained under, if any."""
     if plan.init_from is None:
-        return None
+        return ()
     meta = ckpt.read_metadata(shipped_file(plan.init_from, plan.variants[0]))
-    return TrainConfig.from_json(meta["train_config"]).optim.anneal
+    return TrainConfig.from_json(meta["train_config"]).optim.anneals
+
+
+def read_anneals(path: Path) -> tuple[tuple[int, int], ...]:
+    """The anneals recorded in an OUT/anneal.json: the earlier (re-warmed) ones, then the current one."""
+    data = json.loads(path.read_text())
+    return (*(tuple(a) for a in data.get("earlier", ())), (data["start"], data["steps"]))
 
 
 def check_anneal(plan: Plan, step_now: int) -> Plan:
-    """`plan` with the run's anneal, checked before any variant trains so that a refusal is one line here
+    """`plan` with the run's anneals, checked before any variant trains so that a refusal is one line here
     rather than four failed training commands: asked for once (then recorded in OUT/anneal.json and kept by
-    every later run, with or without the options), under the rule of `resolve_anneal`."""
+    every later run, with or without the options), under the rule of `resolve_anneals`."""
     path = plan.out / ANNEAL_FILE
-    stored = (
-        tuple(json.loads(path.read_text())[k] for k in ("start", "steps"))
-        if path.is_file()
-        else _shipped_anneal(plan)
+    stored = read_anneals(path) if path.is_file() else _shipped_anneals(plan)
+    anneals = resolve_anneals(
+        stored, plan.anneal, rewarm=plan.rewarm, step=step_now, target=plan.steps, run=str(plan.out)
     )
-    anneal = resolve_anneal(stored, plan.anneal, step=step_now, target=plan.steps, run=str(plan.out))
-    if anneal is None:
+    if not anneals:
         return plan
-    path.write_text(json.dumps({"start": anneal[0], "steps": anneal[1]}) + "\n")
-    return dataclasses.replace(plan, anneal=anneal)
+    (start, steps), earlier = anneals[-1], anneals[:-1]
+    path.write_text(
+        json.dumps({"start": start, "steps": steps, "earlier": [list(a) for a in earlier]}) + "\n"
+    )
+    return dataclasses.replace(plan, anneal=(start, steps), earlier_anneals=earlier)
 
 
 def run(plan: Plan, *, evaluate: bool = True) -> None:

@@ -4,7 +4,7 @@ Each step: draw the step's crops (a function of seed, step and rank), run the ge
 discriminators on the detached reconstruction (LSGAN), then the generator on
     mel x15 + adversarial x1 + feature matching x2 + commitment x0.25 + codebook x1 + distillation x15
 (weights from `LossConfig`), with AdamW, per-step exponential LR decay (plus, when asked, a final linear anneal
-to 0: OptimConfig) and gradient-norm clipping. On a GPU the forward passes run under autocast (bf16 where
+to 0, and after it, when asked, a re-warm and a later anneal: OptimConfig) and gradient-norm clipping. On a GPU the forward passes run under autocast (bf16 where
 supported, else fp16 with a GradScaler); CPU runs fp32.
 Checkpoints (see checkpoint.py) hold every RNG state of every rank, so `resume` continues bit for bit.
 
@@ -38,7 +38,7 @@ from tqdm import tqdm
 
 from hybridbench.errors import HybridbenchError
 from hybridcodec import checkpoint as ckpt
-from hybridcodec.config import SEMANTIC_DECODED, TrainConfig, resolve_anneal
+from hybridcodec.config import SEMANTIC_DECODED, TrainConfig, resolve_anneals
 from hybridcodec.data import CropSampler, FeatureStore, list_audio
 from hybridcodec.logs import RunLogger
 from hybridcodec.model import HybridCodec, with_semantic_decoder
@@ -76,6 +76,9 @@ class RunOptions:
     # (start, steps): anneal the generator's learning rate to 0 from update `start` over `steps` updates
     # (OptimConfig). Allowed on a resumed or warm-started run; stored in its config from then on.
     anneal: tuple[int, int] | None = None
+    # With anneal, on a run whose last anneal has finished: raise the learning rate back to its schedule and
+    # anneal again as `anneal` says (a warm restart; the earlier anneal stays in the config).
+    rewarm: bool = False
 
 
 @dataclass(frozen=True)
@@ -228,7 +231,7 @@ class Trainer:
                 )
             model = None
         self.start_step = state["step"] if state else (self.warm_start or {}).get("step", 0)
-        config = with_anneal(config, o.anneal, self.start_step, o.steps)
+        config = with_anneal(config, o.anneal, self.start_step, o.steps, rewarm=o.rewarm)
         self.config, self.teacher_spec = config, teacher
         mc = config.model
 
@@ -534,11 +537,15 @@ class Trainer:
         return out
 
 
-def with_anneal(config: TrainConfig, anneal: tuple[int, int] | None, step: int, target: int) -> TrainConfig:
-    """`config` with the learning-rate anneal it follows from `step` to `target` (see `resolve_anneal`)."""
+def with_anneal(
+    config: TrainConfig, anneal: tuple[int, int] | None, step: int, target: int, *, rewarm: bool = False
+) -> TrainConfig:
+    """`config` with the learning-rate anneals it follows from `step` to `target` (see `resolve_anneals`)."""
     oc = config.optim
-    start, steps = resolve_anneal(oc.anneal, anneal, step=step, target=target) or (None, 0)
-    return dataclasses.replace(config, optim=dataclasses.replace(oc, anneal_start=start, anneal_steps=steps))
+    anneals = resolve_anneals(oc.anneals, anneal, rewarm=rewarm, step=step, target=target)
+    start, steps = anneals[-1] if anneals else (None, 0)
+    optim = dataclasses.replace(oc, anneal_start=start, anneal_steps=steps, earlier_anneals=anneals[:-1])
+    return dataclasses.replace(config, optim=optim)
 
 
 def train(config: TrainConfig | None, options: RunOptions) -> Path:

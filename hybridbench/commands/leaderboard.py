@@ -102,8 +102,10 @@ def _training_facts() -> list[dict]:
 
 
 def _anneal_note(optim: dict) -> str:
-    start = optim.get("anneal_start")
-    return "" if start is None else f" annealed to 0 over steps {start}-{start + optim['anneal_steps']}"
+    from hybridcodec.config import OptimConfig, describe_anneals, from_dict
+
+    text = describe_anneals(from_dict(OptimConfig, optim).anneals)
+    return f" {text}" if text else ""
 
 
 def _last_curve_point(curves_folder: Path) -> str | None:

@@ -37,6 +37,7 @@ def test_user_mistakes_are_one_line_errors(trained_run: dict, tmp_path: Path, ca
         [*train, "--data", out, "--out", out, "--resume", "--batch-size", "3"],
         [*train, "--data", out, "--out", out, "--resume", "--anneal-start", "30"],  # without --anneal-steps
         [*train, "--data", out, "--out", out, "--resume", "--anneal-start", "5", "--anneal-steps", "10"],
+        [*train, "--data", out, "--out", out, "--resume", "--rewarm"],  # without the next anneal
     ]
     for argv in cases:
         assert main(argv) == 2, argv

@@ -42,24 +42,32 @@ def test_warm_starts_are_read_from_the_checkpoint_chain(tmp_path: Path):
     assert warm_start_steps(tmp_path) == [1750, 4000]
 
 
-def test_the_anneal_span_is_read_from_the_checkpoint_config(tmp_path: Path):
+def test_the_anneal_spans_are_read_from_the_checkpoint_config(tmp_path: Path):
     import dataclasses
 
     from hybridcodec import checkpoint as ckpt
     from hybridcodec.config import preset
-    from hybridcodec.curves import anneal_span
+    from hybridcodec.curves import anneal_spans
     from hybridcodec.model import HybridCodec
 
-    assert anneal_span(tmp_path) is None
+    assert anneal_spans(tmp_path) == []
     cfg = preset("tiny")
     model = HybridCodec(config=cfg.model)
     ckpt.save_model(tmp_path / "hybrid" / ckpt.MODEL_FILE, model, {"train_config": cfg.to_json()})
-    assert anneal_span(tmp_path) is None  # trained without an anneal
+    assert anneal_spans(tmp_path) == []  # trained without an anneal
     annealed = dataclasses.replace(
         cfg, optim=dataclasses.replace(cfg.optim, anneal_start=700, anneal_steps=300)
     )
     ckpt.save_model(tmp_path / "hybrid" / ckpt.MODEL_FILE, model, {"train_config": annealed.to_json()})
-    assert anneal_span(tmp_path) == (700, 1000)
+    assert anneal_spans(tmp_path) == [(700, 1000)]
+    rewarmed = dataclasses.replace(
+        cfg,
+        optim=dataclasses.replace(
+            cfg.optim, anneal_start=1500, anneal_steps=500, earlier_anneals=((700, 300),)
+        ),
+    )
+    ckpt.save_model(tmp_path / "hybrid" / ckpt.MODEL_FILE, model, {"train_config": rewarmed.to_json()})
+    assert anneal_spans(tmp_path) == [(700, 1000), (1500, 2000)]
 
 
 def test_the_wer_axis_is_cut_where_whisper_only_transcribes_noise():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -149,3 +150,12 @@ def test_an_anneal_is_asked_for_once_then_kept_and_passed_to_every_variant(tmp_p
         "--anneal-steps",
         "6",
     ]
+    assert "--rewarm" not in cmd
+    # Once it has finished (step 14), a re-warm trains on to a later anneal; both stay on record.
+    rewarmed = replicate.check_anneal(dataclasses.replace(plan(20, anneal=(16, 4)), rewarm=True), step_now=14)
+    assert (rewarmed.earlier_anneals, rewarmed.anneal) == (((8, 6),), (16, 4))
+    assert replicate.read_anneals(tmp_path / replicate.ANNEAL_FILE) == ((8, 6), (16, 4))
+    again = replicate.check_anneal(plan(20), step_now=17)  # a later run, without the options
+    assert (again.earlier_anneals, again.anneal) == (((8, 6),), (16, 4))
+    cmd = replicate._train_command(again, "dac", 18, tmp_path / "manifest.txt", threads=1)
+    assert "--rewarm" in cmd and cmd[cmd.index("--anneal-start") + 1] == "16"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 import shutil
 import socket
@@ -203,17 +204,56 @@ def test_learning_rate_is_dac_decay_then_a_linear_anneal_to_zero():
     assert annealed.generator_lr(60) == 0.0
 
 
+def test_a_rewarm_returns_to_the_schedule_after_a_finished_anneal_then_anneals_again():
+    plain = OptimConfig(lr=1e-3, lr_gamma=0.99)
+    rewarmed = OptimConfig(
+        lr=1e-3, lr_gamma=0.99, anneal_start=80, anneal_steps=10, earlier_anneals=((40, 20),)
+    )
+    assert rewarmed.anneals == ((40, 20), (80, 10))
+    assert rewarmed.generator_lr(50) == pytest.approx(0.5 * plain.generator_lr(50), rel=1e-12)  # first anneal
+    assert rewarmed.generator_lr(60) == plain.generator_lr(
+        60
+    )  # re-warmed at its end, straight to the schedule
+    assert rewarmed.generator_lr(79) == plain.generator_lr(79)
+    assert rewarmed.generator_lr(85) == pytest.approx(0.5 * plain.generator_lr(85), rel=1e-12)
+    assert rewarmed.generator_lr(90) == 0.0 and rewarmed.generator_lr(500) == 0.0
+    # Stored as JSON lists, read back as the same (hashable) config.
+    config = dataclasses.replace(TrainConfig(), optim=rewarmed)
+    assert TrainConfig.from_json(config.to_json()) == config
+
+
+def test_anneal_rule_moves_an_anneal_not_begun_and_rewarms_only_a_finished_one():
+    from hybridcodec.config import resolve_anneals
+
+    # Not begun yet (the run is at its start step or before): moved, nothing trained under it.
+    assert resolve_anneals(((40, 20),), (50, 20), step=40, target=60) == ((50, 20),)
+    with pytest.raises(HybridbenchError, match="already anneals from step 40 over 20"):
+        resolve_anneals(((40, 20),), (50, 20), step=41, target=60)  # begun: kept
+    with pytest.raises(HybridbenchError, match=r"still annealing \(its learning rate reaches 0 at step 60\)"):
+        resolve_anneals(((40, 20),), (70, 10), rewarm=True, step=55, target=80)
+    with pytest.raises(HybridbenchError, match="add --rewarm"):
+        resolve_anneals(((40, 20),), (70, 10), step=60, target=80)  # finished: the hint names the way on
+    with pytest.raises(HybridbenchError, match="needs the next anneal"):
+        resolve_anneals(((40, 20),), None, rewarm=True, step=60, target=80)
+    assert resolve_anneals(((40, 20),), (70, 10), rewarm=True, step=60, target=80) == ((40, 20), (70, 10))
+    # Asked again once recorded (the same command run again): kept as it is, with or without --rewarm.
+    assert resolve_anneals(((40, 20), (70, 10)), (70, 10), rewarm=True, step=75, target=80) == (
+        (40, 20),
+        (70, 10),
+    )
+    with pytest.raises(HybridbenchError, match="goes past step 80"):
+        resolve_anneals(((40, 20), (70, 10)), None, step=75, target=81)
+
+
 def test_an_anneal_added_on_resume_is_followed_kept_and_never_trained_past(
     trained_run: dict, tmp_path: Path, speech_dir: Path, feature_cache: Path, run_options
 ):
-    import dataclasses
-
     out = tmp_path / "anneal"
     shutil.copytree(trained_run["out"], out)
 
-    def options(steps: int, anneal=None):
+    def options(steps: int, anneal=None, rewarm=False):
         return dataclasses.replace(
-            run_options(out, speech_dir, feature_cache, steps, resume=True), anneal=anneal
+            run_options(out, speech_dir, feature_cache, steps, resume=True), anneal=anneal, rewarm=rewarm
         )
 
     with pytest.raises(HybridbenchError, match=r"at or after the current step \(30\)"):
@@ -230,6 +270,13 @@ def test_an_anneal_added_on_resume_is_followed_kept_and_never_trained_past(
         Trainer(config=None, options=options(36)).fit()
     with pytest.raises(HybridbenchError, match="this run already anneals from step 30 over 4"):
         Trainer(config=None, options=options(34, anneal=(31, 3)))
+    # Past the finished anneal only by a re-warm: back on the schedule at once, then the next anneal.
+    Trainer(config=None, options=options(38, anneal=(36, 2), rewarm=True)).fit()
+    oc = stored_config(out).optim
+    assert oc.anneals == ((30, 4), (36, 2))  # the earlier anneal stays on record
+    lrs = [float(r["lr"]) for r in read_csv(out / "metrics.csv") if int(r["step"]) > 34]
+    decay = [oc.lr * oc.lr_gamma**s for s in range(34, 38)]
+    assert lrs == pytest.approx([d * f for d, f in zip(decay, (1, 1, 1, 0.5), strict=True)], rel=1e-5)
 
 
 def stored_config(run: Path) -> TrainConfig:

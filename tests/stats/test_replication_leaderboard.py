@@ -270,3 +270,7 @@ def test_the_recipe_cell_names_an_anneal_only_when_there_is_one():
     assert (
         _anneal_note({"anneal_start": 17000, "anneal_steps": 1500}) == " annealed to 0 over steps 17000-18500"
     )
+    rewarmed = {"anneal_start": 23500, "anneal_steps": 2500, "earlier_anneals": [[17000, 1500]]}
+    assert _anneal_note(rewarmed) == (
+        " annealed to 0 over steps 17000-18500, re-warmed and annealed again over steps 23500-26000"
+    )
