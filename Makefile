@@ -29,7 +29,8 @@ bench: $(STAMP)
 # STEPS extends the runs), copy them into the package as fp16, and regenerate leaderboards/mini-replication.md.
 # On a machine with no run folder yet, training warm-starts from the shipped checkpoints at their step.
 # The shipped recipe anneals the learning rate to 0 from step 17,000 to 18,500 (ANNEAL_START=17000
-# ANNEAL_STEPS=1500, recorded in the checkpoints and kept by later runs), so 18,500 is as far as it goes.
+# ANNEAL_STEPS=1500, recorded in the checkpoints and kept by later runs), so 18,500 is as far as it goes unless
+# REWARM=1 with a later anneal trains on past it (hybridcodec/README.md: "--rewarm").
 STEPS ?= 18500
 replicate: $(STAMP)
 	-$(PY) -m hybridbench.cli data prepare asterisk-en asterisk-fr librivox-mini
