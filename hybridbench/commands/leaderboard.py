@@ -22,6 +22,7 @@ from pathlib import Path
 from hybridbench.errors import HybridbenchError
 from hybridbench.report.replication import MINIS, SUITE_ROLES
 from hybridbench.runner import RunConfig, Runner, parse_limit
+from hybridbench.speed import ClaimTiming, speed_claim
 from hybridbench.store import ResultStore
 from hybridcodec.replicate import HISTORY
 from hybridcodec.replicate import METRICS as METRICS_CSV
@@ -173,34 +174,8 @@ def _copy_curves(replication: Path, reports: Path) -> Path | None:
     return target if target.is_file() else None
 
 
-SPEED = {"batch_size": 1, "seconds": 4.0, "repeats": 5, "warmup": 2}
-
-
-def _speed_check(
-    device, unavailable: dict[str, str]
-) -> tuple[dict[str, dict[str, float]] | None, str | None]:
-    """RTFs of the HybridCodec and DualCodec minis measured back to back on the same input, for the speed claim
-    (the run's per-item timings of the two are taken minutes apart, under whatever else the machine runs).
-    `unavailable`: the codecs the run skipped for want of weights (then there is nothing to time)."""
-    from hybridbench.codecs import CODECS
-    from hybridbench.speed import measure
-
-    names = ["hybridcodec-mini", "dualcodec-mini"]
-    if any(n in unavailable for n in names):
-        return None, None
-    rtf = {}
-    for name in names:
-        codec = CODECS.get(name).load(weights=None, device=device)
-        rtf[name] = {r.stage.split("@")[0]: r.rtf for r in measure(codec, **SPEED)}
-    command = f"hybridbench speed --codecs {','.join(names)} --seconds {SPEED['seconds']:g} --repeats {SPEED['repeats']}"
-    if device.type != "cpu":  # the speed command's default device is the CPU
-        command += f" --device {device.type}"
-    note = (
-        f"The speed claim is read from a separate measurement of the two codecs back to back (`{command}`: "
-        f"batch {SPEED['batch_size']}, median of {SPEED['repeats']} after {SPEED['warmup']} warm-up calls), "
-        "not from the RTF columns below, which time each codec while it is scored."
-    )
-    return rtf, note
+# The speed claim's measurement: 5 timed calls of each mini (a benchmark run takes fewer, see commands/run.py).
+SPEED = ClaimTiming(seconds=4.0, repeats=5, warmup=2)
 
 
 def leaderboard(args: argparse.Namespace) -> int:
@@ -252,7 +227,7 @@ def leaderboard(args: argparse.Namespace) -> int:
         "items": ", ".join(f"{s} {len(v)}" for s, v in items.items()),
     }
     context["curve"] = _last_curve_point(args.reports)
-    context["speed"], context["speed_note"] = _speed_check(device, summary.unavailable)
+    context["speed"], context["speed_note"] = speed_claim(device, summary.unavailable, SPEED)
     curves_rel = os.path.relpath(curves, args.out.parent) if curves is not None else None
     text = render(rows, metrics=metrics, training=training, context=context, curves_png=curves_rel)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -204,6 +204,8 @@ def test_the_target_needs_the_whole_interval_under_the_bar():
     assert replication._target_verdict(0.07, 0.12) == "met"
     assert replication._target_verdict(0.12, 0.21).startswith("not shown: under the bar")
     assert replication._target_verdict(0.195, 0.327) == "not met"
+    assert replication._target_verdict(0.12, None).startswith("not shown: too few items")  # n=1: no interval
+    assert replication._target_verdict(0.40, float("nan")) == "not met"
 
 
 def test_update_time_is_summed_from_the_shipped_training_log(tmp_path: Path):
