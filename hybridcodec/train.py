@@ -4,8 +4,8 @@ Each step: draw the step's crops (a function of seed, step and rank), run the ge
 discriminators on the detached reconstruction (LSGAN), then the generator on
     mel x15 + adversarial x1 + feature matching x2 + commitment x0.25 + codebook x1 + distillation x15
 (weights from `LossConfig`), with AdamW, per-step exponential LR decay (plus, when asked, a final linear anneal
-to 0, and after it, when asked, a re-warm and a later anneal: OptimConfig) and gradient-norm clipping. On a GPU the forward passes run under autocast (bf16 where
-supported, else fp16 with a GradScaler); CPU runs fp32.
+to 0, and after it, when asked, a re-warm and a later anneal: OptimConfig) and gradient-norm clipping. On a GPU
+the forward passes run under autocast (bf16 where supported, else fp16 with a GradScaler); CPU runs fp32.
 Checkpoints (see checkpoint.py) hold every RNG state of every rank, so `resume` continues bit for bit.
 
 A new run can also start from another run's model file (`init_from`, e.g. a shipped fp16 checkpoint): a warm
