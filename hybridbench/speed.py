@@ -131,9 +131,10 @@ def speed_claim(
     )
     if device.type != "cpu":  # the speed command's default device is the CPU
         command += f" --device {device.type}"
+    calls = "call" if timing.warmup == 1 else "calls"
     note = (
         f"The speed claim is read from a separate measurement of the two codecs back to back (`{command}`: "
-        f"batch 1, median of {timing.repeats} after {timing.warmup} warm-up call{'' if timing.warmup == 1 else 's'}), "
+        f"batch 1, median of {timing.repeats} after {timing.warmup} warm-up {calls}), "
         "not from the per-item RTF columns, which time each codec while it is scored."
     )
     return rtf, note

@@ -185,11 +185,7 @@ def describe_anneals(anneals: tuple[tuple[int, int], ...]) -> str:
     """How a run's anneals read in a recipe: "annealed to 0 over steps 17000-18500, re-warmed and annealed
     again over steps 23500-26000"; "" when it has none."""
     spans = [f"steps {s}-{s + n}" for s, n in anneals]
-    if not spans:
-        return ""
-    return "annealed to 0 over " + "".join(
-        [spans[0], *(f", re-warmed and annealed again over {x}" for x in spans[1:])]
-    )
+    return "annealed to 0 over " + ", re-warmed and annealed again over ".join(spans) if spans else ""
 
 
 def resolve_anneals(
@@ -208,35 +204,36 @@ def resolve_anneals(
     change nothing). Until it begins it may be moved. The one way on past it is a re-warm (`rewarm`): once the
     last anneal has finished, a new one may be asked, and the learning rate goes back up to its schedule
     until that one starts."""
-    current = tuple(tuple(a) for a in current)
     last = current[-1] if current else None
     if rewarm and asked is None:
         raise HybridbenchError(
             "--rewarm needs the next anneal", "pass --anneal-start and --anneal-steps with it"
         )
-    # An anneal that has not begun yet (no update has followed it) may still be moved: nothing changes.
-    moved = asked is not None and last is not None and tuple(asked) != last and step <= last[0]
-    if asked is not None and last is not None and tuple(asked) != last and not moved:
-        if not rewarm:
-            hint = f"pass --anneal-start {last[0]} --anneal-steps {last[1]}, or neither"
-            if step >= sum(last):
-                hint += ", or add --rewarm to raise the learning rate again and anneal anew"
-            raise HybridbenchError(f"{run} already anneals from step {last[0]} over {last[1]} steps", hint)
-        if step < sum(last):
+    new = None if asked is None or tuple(asked) == last else tuple(asked)
+    anneals = current
+    if new is not None:
+        # An anneal that has not begun yet (no update has followed it) may still be moved: nothing changes.
+        moved = last is not None and step <= last[0]
+        if last is not None and not moved:
+            if not rewarm:
+                hint = f"pass --anneal-start {last[0]} --anneal-steps {last[1]}, or neither"
+                if step >= sum(last):
+                    hint += ", or add --rewarm to raise the learning rate again and anneal anew"
+                raise HybridbenchError(
+                    f"{run} already anneals from step {last[0]} over {last[1]} steps", hint
+                )
+            if step < sum(last):
+                raise HybridbenchError(
+                    f"--rewarm: {run} is still annealing (its learning rate reaches 0 at step {sum(last)})",
+                    f"train to step {sum(last)} first, then re-warm",
+                )
+        if new[1] < 1 or new[0] < step:
             raise HybridbenchError(
-                f"--rewarm: {run} is still annealing (its learning rate reaches 0 at step {sum(last)})",
-                f"train to step {sum(last)} first, then re-warm",
+                f"--anneal-start {new[0]} --anneal-steps {new[1]}: the anneal must start at or after the "
+                f"current step ({step}) and last at least 1 step",
+                f"e.g. --anneal-start {step} --anneal-steps 2000",
             )
-    if asked is not None and tuple(asked) != last and (asked[1] < 1 or asked[0] < step):
-        raise HybridbenchError(
-            f"--anneal-start {asked[0]} --anneal-steps {asked[1]}: the anneal must start at or after the "
-            f"current step ({step}) and last at least 1 step",
-            f"e.g. --anneal-start {step} --anneal-steps 2000",
-        )
-    if asked is None or tuple(asked) == last:
-        anneals = current
-    else:
-        anneals = (*current[:-1], tuple(asked)) if moved else (*current, tuple(asked))
+        anneals = (*current[:-1], new) if moved else (*current, new)
     if anneals and target > sum(anneals[-1]):
         end = sum(anneals[-1])
         raise HybridbenchError(

@@ -26,8 +26,9 @@ from hybridbench.timing import device_name
 # suite (10 of asterisk-en-test, the fewest for which `compare` gives a paired verdict; 2 of the others),
 # depths 1 (RVQ-1) and 12 plus each residual codec's full depth (Opus and AMR-NB, simulcast, at depth 1 only:
 # their lowest bitrate, the nearest to the minis' 3 kbit/s), PESQ-WB and STOI, one timed run per call, and
-# the speed claim timed on its own (BENCH_SPEED, about 10 s): sized by measurement to stay under 5 minutes on 2 CPU cores (README; --limit, --depths, --metrics and
-# --timing-repeats change it; `make leaderboard` runs all).
+# the speed claim timed on its own (BENCH_SPEED, about 10 s): sized by measurement to stay under 5 minutes
+# on 2 CPU cores (README; --limit, --depths, --metrics and --timing-repeats change it; `make leaderboard`
+# runs all).
 DEFAULT_SUITES = "asterisk-en-test,librivox-mini,synthetic-en,asterisk-fr-test"
 DEFAULT_ASR = "en:whisper-tiny.en,*:whisper-base"
 DEFAULT_DEPTHS = "1,12"
