@@ -11,8 +11,9 @@ from pathlib import Path
 
 from hybridbench.errors import HybridbenchError
 from hybridcodec.config import PRESETS, VARIANTS, preset
+from hybridcodec.nn.losses import DISTILLATION_FORMS
 from hybridcodec.replicate import Recipe
-from hybridcodec.teachers import TEACHERS
+from hybridcodec.teachers import TARGETS, TEACHERS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,7 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train (or resume) a codec; torchrun-compatible for DDP")
     t.add_argument("--preset", choices=sorted(PRESETS), default="mini")
-    t.add_argument("--variant", choices=VARIANTS, default="hybrid")
+    t.add_argument(
+        "--variant", choices=VARIANTS,
+        help="default hybrid; with --init-from a dac model, dac-distill adds a fresh semantic decoder to distill",
+    )  # fmt: skip
     t.add_argument(
         "--data", nargs="+", required=True, metavar="DIR_OR_MANIFEST", help="folders, manifests or files"
     )
@@ -37,7 +41,20 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--teacher-layer", type=int, help="w2v-bert-2.0 hidden_states index (default 17 = block 16)"
     )
-    t.add_argument("--teacher-stats", default="", help="mean/var .pt file to normalise teacher features")
+    t.add_argument(
+        "--teacher-stats", default="",
+        help="mean/var .pt file (DualCodec's format) applied to the raw teacher features",
+    )  # fmt: skip
+    t.add_argument(
+        "--teacher-target", choices=TARGETS,
+        help="how raw teacher features become the target: standardized per dimension on the training corpus, "
+        "depositioned (Whisper: window-position mean removed, then standardized), or raw "
+        "(default: depositioned for whisper-base-encoder, standardized for w2v-bert-2.0)",
+    )  # fmt: skip
+    t.add_argument(
+        "--distillation-form", choices=DISTILLATION_FORMS,
+        help="distillation loss: mse (DualCodec), d-axis (SpeechTokenizer), cosine (default: the preset's, mse)",
+    )  # fmt: skip
     t.add_argument("--steps", type=int, required=True, help="total number of updates")
     t.add_argument("--out", type=Path, required=True, help="run folder")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
@@ -94,6 +111,50 @@ def build_parser() -> argparse.ArgumentParser:
             default=getattr(defaults, field.name), help="recipe (default: %(default)s)",
         )  # fmt: skip
 
+    st = sub.add_parser(
+        "settle",
+        help="the distillation experiment: arms warm-started from the shipped dac mini, read on held-out speech",
+    )
+    st.add_argument("--out", type=Path, default=Path("runs/settle"), help="folder of the arms (resumable)")
+    st.add_argument("--steps", type=int, default=3000, help="updates per arm from the shipped step")
+    st.add_argument("--anneal-steps", type=int, default=1000, help="final updates annealing the rate to 0")
+    st.add_argument("--jobs", type=int, default=2, help="arms trained at the same time")
+    st.add_argument("--device", default="cpu")
+    st.add_argument("--corpus", type=Path, help="the replication corpus (default: built in the cache)")
+    st.add_argument("--no-eval", action="store_true", help="train the arms only")
+    st.add_argument("--page", type=Path, default=Path("leaderboards/distillation-experiment.md"))
+    st.add_argument("--reports", type=Path, default=Path("reports/distillation-experiment"))
+
+    tc = sub.add_parser(
+        "teacher-check",
+        help="how learnable a teacher's target is: position share, concentration, log-mel probe ceiling",
+    )
+    tc.add_argument("--teacher", choices=TEACHERS, default="whisper-base-encoder")
+    tc.add_argument("--teacher-source", default="")
+    tc.add_argument("--teacher-layer", type=int)
+    tc.add_argument("--teacher-stats", default="")
+    tc.add_argument(
+        "--fit", required=True, help="suite name, folder or manifest the statistics are fitted on"
+    )
+    tc.add_argument("--eval", required=True, help="held-out suite name, folder or manifest")
+    tc.add_argument(
+        "--targets", default=",".join(TARGETS), help="target kinds to compare (default: %(default)s)"
+    )
+    tc.add_argument("--device", default="cpu")
+
+    pr = sub.add_parser(
+        "probe",
+        help="held-out R2 of a ridge map from a codec's first k codebooks to a teacher's target and log-mel",
+    )
+    pr.add_argument("--codecs", required=True, help="registered codecs (comma-separated)")
+    pr.add_argument("--weights", action="append", default=[], metavar="CODEC=PATH")
+    pr.add_argument("--fit", required=True, help="suite name, folder or manifest the probe is fitted on")
+    pr.add_argument("--eval", required=True, help="held-out suite name, folder or manifest")
+    pr.add_argument("--depth", type=int, default=1, help="codebooks the probe reads (default: 1, RVQ-1)")
+    pr.add_argument("--teacher", choices=TEACHERS, default="whisper-base-encoder")
+    pr.add_argument("--teacher-target", choices=TARGETS, help="default: the teacher's default target")
+    pr.add_argument("--device", default="cpu")
+
     s = sub.add_parser("ship", help="copy the replication's four checkpoints into the package as fp16")
     s.add_argument("--from", dest="run", type=Path, default=Path("runs/mini-replication"))
     s.add_argument("--step", type=int, help="default: the latest step all four variants reached")
@@ -136,12 +197,21 @@ def _anneal(args: argparse.Namespace) -> tuple[int, int] | None:
 def _train(args: argparse.Namespace) -> None:
     import torch
 
-    from hybridcodec.teachers import TeacherSpec
+    from hybridcodec.teachers import DEFAULT_TARGET, TeacherSpec
     from hybridcodec.train import RunOptions, train
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    cfg = preset(args.preset, variant=args.variant)
+    if args.resume and (args.variant or args.teacher_target or args.distillation_form):
+        raise HybridbenchError(
+            "a resumed run keeps its variant, teacher target and distillation form",
+            "drop --variant, --teacher-target and --distillation-form with --resume",
+        )
+    cfg = preset(args.preset, variant=args.variant or "hybrid")
+    if args.distillation_form and args.init_from is None:
+        cfg = dataclasses.replace(
+            cfg, loss=dataclasses.replace(cfg.loss, distillation_form=args.distillation_form)
+        )
     overrides = {
         "batch_size": args.batch_size, "segment_seconds": args.segment_seconds, "seed": args.seed,
         "log_every": args.log_every, "sample_every": args.sample_every, "checkpoint_every": args.checkpoint_every,
@@ -174,14 +244,17 @@ def _train(args: argparse.Namespace) -> None:
     teacher = None
     if args.teacher:
         teacher = TeacherSpec(
-            name=args.teacher, source=args.teacher_source, layer=args.teacher_layer, stats=args.teacher_stats
-        )
+            name=args.teacher, source=args.teacher_source, layer=args.teacher_layer, stats=args.teacher_stats,
+            target=args.teacher_target or DEFAULT_TARGET[args.teacher],
+        )  # fmt: skip
     options = RunOptions(
         out=args.out, data=tuple(args.data), steps=args.steps, teacher=teacher, resume=args.resume,
         device=args.device, precision=args.precision, feature_cache=args.feature_cache,
         deterministic=args.deterministic, progress=not args.no_progress, valid=tuple(args.valid),
         init_from=args.init_from, semantic_decoder_layers=layers if args.init_from is not None else None,
         anneal=_anneal(args), rewarm=args.rewarm,
+        variant=args.variant if args.init_from is not None else None,
+        distillation_form=args.distillation_form if args.init_from is not None else None,
     )  # fmt: skip
     out = train(None if stored else cfg, options)
     if os.environ.get("RANK", "0") == "0":
@@ -198,6 +271,90 @@ def _replicate(args: argparse.Namespace) -> None:
         anneal=_anneal(args), rewarm=args.rewarm,
     )  # fmt: skip
     replicate.run(plan, evaluate=not args.no_eval)
+
+
+def _settle(args: argparse.Namespace) -> None:
+    from hybridcodec import corpus as corpus_mod
+    from hybridcodec import settle
+
+    corpus = corpus_mod.build(args.corpus)
+    exp = settle.Experiment(
+        out=args.out, data=corpus.manifest, valid=corpus.valid_manifest, steps=args.steps,
+        anneal_steps=args.anneal_steps, jobs=args.jobs, device=args.device,
+    )  # fmt: skip
+    settle.train_arms(exp)
+    if not args.no_eval:
+        results = settle.evaluate(exp)
+        print(settle.write_page(results, page=args.page, reports=args.reports, runs=exp.out))
+
+
+def _teacher_check(args: argparse.Namespace) -> None:
+    from hybridcodec import measure
+    from hybridcodec.teachers import TeacherSpec
+
+    spec = TeacherSpec(
+        name=args.teacher, source=args.teacher_source, layer=args.teacher_layer, stats=args.teacher_stats
+    )
+    targets = tuple(t.strip() for t in args.targets.split(",") if t.strip())
+    unknown = [t for t in targets if t not in TARGETS]
+    if unknown:
+        raise HybridbenchError(f"unknown targets {unknown}", f"choose from {', '.join(TARGETS)}")
+    fit, held = measure.utterances(args.fit), measure.utterances(args.eval)
+    checks = measure.teacher_check(spec, fit, held, targets, device=args.device)
+    print(
+        f"{args.teacher}: statistics fitted on {len(fit)} files of {args.fit}, read on {len(held)} of {args.eval}"
+    )
+    print(measure.check_table(spec, checks))
+
+
+def _probe(args: argparse.Namespace) -> None:
+    from hybridbench.codecs import CODECS
+    from hybridbench.registry import parse_names
+    from hybridcodec import measure
+    from hybridcodec import target as target_mod
+    from hybridcodec.teachers import DEFAULT_TARGET, TeacherSpec
+
+    weights = {}
+    for entry in args.weights:
+        name, sep, path = entry.partition("=")
+        if not sep:
+            raise HybridbenchError(f"--weights {entry}: expected CODEC=PATH")
+        weights[name] = path
+    codecs = parse_names(args.codecs)
+    stray = sorted(set(weights) - set(codecs))
+    if stray:
+        raise HybridbenchError(
+            f"--weights for {', '.join(stray)}, which --codecs does not name", "add it to --codecs"
+        )
+    fit, held = measure.utterances(args.fit), measure.utterances(args.eval)
+    spec = TeacherSpec(name=args.teacher)
+    kind = args.teacher_target or DEFAULT_TARGET[args.teacher]
+    rows = []
+    for name in codecs:
+        codec = CODECS.get(name).load(weights=weights.get(name), device=args.device)
+        if not 1 <= args.depth <= codec.num_codebooks:
+            raise HybridbenchError(f"--depth {args.depth}: {name} has {codec.num_codebooks} codebooks")
+        raw = [
+            measure.raw_features(spec, files, frame_rate=codec.frame_rate, device=args.device)
+            for files in (fit, held)
+        ]
+        if kind == "raw":
+            targets = tuple(raw)
+        else:
+            stats = target_mod.fit(raw[0], kind=kind, frame_rate=codec.frame_rate)
+            targets = tuple(measure.processed(r, stats, codec.frame_rate) for r in raw)
+        mels = tuple(measure.mel_targets(files, codec.frame_rate) for files in (fit, held))
+        codes = [measure.encode_files(codec.encode, codec.sample_rate, files) for files in (fit, held)]
+        rows.append(
+            measure.probe_codec(
+                name, codes[0], codes[1], tuple(codec.codebook_sizes), args.depth, targets, mels
+            )
+        )
+    print(
+        f"probe: fitted on {len(fit)} files of {args.fit}, held-out R2 on {len(held)} of {args.eval}; "
+        f"teacher {args.teacher} ({kind}), {measure.CONTEXT} causal frames"
+    )
+    print(measure.probe_table(rows))
 
 
 def _ship(args: argparse.Namespace) -> None:
@@ -258,9 +415,11 @@ def _decode(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        {"train": _train, "replicate": _replicate, "ship": _ship, "encode": _encode, "decode": _decode}[
-            args.command
-        ](args)
+        commands = {
+            "train": _train, "replicate": _replicate, "settle": _settle, "teacher-check": _teacher_check,
+            "probe": _probe, "ship": _ship, "encode": _encode, "decode": _decode,
+        }  # fmt: skip
+        commands[args.command](args)
     except HybridbenchError as exc:
         print(f"hybridcodec: error: {exc}", file=sys.stderr)
         return 2

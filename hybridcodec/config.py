@@ -62,6 +62,11 @@ class ModelConfig:
     # trained to step 4,000 with 0 showed). 0 is also what checkpoints from before this field hold. `dualcodec`
     # distills from its own ConvNeXt semantic decoder and ignores this.
     semantic_decoder_layers: int = 0
+    # How the teacher's raw features become the distillation target (hybridcodec.target; "raw" = unprocessed, as
+    # checkpoints from before this field were trained), and how many window positions its statistics hold. The
+    # statistics are buffers of the model (`teacher_target.*`), fitted on the training corpus.
+    teacher_target: str = "raw"
+    teacher_positions: int = 0
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
@@ -122,6 +127,9 @@ class LossConfig:
     commitment: float = 0.25
     codebook: float = 1.0
     distillation: float = 15.0
+    # The distillation loss's form (nn/losses.py DISTILLATION_FORMS): "mse" on the (standardised) target, as
+    # DualCodec; "d-axis", SpeechTokenizer's per-dimension cosine over time; "cosine", per frame over dimensions.
+    distillation_form: str = "mse"
     mel_windows: tuple[int, ...] = (32, 64, 128, 256, 512, 1024, 2048)
     mel_bins: tuple[int, ...] = (5, 10, 20, 40, 80, 160, 320)
 

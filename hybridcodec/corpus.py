@@ -13,7 +13,11 @@ too, when its normalized text equals that of any test sentence (asterisk-en-test
 so no test sentence is ever heard in training, by any voice. (The Asterisk split is by recording: 16 test
 prompts say a sentence that a train prompt also says.) The counts of what was dropped are in the summary.
 
-`manifest.jsonl` lists every file (relative path, text, source, duration, sha256 of the audio bytes);
+A validation split: every sentence whose hash falls in `VALID_SHARE` (about 1 in 20, `is_validation`) is held out
+of training with all its recordings, real and synthetic, and listed in `valid.jsonl`; the trainer scores its
+held-out losses there (`train --valid`), which tell memorisation from learning.
+
+`manifest.jsonl` lists every training file (relative path, text, source, duration, sha256 of the audio bytes);
 `corpus.json` summarises it and holds the manifest's sha256, which checkpoints trained on it record.
 Rendered files are keyed by (voice version, text), so building again only renders what is missing.
 
@@ -45,6 +49,8 @@ TRAIN_SUITE = "asterisk-en-train"
 TEST_SUITES = ("asterisk-en-test", "synthetic-en", "librivox-mini")
 DEFAULT_VOICES = tuple(VOICES)
 MANIFEST = "manifest.jsonl"
+VALID_MANIFEST = "valid.jsonl"
+VALID_SHARE = 20  # one sentence in this many is held out for validation
 SUMMARY = "corpus.json"
 
 
@@ -55,6 +61,10 @@ class Corpus:
     @property
     def manifest(self) -> Path:
         return self.root / MANIFEST
+
+    @property
+    def valid_manifest(self) -> Path:
+        return self.root / VALID_MANIFEST
 
     @property
     def summary(self) -> dict:
@@ -88,6 +98,18 @@ def _normalized(text: str) -> str:
 def test_sentences(suites: tuple[str, ...] = TEST_SUITES) -> set[str]:
     """Normalized text of every sentence of the test suites (each must be present: an absent one is an error)."""
     return {_normalized(item.text) for name in suites for item in _suite_items(name)}
+
+
+def is_validation(text: str) -> bool:
+    """Whether a training sentence is held out for validation: a stable choice by its normalized text."""
+    digest = hashlib.sha256(f"valid|{_normalized(text)}".encode()).hexdigest()
+    return int(digest[:8], 16) % VALID_SHARE == 0
+
+
+def _write_manifest(path: Path, rows: list[dict]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows), encoding="utf-8")
+    tmp.replace(path)
 
 
 def _sha256(path: Path) -> str:
@@ -149,10 +171,10 @@ def build(
                 write_wav(target, resample(torch.from_numpy(audio), sr, SAMPLE_RATE), SAMPLE_RATE)
             rows.append(_row(root, target, text, name))
 
-    manifest = root / MANIFEST
-    tmp = manifest.with_suffix(".tmp")
-    tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows), encoding="utf-8")
-    tmp.replace(manifest)
+    valid = [r for r in rows if is_validation(r["text"])]
+    rows = [r for r in rows if not is_validation(r["text"])]
+    _write_manifest(root / MANIFEST, rows)
+    _write_manifest(root / VALID_MANIFEST, valid)
     corpus = Corpus(root)
     by_source: dict[str, dict[str, float]] = {}
     for r in rows:
@@ -167,6 +189,12 @@ def build(
         "voices": {name: voice(name).version for name in voices},
         "voices_per_sentence": voices_per_sentence,
         "sentences": len(sentences),
+        "valid": {
+            "sentences": len({r["text"] for r in valid}),
+            "files": len(valid),
+            "hours": round(sum(r["duration"] for r in valid) / 3600, 4),
+            "manifest_sha256": hashlib.sha256(corpus.valid_manifest.read_bytes()).hexdigest(),
+        },
         "train_prompts": len(train_items),
         "train_prompts_dropped_for_test_overlap": len(train_items) - len(kept),
         "excluded_test_suites": list(TEST_SUITES),

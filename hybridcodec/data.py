@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from hybridbench.audio import load_audio, resample
 from hybridbench.errors import HybridbenchError
+from hybridcodec.target import TeacherTarget
 from hybridcodec.teachers import Teacher, TeacherSpec, cache_id
 
 if TYPE_CHECKING:
@@ -181,6 +182,7 @@ class CropSampler:
         batch_size: int,
         seed: int,
         features: FeatureStore | None = None,
+        target: TeacherTarget | None = None,
         cache_files: int = 256,
     ):
         if not files:
@@ -188,7 +190,8 @@ class CropSampler:
         self.files = files
         self.sample_rate, self.hop = sample_rate, hop
         self.segment_frames, self.batch_size, self.seed = segment_frames, batch_size, seed
-        self.features = features
+        # Turns the raw cached features into the distillation target (on the CPU, knowing each crop's start).
+        self.features, self.target = features, target
         self.lengths = [_num_samples(f, sample_rate) for f in files]
         self._cache: OrderedDict[int, torch.Tensor] = OrderedDict()
         self._cache_files = cache_files
@@ -209,15 +212,27 @@ class CropSampler:
         """-> (wav [B, 1, frames * hop], teacher [B, dim, frames] or None). Short files are zero-padded."""
         rng = np.random.default_rng([self.seed, step, rank])
         n, seg = self.segment_frames, self.segment_frames * self.hop
-        wavs, feats = [], []
+        wavs, feats, starts = [], [], []
         for index in rng.integers(0, len(self.files), size=self.batch_size):
             wav = self.audio(int(index))
             total_frames = math.ceil(wav.shape[-1] / self.hop)
             start = int(rng.integers(0, total_frames - n + 1)) if total_frames > n else 0
+            starts.append(start)
             crop = wav[start * self.hop : start * self.hop + seg]
             wavs.append(torch.nn.functional.pad(crop, (0, seg - crop.shape[-1])))
             if self.features is not None:
                 f = torch.from_numpy(np.array(self.features.load(self.files[int(index)])[start : start + n]))
                 feats.append(torch.nn.functional.pad(f, (0, 0, 0, n - f.shape[0])).T)
         wav = torch.stack(wavs)[:, None]
-        return wav, (torch.stack(feats) if feats else None)
+        if not feats:
+            return wav, None
+        feats = torch.stack(feats)
+        if self.target is not None:
+            feats = self.target(feats, torch.tensor(starts))
+        return wav, feats
+
+    def raw_features(self) -> list[np.ndarray]:
+        """Every file's raw teacher features [frames, dim] (to fit the target statistics on)."""
+        if self.features is None:
+            raise HybridbenchError("no teacher features to read")
+        return [self.features.load(f) for f in self.files]

@@ -50,7 +50,9 @@ class Codec:
             ).T
             for w in wav
         ]
-        return torch.stack(feats).to(self.device)
+        feats = torch.stack(feats).to(self.device)
+        # The semantic input is the target the model was trained on (whole files: window positions from 0).
+        return feats if self.model.teacher_target is None else self.model.teacher_target(feats, 0)
 
     @torch.inference_mode()
     def encode(self, wav: torch.Tensor) -> torch.Tensor:

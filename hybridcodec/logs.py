@@ -15,7 +15,7 @@ COLUMNS = (
     "loss/commitment", "loss/codebook", "loss/discriminator", "grad_norm/generator", "grad_norm/discriminator",
     "lr", "depth/mean", "time/step_s",
 )  # fmt: skip
-VALID_COLUMNS = ("step", "valid/mel", "valid/mel_depth1", "valid/distillation")
+VALID_COLUMNS = ("step", "valid/mel", "valid/mel_depth1", "valid/distillation", "valid/distillation_r2")
 
 
 class RunLogger:

@@ -28,6 +28,7 @@ from hybridcodec.config import SEMANTIC_DECODER_KEYS, ModelConfig
 from hybridcodec.nn.convnext import ConvNeXtStack
 from hybridcodec.nn.layers import Decoder, Encoder
 from hybridcodec.nn.quantize import ResidualVQ
+from hybridcodec.target import TeacherTarget, window_frames
 
 
 @dataclass
@@ -60,6 +61,13 @@ class HybridCodec(nn.Module):
         self.decoder = Decoder(latent_dim=c.latent_dim, dim=c.decoder_dim, rates=c.decoder_rates)
         acoustic_sizes = (c.acoustic_codebook_size,) * c.n_acoustic_codebooks
         self.semantic_head: nn.Module | None = None
+        # The distillation target's statistics (hybridcodec.target), kept with the weights they were trained on.
+        self.teacher_target: TeacherTarget | None = None
+        if c.uses_teacher and c.teacher_target != "raw":
+            window = window_frames(c.frame_rate) if c.teacher_positions else 0
+            self.teacher_target = TeacherTarget(
+                dim=c.teacher_dim, positions=c.teacher_positions, window=window
+            )
 
         def stack(in_dim: int, out_dim: int) -> ConvNeXtStack:
             return ConvNeXtStack(

@@ -37,6 +37,13 @@ TEACHER_FRAME_RATE = 50.0  # both teachers: 20 ms frames
 TEACHERS = ("w2v-bert-2.0", "whisper-base-encoder")
 
 
+# How raw teacher features become the distillation target (hybridcodec.target): as the teacher gives them;
+# standardised per dimension with training-corpus statistics; or, for Whisper's encoder, whose largest dimensions
+# encode the frame's absolute position in its 30 s window, the corpus mean per window position removed first.
+TARGETS = ("raw", "standardized", "depositioned")
+DEFAULT_TARGET = {"w2v-bert-2.0": "standardized", "whisper-base-encoder": "depositioned"}
+
+
 @dataclass(frozen=True)
 class TeacherSpec:
     """Everything that identifies a teacher's features (stored in checkpoints, part of the cache key)."""
@@ -44,9 +51,23 @@ class TeacherSpec:
     name: str
     source: str = ""  # local folder or hub name; "" = the default for `name`
     layer: int | None = None  # w2v-bert-2.0 hidden_states index (default 17)
-    stats: str = ""  # mean/var file for normalisation; "" = no normalisation
+    stats: str = ""  # mean/var file (DualCodec's format) applied to the raw features; "" = none
+    target: str = "raw"  # how the raw features become the distillation target (TARGETS)
+    target_stats: str = ""  # sha256 of the fitted target statistics (hybridcodec.target), once fitted
+
+    def __post_init__(self) -> None:
+        if self.target not in TARGETS:
+            raise HybridbenchError(
+                f"unknown teacher target {self.target!r}", f"choose one of {', '.join(TARGETS)}"
+            )
+
+    def raw_key(self) -> str:
+        """Identifies the raw features (what the feature cache holds): the target processing is not part of it."""
+        raw = {"name": self.name, "source": self.source, "layer": self.layer, "stats": self.stats}
+        return hashlib.sha1(repr(sorted(raw.items())).encode()).hexdigest()[:16]
 
     def key(self) -> str:
+        """Identifies the distillation target: the raw features and their processing with its statistics."""
         return hashlib.sha1(repr(sorted(asdict(self).items())).encode()).hexdigest()[:16]
 
 
@@ -60,7 +81,7 @@ class Teacher(ABC):
     @property
     def cache_id(self) -> str:
         """Identifies these features for the on-disk cache (spec + numeric precision)."""
-        return f"{self.spec.name}-{self.spec.key()}-{self.compute_type}"
+        return f"{self.spec.name}-{self.spec.raw_key()}-{self.compute_type}"
 
     @abstractmethod
     def features(self, wav: torch.Tensor) -> torch.Tensor:
@@ -185,7 +206,7 @@ def cache_id(spec: TeacherSpec, device: str | torch.device = "cpu") -> str:
         compute_type = "float16" if torch.device(device).type == "cuda" else "int8"
     else:
         compute_type = "float32"
-    return f"{spec.name}-{spec.key()}-{compute_type}"
+    return f"{spec.name}-{spec.raw_key()}-{compute_type}"
 
 
 def make_teacher(spec: TeacherSpec, *, device: str | torch.device = "cpu") -> Teacher:

@@ -38,6 +38,7 @@ from tqdm import tqdm
 
 from hybridbench.errors import HybridbenchError
 from hybridcodec import checkpoint as ckpt
+from hybridcodec import target as target_mod
 from hybridcodec.config import SEMANTIC_DECODED, TrainConfig, resolve_anneals
 from hybridcodec.data import CropSampler, FeatureStore, list_audio
 from hybridcodec.logs import RunLogger
@@ -47,9 +48,11 @@ from hybridcodec.nn.losses import (
     MultiScaleMelLoss,
     discriminator_loss,
     distillation_loss,
+    explained_variance,
     generator_losses,
     split_real_fake,
 )
+from hybridcodec.target import TeacherTarget
 from hybridcodec.teachers import TeacherSpec, make_teacher
 
 
@@ -79,6 +82,10 @@ class RunOptions:
     # With anneal, on a run whose last anneal has finished: raise the learning rate back to its schedule and
     # anneal again as `anneal` says (a warm restart; the earlier anneal stays in the config).
     rewarm: bool = False
+    # With init_from: "dac-distill" turns a `dac` model into the distilled baseline (the same layers plus a fresh
+    # semantic decoder; the distillation target then needs `teacher`), and a distillation loss form of its own.
+    variant: str | None = None
+    distillation_form: str | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +168,9 @@ def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
 
 
+VALID_CROPS = 64  # fixed held-out crops scored at every checkpoint
+
+
 class Trainer:
     """Builds everything a run needs, then `fit()` runs it to `options.steps`."""
 
@@ -211,6 +221,7 @@ class Trainer:
                 # The source's own warm start, so a chain of machines stays on record.
                 "previous": next(iter(ckpt.warm_start_chain(meta)), None),
             }
+            config, teacher, model = self._warm_start_changes(config, teacher, model)
             old_layers, new_layers = config.model.semantic_decoder_layers, o.semantic_decoder_layers
             if (
                 new_layers is not None
@@ -219,7 +230,7 @@ class Trainer:
             ):
                 model = with_semantic_decoder(model, new_layers, seed=config.seed)
                 config = dataclasses.replace(config, model=model.config)
-                self.warm_start["changed"] = {"semantic_decoder_layers": [old_layers, new_layers]}
+                self.warm_start.setdefault("changed", {})["semantic_decoder_layers"] = [old_layers, new_layers]
         else:
             if config is None:
                 raise HybridbenchError("a new run needs a config (--preset)")
@@ -230,6 +241,16 @@ class Trainer:
                     "w2v-bert-2.0 (the paper's, downloads when online) or whisper-base-encoder (offline)",
                 )
             model = None
+        if (
+            config.model.variant in SEMANTIC_DECODED
+            and config.model.semantic_decoder_layers < 1
+            and state is None
+        ):
+            raise HybridbenchError(
+                f"{config.model.variant} distills through a semantic decoder of 0 ConvNeXt blocks: a 1x1 conv of the "
+                f"{config.model.codebook_dim}-d code, which can fit only a rank-{config.model.codebook_dim} map",
+                "pass --semantic-decoder-layers 1 or more (the presets use 2 and 5)",
+            )
         self.start_step = state["step"] if state else (self.warm_start or {}).get("step", 0)
         config = with_anneal(config, o.anneal, self.start_step, o.steps, rewarm=o.rewarm)
         self.config, self.teacher_spec = config, teacher
@@ -237,6 +258,7 @@ class Trainer:
 
         # Teacher features: computed once per file (shared across ranks), then the teacher is freed.
         self.features: FeatureStore | None = None
+        self.target_cpu: TeacherTarget | None = None
         if teacher is not None:
             self.features = FeatureStore.for_model(teacher, mc, self.d.device, o.feature_cache)
             # The teacher is only loaded when some file's features are missing, and freed right after.
@@ -248,7 +270,7 @@ class Trainer:
             )
             gc.collect()
             _barrier(self.d)
-            if model is None:
+            if model is None or "variant" in (self.warm_start or {}).get("changed", {}):
                 mc = dataclasses.replace(mc, teacher_dim=self.features.dim, teacher=teacher.name)
                 config = self.config = dataclasses.replace(config, model=mc)
             elif self.features.dim != mc.teacher_dim:
@@ -256,11 +278,16 @@ class Trainer:
                     f"the teacher features have {self.features.dim} dims, the model expects {mc.teacher_dim}",
                     "train with the teacher the checkpoint was trained with",
                 )
+            model, teacher = self._with_target(model, teacher)
+            config, mc = self.config, self.config.model
+            self.teacher_spec = teacher
+        if model is None:
+            model = _rebuilt(None, mc, seed=config.seed)
 
         segment_frames = max(1, round(config.segment_seconds * mc.frame_rate))
         self.sampler = CropSampler(
             files=self.files, sample_rate=mc.sample_rate, hop=mc.hop_length, segment_frames=segment_frames,
-            batch_size=config.batch_size, seed=config.seed, features=self.features,
+            batch_size=config.batch_size, seed=config.seed, features=self.features, target=self.target_cpu,
         )  # fmt: skip
         self.valid_batch: tuple[torch.Tensor, torch.Tensor | None] | None = None
         if o.valid and self.d.main:
@@ -269,13 +296,13 @@ class Trainer:
                 self.features.prepare(valid_files, lambda: make_teacher(teacher, device=self.d.device))
             self.valid_batch = CropSampler(
                 files=valid_files, sample_rate=mc.sample_rate, hop=mc.hop_length, segment_frames=segment_frames,
-                batch_size=8, seed=config.seed + 1, features=self.features,
+                batch_size=VALID_CROPS, seed=config.seed + 1, features=self.features, target=self.target_cpu,
             ).batch(0)  # fmt: skip
 
         # Models: identical initialisation on every rank (DDP also broadcasts rank 0's at wrap time).
         torch.manual_seed(config.seed)
         random.seed(config.seed)
-        self.model = (model or HybridCodec(config=mc)).to(self.d.device).train()
+        self.model = model.to(self.d.device).train()
         dc = config.discriminator
         self.disc = (
             Discriminator(periods=dc.periods, fft_sizes=dc.fft_sizes, width=dc.width)
@@ -323,6 +350,77 @@ class Trainer:
             self.g_train, self.d_train = self.model, self.disc
         self.eval_clip = self._eval_clip()
 
+    # ---- set-up steps --------------------------------------------------------------------------------------
+    def _warm_start_changes(
+        self, config: TrainConfig, teacher: TeacherSpec | None, model: HybridCodec
+    ) -> tuple[TrainConfig, TeacherSpec | None, HybridCodec]:
+        """A warm start may turn `dac` into `dac-distill` (the same layers, a fresh semantic decoder, and the
+        teacher of the options) and choose its own distillation form; both are recorded as `changed`."""
+        o, changed = self.options, {}
+        if o.variant and o.variant != config.model.variant:
+            if (config.model.variant, o.variant) != ("dac", "dac-distill"):
+                raise HybridbenchError(
+                    f"--init-from a {config.model.variant} model cannot become {o.variant}",
+                    "a warm start can only add distillation to a dac model (--variant dac-distill)",
+                )
+            if o.teacher is None:
+                raise HybridbenchError("--variant dac-distill distills a teacher: pass --teacher")
+            changed["variant"] = [config.model.variant, o.variant]
+            config = dataclasses.replace(config, model=dataclasses.replace(config.model, variant=o.variant))
+            teacher = o.teacher
+        elif o.teacher is not None and teacher is not None and o.teacher != teacher:
+            raise HybridbenchError(
+                "a warm-started run keeps the teacher and target it was trained with",
+                "drop --teacher options",
+            )
+        if o.distillation_form and o.distillation_form != config.loss.distillation_form:
+            changed["distillation_form"] = [config.loss.distillation_form, o.distillation_form]
+            config = dataclasses.replace(
+                config, loss=dataclasses.replace(config.loss, distillation_form=o.distillation_form)
+            )
+        if changed:
+            self.warm_start["changed"] = changed
+        return config, teacher, model
+
+    def _with_target(
+        self, model: HybridCodec | None, teacher: TeacherSpec
+    ) -> tuple[HybridCodec, TeacherSpec]:
+        """The model to train, built or converted to the config's variant and distillation target, with the
+        target's statistics: those the checkpoint holds, else fitted now on the training files' features."""
+        mc = self.config.model
+        stats = None
+        if teacher.target != "raw":
+            held = model.teacher_target if model is not None else None
+            if held is not None and model.config.teacher_target == teacher.target:
+                stats = {k: v.detach().cpu() for k, v in held.state_dict().items()}
+            else:
+                stats = target_mod.fit(
+                    self.sampler_raw_features(), kind=teacher.target, frame_rate=mc.frame_rate
+                )
+            mc = dataclasses.replace(
+                mc, teacher_target=teacher.target, teacher_positions=stats["position_mean"].shape[0]
+            )
+            self.config = dataclasses.replace(self.config, model=mc)
+        if model is None or model.config != mc:
+            model = _rebuilt(model, mc, seed=self.config.seed)
+        if stats is not None:
+            model.teacher_target.load_stats(stats)
+            self.target_cpu = target_mod.make_target(stats, frame_rate=mc.frame_rate)
+            teacher = dataclasses.replace(teacher, target_stats=self.target_cpu.sha256())
+        return model, teacher
+
+    def sampler_raw_features(self) -> list:
+        assert self.features is not None
+        return [
+            self.features.load(f)
+            for f in tqdm(
+                self.files,
+                desc="target statistics",
+                leave=False,
+                disable=not (self.d.main and self.options.progress),
+            )
+        ]
+
     # ---- pieces --------------------------------------------------------------------------------------------
     def _autocast(self):
         if self.amp_dtype is None:
@@ -338,7 +436,7 @@ class Trainer:
         feats = None
         if self.features is not None and mc.needs_teacher_at_inference:
             f = torch.from_numpy(self.features.load(self.files[0])[:frames].copy())
-            feats = f.T[None]
+            feats = f.T[None] if self.target_cpu is None else self.target_cpu(f.T[None], 0)
         return wav, feats
 
     def metadata(self) -> dict[str, str]:
@@ -404,7 +502,9 @@ class Trainer:
                 "valid/mel_depth1": self.mel_loss(model.decode(out.codes[:, :1]), wav).item(),
             }
             if out.semantic_pred is not None:
-                logs["valid/distillation"] = distillation_loss(out.semantic_pred, feats).item()
+                form = self.config.loss.distillation_form
+                logs["valid/distillation"] = distillation_loss(out.semantic_pred, feats, form).item()
+                logs["valid/distillation_r2"] = explained_variance(out.semantic_pred, feats).item()
         finally:
             model.train()
         return logs
@@ -450,7 +550,7 @@ class Trainer:
             total = lc.mel * mel + lc.commitment * out.commitment_loss + lc.codebook * out.codebook_loss
             logs |= {"loss/mel": mel.item(), "loss/commitment": out.commitment_loss.item(), "loss/codebook": out.codebook_loss.item()}  # fmt: skip
             if out.semantic_pred is not None:
-                distill = distillation_loss(out.semantic_pred, feats)
+                distill = distillation_loss(out.semantic_pred, feats, lc.distillation_form)
                 total = total + lc.distillation * distill
                 logs["loss/distillation"] = distill.item()
             if use_adv:
@@ -535,6 +635,23 @@ class Trainer:
             if logger is not None:
                 logger.close()
         return out
+
+
+def _rebuilt(model: HybridCodec | None, config, *, seed: int) -> HybridCodec:
+    """A model of `config` carrying every weight of `model` (None: freshly initialised from `seed`). Only what a
+    warm start may add starts fresh: the semantic decoder of a dac model turned dac-distill, and the target
+    statistics (filled in by the caller)."""
+    torch.manual_seed(seed)
+    new = HybridCodec(config=config)
+    if model is None:
+        return new
+    fresh = ("semantic_head.", "teacher_target.")
+    kept = {k: v for k, v in model.state_dict().items() if not k.startswith("teacher_target.")}
+    result = new.load_state_dict(kept, strict=False)
+    stray = [k for k in [*result.missing_keys, *result.unexpected_keys] if not k.startswith(fresh)]
+    if stray:
+        raise HybridbenchError(f"cannot carry the model's weights into {config.variant}: {stray[:3]}")
+    return new
 
 
 def with_anneal(

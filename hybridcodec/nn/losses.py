@@ -89,6 +89,30 @@ def generator_losses(fake: list[FeatureMaps], real: list[FeatureMaps]) -> tuple[
     return adv, fm
 
 
-def distillation_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """MSE between the semantic decoder's output and the teacher's features, both [B, D, F]."""
-    return F.mse_loss(pred.float(), target.float())
+DISTILLATION_FORMS = ("mse", "d-axis", "cosine")
+
+
+def distillation_loss(pred: torch.Tensor, target: torch.Tensor, form: str = "mse") -> torch.Tensor:
+    """The semantic decoder's output against the teacher's target, both [B, D, F].
+
+    - mse: mean squared error (DualCodec, on standardised features);
+    - d-axis: SpeechTokenizer's "D-axis" loss: for each feature dimension, the cosine similarity over time
+      between prediction and target, loss = -mean(log sigmoid(cos));
+    - cosine: 1 - the cosine similarity over dimensions, per frame, averaged.
+    """
+    pred, target = pred.float(), target.float()
+    if form == "mse":
+        return F.mse_loss(pred, target)
+    if form == "d-axis":
+        return -F.logsigmoid(F.cosine_similarity(pred, target, dim=-1)).mean()
+    if form == "cosine":
+        return (1 - F.cosine_similarity(pred, target, dim=1)).mean()
+    raise ValueError(f"unknown distillation form {form!r}; choose one of {', '.join(DISTILLATION_FORMS)}")
+
+
+def explained_variance(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """R2 of `pred` for `target`, both [B, D, F]: 1 - residual over total sum of squares, the total taken about
+    each dimension's mean over the batch, summed over dimensions (a standardised target weighs them equally)."""
+    pred, target = pred.float(), target.float()
+    total = ((target - target.mean(dim=(0, 2), keepdim=True)) ** 2).sum()
+    return 1 - ((pred - target) ** 2).sum() / total.clamp(min=1e-12)
