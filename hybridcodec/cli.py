@@ -98,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--threads", type=int, help="torch threads per training process (default: cores / jobs)")
     r.add_argument("--corpus", type=Path, help="where the training corpus is built (default: the cache)")
     r.add_argument("--data", type=Path, help="train on this manifest or folder instead of the offline corpus")
+    r.add_argument(
+        "--valid",
+        type=Path,
+        help="held-out audio scored at every checkpoint (default: the corpus's validation split)",
+    )
     r.add_argument("--no-eval", action="store_true", help="skip the learning-curve evaluations")
     r.add_argument(
         "--init-from", type=Path, metavar="DIR",
@@ -267,7 +272,7 @@ def _replicate(args: argparse.Namespace) -> None:
     recipe = Recipe(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Recipe)})
     plan = replicate.Plan(
         out=args.out, steps=args.steps, recipe=recipe, device=args.device, jobs=args.jobs,
-        threads=args.threads, corpus=args.corpus, data=args.data, init_from=args.init_from,
+        threads=args.threads, corpus=args.corpus, data=args.data, valid=args.valid, init_from=args.init_from,
         anneal=_anneal(args), rewarm=args.rewarm,
     )  # fmt: skip
     replicate.run(plan, evaluate=not args.no_eval)

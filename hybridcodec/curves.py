@@ -125,6 +125,36 @@ def _plot_mel_loss(ax, out: Path) -> None:
     ax.legend()
 
 
+VALID_PANELS = (
+    ("valid/mel", "held-out mel loss (validation split)", "multi-scale mel L1 (log10)"),
+    ("valid/distillation_r2", "held-out teacher R2 of the semantic decoder", "R2"),
+)
+
+
+def _valid_logs(out: Path) -> dict:
+    """Each variant's held-out log (valid.csv), for the variants that have one."""
+    import pandas as pd
+
+    logs = {}
+    for variant, adapter in ADAPTER.items():
+        path = Path(out) / variant / "valid.csv"
+        if path.is_file():
+            logs[adapter] = pd.read_csv(path)
+    return logs
+
+
+def _plot_valid(ax, logs: dict, column: str, title: str, ylabel: str) -> None:
+    """One held-out quantity against step: memorisation shows as a training loss that falls while this does not."""
+    for adapter, log in logs.items():
+        if column in log and log[column].notna().any():
+            ax.plot(log["step"], log[column], marker=".", label=adapter)
+    ax.set_title(title)
+    ax.set_xlabel("training step")
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend()
+
+
 def warm_start_steps(out: Path) -> list[int]:
     """The steps at which the runs in `out` were warm-started on another machine (the first variant's chain)."""
     from hybridcodec.checkpoint import MODEL_FILE, read_metadata, warm_start_chain
@@ -169,8 +199,15 @@ def plot_curves(out: Path) -> Path | None:
     floor = [100 * float(r["wer"]) for r in rows if r["variant"] == FLOOR]
     rows = [r for r in rows if r["variant"] != FLOOR]
     depths = sorted({int(r["depth"]) for r in rows})
-    fig, axes = plt.subplots(1, len(depths) + 1, figsize=(5.5 * (len(depths) + 1), 4), squeeze=False)
-    _plot_mel_loss(axes[0][-1], Path(out))
+    valid = _valid_logs(Path(out))
+    extra = len(VALID_PANELS) if valid else 0
+    panels = len(depths) + 1 + extra
+    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4), squeeze=False)
+    _plot_mel_loss(axes[0][len(depths)], Path(out))
+    for ax, (column, title, ylabel) in zip(
+        axes[0][len(depths) + 1 :], VALID_PANELS if valid else (), strict=True
+    ):
+        _plot_valid(ax, valid, column, title, ylabel)
     warm = warm_start_steps(Path(out))
     anneals = anneal_spans(Path(out))
     for ax in axes[0]:

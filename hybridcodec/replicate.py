@@ -58,6 +58,10 @@ class Recipe:
 
     preset: str = "mini"
     teacher: str = "whisper-base-encoder"
+    # How the teacher's features become the distillation target, and the loss form (hybridcodec.target,
+    # nn/losses.py). Recipes written before these fields trained on the raw target with MSE (LEGACY).
+    teacher_target: str = "depositioned"
+    distillation_form: str = "mse"
     seed: int = 0
     batch_size: int = 8
     # DAC trains on 0.38 s excerpts; 0.48 s (12 frames) halves the CPU cost of a step against 1 s crops.
@@ -75,7 +79,16 @@ class Recipe:
 
     @classmethod
     def load(cls, path: Path) -> Recipe:
-        return cls(**json.loads(path.read_text()))
+        return cls.from_dict(json.loads(path.read_text()))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Recipe:
+        """A stored recipe; fields it predates take the values it was trained with, not today's defaults."""
+        return cls(**(LEGACY | data))
+
+
+# What a recipe stored before a field existed was trained with.
+LEGACY = {"teacher_target": "raw", "distillation_form": "mse"}
 
 
 @dataclass(frozen=True)
@@ -88,6 +101,9 @@ class Plan:
     threads: int | None = None  # torch threads per training process (default: cores // jobs)
     corpus: Path | None = None  # where the offline corpus is built (default: the cache)
     data: Path | None = None  # a manifest or folder of your own instead of the offline corpus
+    valid: Path | None = (
+        None  # held-out audio scored at every checkpoint (default: the corpus's validation split)
+    )
     feature_cache: Path | None = None  # teacher features (default: the cache)
     variants: tuple[str, ...] = VARIANTS
     init_from: Path | None = None  # shipped <variant>.safetensors to warm-start new variants from
@@ -122,7 +138,7 @@ def warm_start_step(plan: Plan) -> int:
                 f"--init-from {plan.init_from}: no {path.name}", "ship every variant first"
             )
         meta = ckpt.read_metadata(path)
-        stored = Recipe(**json.loads(meta.get("recipe") or "{}"))
+        stored = Recipe.from_dict(json.loads(meta.get("recipe") or "{}"))
         if stored != plan.recipe:
             raise HybridbenchError(
                 f"{path} was trained with another recipe: {_recipe_diff(stored, plan.recipe)} (stored, given)",
@@ -168,7 +184,7 @@ def prepare_teacher_features(plan: Plan, manifest: Path) -> None:
 
     if not any(preset(plan.recipe.preset, variant=v).model.uses_teacher for v in plan.variants):
         return
-    spec = TeacherSpec(name=plan.recipe.teacher)
+    spec = TeacherSpec(name=plan.recipe.teacher, target=plan.recipe.teacher_target)
     store = FeatureStore.for_model(spec, preset(plan.recipe.preset).model, plan.device, plan.feature_cache)
     store.prepare(list_audio([str(manifest)]), lambda: make_teacher(spec, device=plan.device))
 
@@ -177,6 +193,8 @@ def _train_command(plan: Plan, variant: str, target: int, manifest: Path, thread
     r, run = plan.recipe, plan.out / variant
     cmd = [sys.executable, "-m", "hybridcodec.cli", "train", "--steps", str(target), "--out", str(run)]
     cmd += ["--data", str(manifest), "--device", plan.device, "--threads", str(threads), "--no-progress"]
+    if plan.valid is not None:
+        cmd += ["--valid", str(plan.valid)]
     if plan.anneal is not None:
         cmd += ["--anneal-start", str(plan.anneal[0]), "--anneal-steps", str(plan.anneal[1])]
         # A variant already on this anneal keeps it; one still on the finished earlier one re-warms to it.
@@ -195,6 +213,7 @@ def _train_command(plan: Plan, variant: str, target: int, manifest: Path, thread
         ]  # fmt: skip
     return [
         *cmd, "--preset", r.preset, "--variant", variant, "--teacher", r.teacher, "--seed", str(r.seed),
+        "--teacher-target", r.teacher_target, "--distillation-form", r.distillation_form,
         "--batch-size", str(r.batch_size), "--segment-seconds", str(r.segment_seconds), "--lr", str(r.lr),
         "--adversarial-start", str(r.adversarial_start), "--checkpoint-every", str(r.round_steps),
         "--sample-every", str(r.eval_every), "--log-every", "10",
@@ -294,6 +313,7 @@ def run(plan: Plan, *, evaluate: bool = True) -> None:
         corpus = corpus_mod.build(plan.corpus)
         (plan.out / "corpus.json").write_text(json.dumps(corpus.summary, indent=2) + "\n")
         data = corpus.manifest
+        plan = dataclasses.replace(plan, valid=plan.valid or corpus.valid_manifest)
         what = f"corpus {corpus.summary['files']} files, {corpus.summary['hours']:.2f} h"
     else:
         data, what = Path(plan.data), f"data {plan.data}"

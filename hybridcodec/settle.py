@@ -35,6 +35,7 @@ from hybridcodec.replicate import shipped_file, variant_step
 FORM_ARMS = tuple(f"new-target-{form}" for form in DISTILLATION_FORMS)
 ARMS = ("no-distillation", "raw-target", *FORM_ARMS)
 TEACHER = "whisper-base-encoder"
+SEMANTIC_DECODER_LAYERS = 2  # the mini preset's: the distilled arms get a fresh semantic decoder of this size
 
 
 @dataclass(frozen=True)
@@ -65,15 +66,9 @@ def arm_options(exp: Experiment, arm: str) -> list[str]:
         ("raw", "mse") if arm == "raw-target" else ("depositioned", arm.removeprefix("new-target-"))
     )
     return [
-        "--variant",
-        "dac-distill",
-        "--teacher",
-        TEACHER,
-        "--teacher-target",
-        target,
-        "--distillation-form",
-        form,
-    ]
+        "--variant", "dac-distill", "--semantic-decoder-layers", str(SEMANTIC_DECODER_LAYERS), "--teacher", TEACHER,
+        "--teacher-target", target, "--distillation-form", form,
+    ]  # fmt: skip
 
 
 def train_command(exp: Experiment, arm: str, threads: int) -> list[str]:
@@ -173,8 +168,6 @@ def mel_losses(path: Path, files: list[Path]) -> dict[str, float]:
 
 def evaluate(exp: Experiment, arms: tuple[str, ...] = (START, *ARMS)) -> dict:
     """Every measurement of the page, written to OUT/results.json (rows stay in OUT/eval/<arm>/)."""
-    import torch
-
     from hybridbench.commands.compare import compare_rows
     from hybridbench.report.aggregate import item_frame, summarize
     from hybridcodec import measure
@@ -182,56 +175,48 @@ def evaluate(exp: Experiment, arms: tuple[str, ...] = (START, *ARMS)) -> dict:
     from hybridcodec.inference import Codec
     from hybridcodec.teachers import TeacherSpec
 
-    fit_files = measure.utterances(str(exp.data))
-    valid_files, test_files = measure.utterances(str(exp.valid)), measure.utterances(EVAL_SUITE)
-    spec = TeacherSpec(name=TEACHER)
-    checks = measure.teacher_check(spec, fit_files, test_files)
-    raw = {
-        k: measure.raw_features(spec, f)
-        for k, f in (("fit", fit_files), ("valid", valid_files), ("test", test_files))
+    splits = {
+        "fit": measure.utterances(str(exp.data)),
+        "valid": measure.utterances(str(exp.valid)),
+        "test": measure.utterances(EVAL_SUITE),
     }
+    spec = TeacherSpec(name=TEACHER)
+    checks = measure.teacher_check(spec, splits["fit"], splits["test"])
+    raw = {k: measure.raw_features(spec, f) for k, f in splits.items()}
     stats = target_mod.fit(raw["fit"], kind="depositioned", frame_rate=measure.FRAME_RATE)
     target = {k: measure.processed(v, stats, measure.FRAME_RATE) for k, v in raw.items()}
-    mels = {
-        k: measure.mel_targets(f, measure.FRAME_RATE)
-        for k, f in (("fit", fit_files), ("valid", valid_files), ("test", test_files))
-    }
+    mels = {k: measure.mel_targets(f, measure.FRAME_RATE) for k, f in splits.items()}
 
     rows, arms_out = [], {}
     for arm in arms:
-        print(f"reading arm {arm}", file=sys.stderr)
         path = arm_model(exp, arm)
-        codec = Codec.load(path)
-        codes = {
-            k: measure.encode_files(codec.encode, codec.sample_rate, f)
-            for k, f in (("fit", fit_files), ("valid", valid_files), ("test", test_files))
-        }
-        sizes = codec.codebook_sizes
-        probes = {
-            split: measure.probe_codec(
-                arm,
-                codes["fit"],
-                codes[split],
-                sizes,
-                1,
-                (target["fit"], target[split]),
-                (mels["fit"], mels[split]),
-            )
-            for split in ("valid", "test")
-        }
-        del codec
-        torch.set_num_threads(torch.get_num_threads())
-        arm_rows = wer_rows(exp, arm)
-        rows += arm_rows
-        arms_out[arm] = {
-            "model": str(path),
-            "model_sha256": ckpt.sha256_file(path),
-            "probe": {
-                split: {"teacher_r2": p.teacher_r2, "logmel_r2": p.logmel_r2, "frames": p.held_frames}
-                for split, p in probes.items()
-            },
-            "mel_loss": mel_losses(path, test_files),
-        }
+        cached = exp.out / "eval" / arm / "measures.json"
+        sha = ckpt.sha256_file(path)
+        measured = json.loads(cached.read_text()) if cached.is_file() else {}
+        if measured.get("model_sha256") != sha:  # measured once per model file; rows are cached by the store
+            print(f"measuring arm {arm}", file=sys.stderr)
+            codec = Codec.load(path)
+            codes = {k: measure.encode_files(codec.encode, codec.sample_rate, f) for k, f in splits.items()}
+            probes = {
+                split: measure.probe_codec(
+                    arm, codes["fit"], codes[split], codec.codebook_sizes, 1,
+                    (target["fit"], target[split]), (mels["fit"], mels[split]),
+                )
+                for split in ("valid", "test")
+            }  # fmt: skip
+            measured = {
+                "model": str(path),
+                "model_sha256": sha,
+                "probe": {
+                    split: {"teacher_r2": p.teacher_r2, "logmel_r2": p.logmel_r2, "frames": p.held_frames}
+                    for split, p in probes.items()
+                },
+                "mel_loss": mel_losses(path, splits["test"]),
+            }
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            cached.write_text(json.dumps(measured, indent=2) + "\n")
+        rows += wer_rows(exp, arm)
+        arms_out[arm] = measured
     summary = summarize(item_frame(rows), [])
     for arm in arms:
         for depth in (1, 12):
@@ -277,7 +262,7 @@ def evaluate(exp: Experiment, arms: tuple[str, ...] = (START, *ARMS)) -> dict:
         "arms": arms_out,
         "chosen_form_arm": chosen,
         "pairs": pairs,
-        "files": {"fit": len(fit_files), "valid": len(valid_files), "test": len(test_files)},
+        "files": {k: len(f) for k, f in splits.items()},
     }
     (exp.out / RESULTS).write_text(json.dumps(results, indent=2) + "\n")
     return results

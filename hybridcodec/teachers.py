@@ -11,7 +11,8 @@ teacher, optionally normalises, and average-pools 50 Hz down to the codec's fram
   what DualCodec and MaskGCT use (`hidden_states[17]`) and how we read the paper's "layer 16". Pass `layer=16`
   for the 1-based reading. Optional mean/variance normalisation from a stats file holding `mean` and `var`
   (DualCodec's `w2vbert2_mean_var_stats_emilia.pt` has this format): (x - mean) / sqrt(var).
-- `whisper-base-encoder`: the encoder of the offline Whisper base CTranslate2 model
+- `whisper-base-encoder`: the encoder of the offline Whisper base CTranslate2 model (its last layer; `layer=k`
+  reads block k's output instead, through whisper_layers.py)
   (`hybridbench.whisper_models.whisper_model_dir("whisper-base")`): faster-whisper's log-mel front end on 30 s
   windows (audio padded with silence as Whisper does), `ctranslate2.models.Whisper.encode`, the valid 50 Hz
   frames of each window kept (512-d for base). Works with no network.
@@ -178,6 +179,19 @@ class WhisperEncoderTeacher(Teacher):
             source, device=device, device_index=device_index, compute_type=compute_type, intra_threads=threads
         )
         self.extractor = FeatureExtractor(feature_size=self.model.n_mels)
+        # An intermediate layer (spec.layer: transformers' hidden_states index, 0 = the input embeddings, k = the
+        # output of block k) is read from the same weights in PyTorch (whisper_layers), in float32.
+        self.encoder = None
+        if spec.layer is not None:
+            from hybridcodec.whisper_layers import encoder_from_ct2
+
+            self.encoder = encoder_from_ct2(Path(source))
+            if not 0 <= spec.layer <= self.encoder.config.encoder_layers:
+                raise HybridbenchError(
+                    f"Whisper encoder layer {spec.layer} out of range",
+                    f"choose 0..{self.encoder.config.encoder_layers}, or no layer for the last (normalised) output",
+                )
+            self.compute_type = "float32"
         self.dim = self._encode(np.zeros(self.HOP, dtype=np.float32)).shape[-1]
 
     def _encode(self, chunk: np.ndarray) -> np.ndarray:
@@ -185,6 +199,10 @@ class WhisperEncoderTeacher(Teacher):
 
         # Whisper's own way: pad the audio (not the mel) with silence to 30 s -> exactly 3000 mel frames.
         mel = self.extractor(chunk, padding=self.WINDOW - chunk.shape[0])[:, :3000]
+        if self.encoder is not None:
+            with torch.inference_mode():
+                out = self.encoder(torch.from_numpy(mel)[None].float(), output_hidden_states=True)
+            return out.hidden_states[self.spec.layer][0].numpy()
         out = self.model.encode(
             ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None])), to_cpu=True
         )
@@ -202,7 +220,9 @@ class WhisperEncoderTeacher(Teacher):
 
 def cache_id(spec: TeacherSpec, device: str | torch.device = "cpu") -> str:
     """The feature-cache identity a teacher built on `device` will have, without loading it."""
-    if spec.name == "whisper-base-encoder":
+    if spec.name == "whisper-base-encoder" and spec.layer is not None:
+        compute_type = "float32"  # read in PyTorch (whisper_layers)
+    elif spec.name == "whisper-base-encoder":
         compute_type = "float16" if torch.device(device).type == "cuda" else "int8"
     else:
         compute_type = "float32"

@@ -227,10 +227,14 @@ class Trainer:
                 new_layers is not None
                 and new_layers != old_layers
                 and config.model.variant in SEMANTIC_DECODED
+                and "variant" not in self.warm_start.get("changed", {})
             ):
                 model = with_semantic_decoder(model, new_layers, seed=config.seed)
                 config = dataclasses.replace(config, model=model.config)
-                self.warm_start.setdefault("changed", {})["semantic_decoder_layers"] = [old_layers, new_layers]
+                self.warm_start.setdefault("changed", {})["semantic_decoder_layers"] = [
+                    old_layers,
+                    new_layers,
+                ]
         else:
             if config is None:
                 raise HybridbenchError("a new run needs a config (--preset)")
@@ -366,7 +370,12 @@ class Trainer:
             if o.teacher is None:
                 raise HybridbenchError("--variant dac-distill distills a teacher: pass --teacher")
             changed["variant"] = [config.model.variant, o.variant]
-            config = dataclasses.replace(config, model=dataclasses.replace(config.model, variant=o.variant))
+            layers = o.semantic_decoder_layers
+            layers = config.model.semantic_decoder_layers if layers is None else layers
+            config = dataclasses.replace(
+                config,
+                model=dataclasses.replace(config.model, variant=o.variant, semantic_decoder_layers=layers),
+            )
             teacher = o.teacher
         elif o.teacher is not None and teacher is not None and o.teacher != teacher:
             raise HybridbenchError(
