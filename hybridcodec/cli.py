@@ -136,12 +136,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tc.add_argument("--teacher", choices=TEACHERS, default="whisper-base-encoder")
     tc.add_argument("--teacher-source", default="")
-    tc.add_argument("--teacher-layer", type=int)
+    tc.add_argument(
+        "--teacher-layer", type=int, action="append", dest="teacher_layers", metavar="K",
+        help="also check this layer (repeatable; Whisper: the output of block K, read through whisper_layers)",
+    )  # fmt: skip
     tc.add_argument("--teacher-stats", default="")
     tc.add_argument(
         "--fit", required=True, help="suite name, folder or manifest the statistics are fitted on"
     )
     tc.add_argument("--eval", required=True, help="held-out suite name, folder or manifest")
+    tc.add_argument(
+        "--fit-limit", type=int, metavar="N", help="fit on N files spread evenly over --fit (default: all)"
+    )
     tc.add_argument(
         "--targets", default=",".join(TARGETS), help="target kinds to compare (default: %(default)s)"
     )
@@ -297,19 +303,30 @@ def _teacher_check(args: argparse.Namespace) -> None:
     from hybridcodec import measure
     from hybridcodec.teachers import TeacherSpec
 
-    spec = TeacherSpec(
-        name=args.teacher, source=args.teacher_source, layer=args.teacher_layer, stats=args.teacher_stats
-    )
     targets = tuple(t.strip() for t in args.targets.split(",") if t.strip())
     unknown = [t for t in targets if t not in TARGETS]
     if unknown:
         raise HybridbenchError(f"unknown targets {unknown}", f"choose from {', '.join(TARGETS)}")
     fit, held = measure.utterances(args.fit), measure.utterances(args.eval)
-    checks = measure.teacher_check(spec, fit, held, targets, device=args.device)
+    if args.fit_limit is not None:
+        if args.fit_limit < 10:
+            raise HybridbenchError(
+                f"--fit-limit {args.fit_limit} is too few to fit statistics on", "use 10 or more"
+            )
+        fit = fit[:: max(1, len(fit) // args.fit_limit)][: args.fit_limit]
+    layers = [None, *(args.teacher_layers or [])]
+    specs = [
+        TeacherSpec(name=args.teacher, source=args.teacher_source, layer=layer, stats=args.teacher_stats)
+        for layer in layers
+    ]
+    if len(specs) > 1:
+        measure.prefetch_layers(specs[1:], fit + held, device=args.device)
     print(
         f"{args.teacher}: statistics fitted on {len(fit)} files of {args.fit}, read on {len(held)} of {args.eval}"
     )
-    print(measure.check_table(spec, checks))
+    for layer, spec in zip(layers, specs, strict=True):
+        print(f"\nlayer: {'the last (default)' if layer is None else layer}")
+        print(measure.check_table(spec, measure.teacher_check(spec, fit, held, targets, device=args.device)))
 
 
 def _probe(args: argparse.Namespace) -> None:

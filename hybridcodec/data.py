@@ -131,7 +131,13 @@ class FeatureStore:
             ) from exc
 
     def prepare(
-        self, files: list[Path], teacher: Teacher | Callable[[], Teacher], *, rank: int = 0, world: int = 1
+        self,
+        files: list[Path],
+        teacher: Teacher | Callable[[], Teacher],
+        *,
+        rank: int = 0,
+        world: int = 1,
+        progress: bool = True,
     ) -> None:
         """Compute the missing features of this rank's share of `files` (callers barrier afterwards).
 
@@ -148,7 +154,10 @@ class FeatureStore:
         tmp_meta.write_text(json.dumps({"dim": teacher.dim, "teacher": teacher.cache_id}))
         tmp_meta.replace(meta)
         for file in tqdm(
-            todo, desc=f"teacher {teacher.spec.name}", disable=rank != 0 or not todo, leave=False
+            todo,
+            desc=f"teacher {teacher.spec.name}",
+            disable=rank != 0 or not todo or not progress,
+            leave=False,
         ):
             data, sr = load_audio(file)
             wav = resample(torch.from_numpy(data), sr, self.sample_rate)

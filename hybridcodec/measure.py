@@ -29,7 +29,7 @@ from hybridbench.errors import HybridbenchError
 from hybridcodec import probe
 from hybridcodec import target as target_mod
 from hybridcodec.data import FeatureStore, list_audio
-from hybridcodec.teachers import TeacherSpec, make_teacher
+from hybridcodec.teachers import TeacherSpec, cache_id, make_teacher
 
 SAMPLE_RATE = 16000  # what the teachers and log-mel read
 FRAME_RATE = 25.0  # the minis' (and the paper's) frame rate, at which targets are compared
@@ -54,20 +54,44 @@ def audio(path: Path, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
     return resample(torch.from_numpy(np.ascontiguousarray(data)), sr, sample_rate)
 
 
+def _cache_root() -> Path:
+    from hybridbench.paths import cache_dir
+
+    return cache_dir("hybridcodec", "teacher-features")
+
+
 def raw_features(
     spec: TeacherSpec, files: list[Path], *, frame_rate: float = FRAME_RATE, device: str = "cpu"
 ) -> list[np.ndarray]:
     """Each file's raw teacher features [frames, dim] at `frame_rate` (computed once, then cached)."""
     hop = int(round(SAMPLE_RATE / frame_rate))
-    from hybridbench.paths import cache_dir
-    from hybridcodec.teachers import cache_id
-
     store = FeatureStore(
-        root=cache_dir("hybridcodec", "teacher-features"), cache_id=cache_id(spec, device),
+        root=_cache_root(), cache_id=cache_id(spec, device),
         sample_rate=SAMPLE_RATE, frame_rate=frame_rate, hop=hop,
     )  # fmt: skip
     store.prepare(files, lambda: make_teacher(spec, device=device))
     return [np.array(store.load(f), dtype=np.float32) for f in files]
+
+
+def prefetch_layers(specs: list[TeacherSpec], files: list[Path], *, device: str = "cpu") -> None:
+    """Fill the feature caches of several layers of one teacher file by file, so that teachers sharing an
+    encoder (the Whisper layers) run one forward pass per file for all of them."""
+    stores = [
+        FeatureStore(
+            root=_cache_root(),
+            cache_id=cache_id(spec, device),
+            sample_rate=SAMPLE_RATE,
+            frame_rate=FRAME_RATE,
+            hop=int(round(SAMPLE_RATE / FRAME_RATE)),
+        )  # fmt: skip
+        for spec in specs
+    ]
+    teachers = [None] * len(specs)
+    for f in tqdm(files, desc="teacher layers", leave=False):
+        for i, (spec, store) in enumerate(zip(specs, stores, strict=True)):
+            if not store.path(f).is_file():
+                teachers[i] = teachers[i] or make_teacher(spec, device=device)
+                store.prepare([f], teachers[i], progress=False)
 
 
 def processed(

@@ -183,9 +183,7 @@ class WhisperEncoderTeacher(Teacher):
         # output of block k) is read from the same weights in PyTorch (whisper_layers), in float32.
         self.encoder = None
         if spec.layer is not None:
-            from hybridcodec.whisper_layers import encoder_from_ct2
-
-            self.encoder = encoder_from_ct2(Path(source))
+            self.encoder = _torch_encoder(source)
             if not 0 <= spec.layer <= self.encoder.config.encoder_layers:
                 raise HybridbenchError(
                     f"Whisper encoder layer {spec.layer} out of range",
@@ -200,9 +198,15 @@ class WhisperEncoderTeacher(Teacher):
         # Whisper's own way: pad the audio (not the mel) with silence to 30 s -> exactly 3000 mel frames.
         mel = self.extractor(chunk, padding=self.WINDOW - chunk.shape[0])[:, :3000]
         if self.encoder is not None:
-            with torch.inference_mode():
-                out = self.encoder(torch.from_numpy(mel)[None].float(), output_hidden_states=True)
-            return out.hidden_states[self.spec.layer][0].numpy()
+            # Teachers of several layers share one encoder and its last window's states: reading k layers of a
+            # file costs one forward pass.
+            key = hashlib.sha1(mel.tobytes()).digest()
+            last = getattr(self.encoder, "last_window", (None, None))
+            if last[0] != key:
+                with torch.inference_mode():
+                    out = self.encoder(torch.from_numpy(mel)[None].float(), output_hidden_states=True)
+                last = self.encoder.last_window = (key, out.hidden_states)
+            return last[1][self.spec.layer][0].numpy()
         out = self.model.encode(
             ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None])), to_cpu=True
         )
@@ -216,6 +220,18 @@ class WhisperEncoderTeacher(Teacher):
             chunk = audio[start : start + self.WINDOW]
             parts.append(self._encode(chunk)[: math.ceil(len(chunk) / self.HOP)])
         return torch.from_numpy(np.concatenate(parts)).float()
+
+
+_TORCH_ENCODERS: dict[str, torch.nn.Module] = {}
+
+
+def _torch_encoder(source: str) -> torch.nn.Module:
+    """Whisper's encoder in PyTorch from a CTranslate2 model folder, loaded once per process."""
+    if source not in _TORCH_ENCODERS:
+        from hybridcodec.whisper_layers import encoder_from_ct2
+
+        _TORCH_ENCODERS[source] = encoder_from_ct2(Path(source))
+    return _TORCH_ENCODERS[source]
 
 
 def cache_id(spec: TeacherSpec, device: str | torch.device = "cpu") -> str:

@@ -96,10 +96,19 @@ def _training_facts() -> list[dict]:
                 f"{str(corpus.get('manifest_sha256'))[:12]}",
                 "recipe": f"batch {train['batch_size']} x {train['segment_seconds']} s, lr {train['optim']['lr']}"
                 f"{_anneal_note(train['optim'])}, seed {train['seed']}, GAN from step "
-                f"{train['adversarial_start']}, teacher {recipe.get('teacher', '?')}, fp16 weights",
+                f"{train['adversarial_start']}, {_distillation_note(meta, train, recipe)}, fp16 weights",
             }
         )
     return facts
+
+
+def _distillation_note(meta: dict, train: dict, recipe: dict) -> str:
+    """The teacher, how its features became the target, and the loss form (none for a variant without one)."""
+    teacher = json.loads(meta["teacher"]) if meta.get("teacher") else None
+    if teacher is None:
+        return f"no distillation (recipe teacher {recipe.get('teacher', '?')} unused)"
+    form = train["loss"].get("distillation_form", "mse")
+    return f"teacher {teacher['name']}, {teacher.get('target', 'raw')} target, {form} loss"
 
 
 def _anneal_note(optim: dict) -> str:

@@ -61,7 +61,10 @@ DIFFERENCES = (
     "before that used the 1x1 conv alone, a rank-8 map of the 8-d factorized code that held the distillation "
     "loss at its floor; the training table says where a run moved to the ConvNeXt decoder.",
     "Teacher: the encoder of Whisper base (offline) instead of w2v-BERT 2.0 layer 16; DualCodec's design "
-    "therefore runs Whisper base's encoder at inference, which always encodes a 30 s window.",
+    "therefore runs Whisper base's encoder at inference, which always encodes a 30 s window. How its features "
+    "became the distillation target (raw, or with Whisper's window position removed and standardised) and the "
+    "loss form are in each recipe cell above; what the raw target does to RVQ-1, against the processed one, is "
+    "measured in [distillation-experiment.md](distillation-experiment.md).",
     "ASR: Whisper base (offline) instead of Whisper large-v3, with Whisper's English normalizer; French with "
     "Whisper's basic normalizer.",
     "Speaker similarity: Resemblyzer (offline) instead of a WavLM speaker model; quality: DNSMOS OVRL (offline; "
