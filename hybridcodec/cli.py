@@ -365,13 +365,11 @@ def _probe(args: argparse.Namespace) -> None:
         else:
             stats = target_mod.fit(raw[0], kind=kind, frame_rate=codec.frame_rate)
             targets = tuple(measure.processed(r, stats, codec.frame_rate) for r in raw)
-        mels = tuple(measure.mel_targets(files, codec.frame_rate) for files in (fit, held))
+        mels = [measure.mel_targets(files, codec.frame_rate) for files in (fit, held)]
         codes = [measure.encode_files(codec.encode, codec.sample_rate, files) for files in (fit, held)]
-        rows.append(
-            measure.probe_codec(
-                name, codes[0], codes[1], tuple(codec.codebook_sizes), args.depth, targets, mels
-            )
-        )
+        sizes = tuple(codec.codebook_sizes)
+        held_sets = {"eval": (codes[1], targets[1], mels[1])}
+        rows += measure.probe_codec(name, args.depth, sizes, (codes[0], targets[0], mels[0]), held_sets)
     print(
         f"probe: fitted on {len(fit)} files of {args.fit}, held-out R2 on {len(held)} of {args.eval}; "
         f"teacher {args.teacher} ({kind}), {measure.CONTEXT} causal frames"

@@ -212,6 +212,7 @@ def _fit_length(arrays: list[np.ndarray], codes: list[np.ndarray]) -> list[np.nd
 @dataclass(frozen=True)
 class CodesProbe:
     codec: str
+    split: str  # the held-out set it was read on
     depth: int
     teacher_r2: float
     logmel_r2: float
@@ -221,19 +222,28 @@ class CodesProbe:
 
 def probe_codec(
     name: str,
-    codes_fit: list[np.ndarray],
-    codes_held: list[np.ndarray],
-    sizes: tuple[int, ...],
     depth: int,
-    targets: tuple[list[np.ndarray], list[np.ndarray]],
-    mels: tuple[list[np.ndarray], list[np.ndarray]],
-) -> CodesProbe:
-    """Held-out R2 of one-hot codes of the first `depth` codebooks for a teacher target and for log-mel."""
-    cf, ch = [c[:, :depth] for c in codes_fit], [c[:, :depth] for c in codes_held]
+    sizes: tuple[int, ...],
+    fit: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]],
+    held: dict[str, tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]],
+) -> list[CodesProbe]:
+    """Held-out R2 of the one-hot codes of the first `depth` codebooks for a teacher's target and for log-mel.
+    `fit` and each held-out set are (codes [F, Q], targets [F, D], log-mels [F, 80]) per utterance."""
+
+    def cut(codes: list[np.ndarray], *targets: list[np.ndarray]) -> tuple:
+        codes = [c[:, :depth] for c in codes]
+        return (codes, *(_fit_length(t, codes) for t in targets))
+
+    codes, teacher, mel = cut(*fit)
+    cuts = {split: cut(*sets) for split, sets in held.items()}
     kw = {"sizes": sizes, "context": CONTEXT}
-    teacher = probe.ridge_onehot(cf, _fit_length(targets[0], cf), ch, _fit_length(targets[1], ch), **kw)
-    mel = probe.ridge_onehot(cf, _fit_length(mels[0], cf), ch, _fit_length(mels[1], ch), **kw)
-    return CodesProbe(name, depth, teacher.r2, mel.r2, teacher.fit_frames, teacher.eval_frames)
+    by_teacher = probe.ridge_onehot(codes, teacher, {s: (c[0], c[1]) for s, c in cuts.items()}, **kw)
+    by_mel = probe.ridge_onehot(codes, mel, {s: (c[0], c[2]) for s, c in cuts.items()}, **kw)
+    return [
+        CodesProbe(name, split, depth, by_teacher[split].r2, by_mel[split].r2, by_teacher[split].fit_frames,
+                   by_teacher[split].eval_frames)
+        for split in held
+    ]  # fmt: skip
 
 
 def mel_targets(files: list[Path], frame_rate: float) -> list[np.ndarray]:

@@ -138,13 +138,13 @@ def _cg(gram: sp.csr_matrix, rhs: np.ndarray, lam: float, start: np.ndarray | No
 def ridge_onehot(
     fit_codes: list[np.ndarray],
     fit_y: list[np.ndarray],
-    eval_codes: list[np.ndarray],
-    eval_y: list[np.ndarray],
+    held: dict[str, tuple[list[np.ndarray], list[np.ndarray]]],
     *,
     sizes: tuple[int, ...],
     context: int,
-) -> ProbeResult:
-    """Per-utterance codes [F_i, k] and targets [F_i, D] -> held-out R2 of the ridge map from one-hot codes."""
+) -> dict[str, ProbeResult]:
+    """Per-utterance codes [F_i, k] and targets [F_i, D] -> the held-out R2 of the ridge map from one-hot codes
+    on each held-out set (name -> (codes, targets)), the map fitted once."""
     x = sp.vstack([onehot_design(c, sizes, context) for c in fit_codes]).tocsr()
     y = np.concatenate(fit_y).astype(np.float32)
     inner = _split([len(c) for c in fit_codes])
@@ -158,7 +158,10 @@ def ridge_onehot(
         w, mean = fit(~inner, lam, start)
         scores[lam], start = r2(x[inner] @ w + mean, y[inner]), w
     best = max(scores, key=scores.get)
-    w, mean = fit(np.ones(x.shape[0], bool), best)
-    ex = sp.vstack([onehot_design(c, sizes, context) for c in eval_codes]).tocsr()
-    ey = np.concatenate(eval_y).astype(np.float32)
-    return ProbeResult(r2(ex @ w + mean, ey), best, x.shape[0], ex.shape[0])
+    w, mean = fit(np.ones(x.shape[0], bool), best, start)
+    out = {}
+    for name, (codes, targets) in held.items():
+        ex = sp.vstack([onehot_design(c, sizes, context) for c in codes]).tocsr()
+        ey = np.concatenate(targets).astype(np.float32)
+        out[name] = ProbeResult(r2(ex @ w + mean, ey), best, x.shape[0], ex.shape[0])
+    return out

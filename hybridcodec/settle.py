@@ -110,6 +110,8 @@ ADAPTERS = {START: "hybridcodec-dac", "no-distillation": "hybridcodec-dac"} | {
     arm: "hybridcodec-dac-distill" for arm in ("raw-target", *FORM_ARMS)
 }
 EVAL_SUITE = "asterisk-en-test"
+CHECK_LAYERS = (2, 4, 6)  # Whisper base's blocks read beside its last (normalised) output
+LAYER_FIT_FILES = 150
 EVAL_ASR = "whisper-base"
 RESULTS = "results.json"
 
@@ -182,6 +184,15 @@ def evaluate(exp: Experiment, arms: tuple[str, ...] = (START, *ARMS)) -> dict:
     }
     spec = TeacherSpec(name=TEACHER)
     checks = measure.teacher_check(spec, splits["fit"], splits["test"])
+    # Intermediate layers of the same encoder, beside the last (fitted on an even subset of the corpus: each
+    # file costs a full 30 s window of Whisper in PyTorch).
+    layer_fit = splits["fit"][:: max(1, len(splits["fit"]) // LAYER_FIT_FILES)][:LAYER_FIT_FILES]
+    layer_specs = [TeacherSpec(name=TEACHER, layer=k) for k in CHECK_LAYERS]
+    measure.prefetch_layers(layer_specs, layer_fit + splits["test"])
+    layer_checks = {
+        k: measure.teacher_check(s, layer_fit, splits["test"], ("raw", "depositioned"))
+        for k, s in zip(CHECK_LAYERS, layer_specs, strict=True)
+    }
     raw = {k: measure.raw_features(spec, f) for k, f in splits.items()}
     stats = target_mod.fit(raw["fit"], kind="depositioned", frame_rate=measure.FRAME_RATE)
     target = {k: measure.processed(v, stats, measure.FRAME_RATE) for k, v in raw.items()}
@@ -197,13 +208,11 @@ def evaluate(exp: Experiment, arms: tuple[str, ...] = (START, *ARMS)) -> dict:
             print(f"measuring arm {arm}", file=sys.stderr)
             codec = Codec.load(path)
             codes = {k: measure.encode_files(codec.encode, codec.sample_rate, f) for k, f in splits.items()}
-            probes = {
-                split: measure.probe_codec(
-                    arm, codes["fit"], codes[split], codec.codebook_sizes, 1,
-                    (target["fit"], target[split]), (mels["fit"], mels[split]),
-                )
-                for split in ("valid", "test")
-            }  # fmt: skip
+            found = measure.probe_codec(
+                arm, 1, codec.codebook_sizes, (codes["fit"], target["fit"], mels["fit"]),
+                {split: (codes[split], target[split], mels[split]) for split in ("valid", "test")},
+            )  # fmt: skip
+            probes = {p.split: p for p in found}
             measured = {
                 "model": str(path),
                 "model_sha256": sha,
@@ -259,6 +268,10 @@ def evaluate(exp: Experiment, arms: tuple[str, ...] = (START, *ARMS)) -> dict:
         "teacher": asdict_spec(spec),
         "target_stats_sha256": target_mod.make_target(stats, frame_rate=measure.FRAME_RATE).sha256(),
         "teacher_check": {"fit": str(exp.data), "held_out": EVAL_SUITE, "rows": measure.as_dict(checks)},
+        "layer_check": {
+            "fit_files": len(layer_fit),
+            "layers": {str(k): measure.as_dict(rows) for k, rows in layer_checks.items()},
+        },
         "arms": arms_out,
         "chosen_form_arm": chosen,
         "pairs": pairs,
@@ -333,6 +346,29 @@ def _verdict(results: dict) -> list[str]:
     return lines
 
 
+def _layer_section(results: dict) -> list[str]:
+    """Whisper's intermediate blocks beside its last layer, raw and depositioned."""
+    layers = results.get("layer_check")
+    if not layers:
+        return []
+    from hybridbench.report.tables import markdown_table
+
+    rows = [
+        [f"block {k}" + (" (the last, before its final layer norm)" if k == str(CHECK_LAYERS[-1]) else ""),
+         r["target"], f"{100 * r['position_share']:.1f} %", f"{100 * r['top8_pc']:.1f} %", f"{r['logmel_r2']:.3f}"]
+        for k, checks in layers["layers"].items()
+        for r in checks
+    ]  # fmt: skip
+    return [
+        f"The same, for blocks of Whisper base's encoder (read in PyTorch from the same weights), statistics fitted "
+        f"on {layers['fit_files']} files spread over the corpus (`hybridcodec teacher-check --fit-limit "
+        f"{layers['fit_files']} {' '.join(f'--teacher-layer {k}' for k in layers['layers'])} ...`):",
+        "",
+        markdown_table(["layer", "target", "position share", "top-8 PCs", "log-mel R2"], rows),
+        "",
+    ]
+
+
 def write_page(results: dict, *, page: Path, reports: Path, runs: Path) -> Path:
     """leaderboards/distillation-experiment.md (and its validation-curve figure) from results.json."""
     from hybridbench.commands.run import _git_short
@@ -385,6 +421,7 @@ def write_page(results: dict, *, page: Path, reports: Path, runs: Path) -> Path:
             ["target", "position share", "top-1 PC", "top-8 PCs", "top-7 dims", "log-mel R2"], check_rows
         ),
         "",
+        *_layer_section(results),
         "## The arms, on held-out speech",
         "",
         f"WER: Whisper base on all {files['test']} prompts of asterisk-en-test (corpus WER, 95 % bootstrap interval). "

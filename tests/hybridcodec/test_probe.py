@@ -23,9 +23,9 @@ def test_onehot_probe_reaches_the_explainable_share_of_variance(context, expecte
     fit = [_utterance(rng, table, lag, 100, 0.5) for _ in range(150)]
     held = [_utterance(rng, table, lag, 100, 0.5) for _ in range(40)]
     result = probe.ridge_onehot(
-        [c for c, _ in fit], [y for _, y in fit], [c for c, _ in held], [y for _, y in held],
+        [c for c, _ in fit], [y for _, y in fit], {"held": ([c for c, _ in held], [y for _, y in held])},
         sizes=(128,), context=context,
-    )  # fmt: skip
+    )["held"]  # fmt: skip
     assert result.r2 == pytest.approx(expected, abs=0.03)
     assert result.fit_frames == 15000 and result.eval_frames == 4000
 
@@ -35,9 +35,9 @@ def test_onehot_probe_of_unrelated_codes_explains_nothing():
     fit = [(rng.integers(0, 64, size=(80, 2)), rng.normal(size=(80, 4))) for _ in range(100)]
     held = [(rng.integers(0, 64, size=(80, 2)), rng.normal(size=(80, 4))) for _ in range(30)]
     result = probe.ridge_onehot(
-        [c for c, _ in fit], [y for _, y in fit], [c for c, _ in held], [y for _, y in held],
+        [c for c, _ in fit], [y for _, y in fit], {"held": ([c for c, _ in held], [y for _, y in held])},
         sizes=(64, 64), context=3,
-    )  # fmt: skip
+    )["held"]  # fmt: skip
     assert result.r2 == pytest.approx(0.0, abs=0.03)
     assert result.ridge == max(probe.ONEHOT_LAMBDAS)  # the strongest shrinkage wins on noise
 
