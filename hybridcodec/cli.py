@@ -13,6 +13,7 @@ from hybridbench.errors import HybridbenchError
 from hybridcodec.config import PRESETS, VARIANTS, preset
 from hybridcodec.nn.losses import DISTILLATION_FORMS
 from hybridcodec.replicate import Recipe
+from hybridcodec.settle import ARMS
 from hybridcodec.teachers import TARGETS, TEACHERS
 
 
@@ -127,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--device", default="cpu")
     st.add_argument("--corpus", type=Path, help="the replication corpus (default: built in the cache)")
     st.add_argument("--no-eval", action="store_true", help="train the arms only")
+    st.add_argument(
+        "--arms", default=",".join(ARMS), help="arms to train and read (default: all, %(default)s)"
+    )
     st.add_argument("--page", type=Path, default=Path("leaderboards/distillation-experiment.md"))
     st.add_argument("--reports", type=Path, default=Path("reports/distillation-experiment"))
 
@@ -293,9 +297,16 @@ def _settle(args: argparse.Namespace) -> None:
         out=args.out, data=corpus.manifest, valid=corpus.valid_manifest, steps=args.steps,
         anneal_steps=args.anneal_steps, jobs=args.jobs, device=args.device,
     )  # fmt: skip
-    settle.train_arms(exp)
+    arms = tuple(a.strip() for a in args.arms.split(",") if a.strip())
+    unknown = [a for a in arms if a not in ARMS]
+    if unknown or "no-distillation" not in arms:
+        raise HybridbenchError(
+            f"--arms {args.arms}: " + (f"unknown {unknown}" if unknown else "the control is missing"),
+            f"choose from {', '.join(ARMS)}, always with no-distillation",
+        )
+    settle.train_arms(exp, arms)
     if not args.no_eval:
-        results = settle.evaluate(exp)
+        results = settle.evaluate(exp, (settle.START, *arms))
         print(settle.write_page(results, page=args.page, reports=args.reports, runs=exp.out))
 
 

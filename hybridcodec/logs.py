@@ -26,14 +26,16 @@ class RunLogger:
 
         self.run = run
         self.csv_path = run / "metrics.csv"
-        _truncate_after(self.csv_path, start_step)  # drop rows a crashed run wrote after its last checkpoint
+        _truncate_after(
+            self.csv_path, start_step, COLUMNS
+        )  # rows a crashed run wrote after its last checkpoint
         new = not self.csv_path.is_file()
         self._csv = open(self.csv_path, "a", newline="", encoding="utf-8")  # noqa: SIM115 (closed in close())
         self._writer = csv.DictWriter(self._csv, fieldnames=COLUMNS, extrasaction="ignore")
         if new:
             self._writer.writeheader()
         self.valid_path = run / "valid.csv"
-        _truncate_after(self.valid_path, start_step)
+        _truncate_after(self.valid_path, start_step, VALID_COLUMNS)
         new = not self.valid_path.is_file()
         self._valid_csv = open(self.valid_path, "a", newline="", encoding="utf-8")  # noqa: SIM115
         self._valid_writer = csv.DictWriter(self._valid_csv, fieldnames=VALID_COLUMNS, extrasaction="ignore")
@@ -63,17 +65,24 @@ class RunLogger:
         self._valid_csv.close()
 
 
-def _truncate_after(path: Path, step: int) -> None:
+def _truncate_after(path: Path, step: int, columns: tuple[str, ...]) -> None:
+    """Drop rows after `step` (a crashed run logged past its last checkpoint), and bring a log written by a
+    version with fewer columns under today's header (its rows keep their values by column name; rows that the
+    current version appended under the old header, one value per current column, are read by position)."""
     if not path.is_file():
         return
     with open(path, newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
     if not rows:
         return
-    kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= step]
-    if len(kept) != len(rows):
-        with open(path, "w", newline="", encoding="utf-8") as f:
-            csv.writer(f).writerows(kept)
+    header, body = rows[0], [r for r in rows[1:] if r and int(r[0]) <= step]
+    if header == list(columns) and len(body) == len(rows) - 1:
+        return
+    named = [dict(zip(header if len(r) == len(header) else columns, r, strict=False)) for r in body]
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(named)
 
 
 def training_time(path: Path, log_every: int) -> tuple[int, int, float] | None:
