@@ -267,7 +267,11 @@ def evaluate(exp: Experiment, arms: tuple[str, ...] = (START, *ARMS)) -> dict:
         | {"start_step": exp.start, "target_step": exp.target},
         "teacher": asdict_spec(spec),
         "target_stats_sha256": target_mod.make_target(stats, frame_rate=measure.FRAME_RATE).sha256(),
-        "teacher_check": {"fit": str(exp.data), "held_out": EVAL_SUITE, "rows": measure.as_dict(checks)},
+        "teacher_check": {
+            "fit": f"the replication corpus, manifest {ckpt.sha256_file(exp.data)[:12]}",
+            "held_out": EVAL_SUITE,
+            "rows": measure.as_dict(checks),
+        },
         "layer_check": {
             "fit_files": len(layer_fit),
             "layers": {str(k): measure.as_dict(rows) for k, rows in layer_checks.items()},
@@ -361,8 +365,9 @@ def _layer_section(results: dict) -> list[str]:
     ]  # fmt: skip
     return [
         f"The same, for blocks of Whisper base's encoder (read in PyTorch from the same weights), statistics fitted "
-        f"on {layers['fit_files']} files spread over the corpus (`hybridcodec teacher-check --fit-limit "
-        f"{layers['fit_files']} {' '.join(f'--teacher-layer {k}' for k in layers['layers'])} ...`):",
+        f"on {layers['fit_files']} files spread over the corpus (`hybridcodec teacher-check --fit CORPUS_MANIFEST "
+        f"--fit-limit {layers['fit_files']} --eval {EVAL_SUITE} "
+        f"{' '.join(f'--teacher-layer {k}' for k in layers['layers'])}`):",
         "",
         markdown_table(["layer", "target", "position share", "top-8 PCs", "log-mel R2"], rows),
         "",
@@ -469,6 +474,8 @@ def write_page(results: dict, *, page: Path, reports: Path, runs: Path) -> Path:
         "- The teacher is the last layer of Whisper base's encoder, not w2v-BERT 2.0 layer 16; its log-mel probe "
         "ceiling above shows how contextual it is for a causal codec.",
         "- WER by Whisper base, not large-v3; English only.",
+        f"- Loss forms compared: {', '.join(a.removeprefix('new-target-') for a in arms if a in FORM_ARMS)} "
+        f"(implemented: {', '.join(DISTILLATION_FORMS)}; `hybridcodec settle --arms` runs the others).",
         "",
     ]
     page.parent.mkdir(parents=True, exist_ok=True)
