@@ -450,6 +450,7 @@ def write_page(results: dict, *, page: Path, reports: Path, runs: Path) -> Path:
             arm_rows,
         ),  # fmt: skip
         "",
+        f"Every number here is also in [{page.with_suffix('.json').name}]({page.with_suffix('.json').name}). "
         "Paired differences of WER (percentage points, 95 % paired bootstrap interval, permutation p):",
         "",
         markdown_table(["difference", "depth", "WER difference", "p", "pairs"], pair_rows),
@@ -480,6 +481,8 @@ def write_page(results: dict, *, page: Path, reports: Path, runs: Path) -> Path:
     ]
     page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text("\n".join(text))
+    # Every number of the page, beside it, for a reader who wants to check or reuse them.
+    page.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
     return page
 
 
