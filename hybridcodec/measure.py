@@ -218,6 +218,8 @@ class CodesProbe:
     logmel_r2: float
     fit_frames: int
     held_frames: int
+    teacher_sse: tuple[float, ...] = ()  # per held-out utterance (probe.ProbeResult)
+    teacher_sst: tuple[float, ...] = ()
 
 
 def probe_codec(
@@ -241,7 +243,7 @@ def probe_codec(
     by_mel = probe.ridge_onehot(codes, mel, {s: (c[0], c[2]) for s, c in cuts.items()}, **kw)
     return [
         CodesProbe(name, split, depth, by_teacher[split].r2, by_mel[split].r2, by_teacher[split].fit_frames,
-                   by_teacher[split].eval_frames)
+                   by_teacher[split].eval_frames, by_teacher[split].sse, by_teacher[split].sst)
         for split in held
     ]  # fmt: skip
 

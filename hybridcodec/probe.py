@@ -35,6 +35,11 @@ class ProbeResult:
     ridge: float  # the chosen strength
     fit_frames: int
     eval_frames: int
+    # Per held-out utterance: residual and total sums of squares (the total about the whole held-out set's
+    # mean), so R2 = 1 - sum(sse) / sum(sst), and two probes on the same utterances compare with a paired
+    # bootstrap over utterances (hybridbench.stats.paired_rate_difference of the unexplained shares).
+    sse: tuple[float, ...] = ()
+    sst: tuple[float, ...] = ()
 
 
 def r2(pred: np.ndarray, target: np.ndarray) -> float:
@@ -163,5 +168,18 @@ def ridge_onehot(
     for name, (codes, targets) in held.items():
         ex = sp.vstack([onehot_design(c, sizes, context) for c in codes]).tocsr()
         ey = np.concatenate(targets).astype(np.float32)
-        out[name] = ProbeResult(r2(ex @ w + mean, ey), best, x.shape[0], ex.shape[0])
+        pred = ex @ w + mean
+        sse, sst = per_utterance_sums(pred, ey, [len(c) for c in codes])
+        out[name] = ProbeResult(r2(pred, ey), best, x.shape[0], ex.shape[0], sse, sst)
     return out
+
+
+def per_utterance_sums(pred: np.ndarray, target: np.ndarray, lengths: list[int]) -> tuple[tuple, tuple]:
+    """(residual, total) sums of squares of each utterance's frames, the total about the whole set's mean."""
+    bounds = np.cumsum([0, *lengths])
+    res = ((pred - target) ** 2).sum(1, dtype=np.float64)
+    tot = ((target - target.mean(0)) ** 2).sum(1, dtype=np.float64)
+    return (
+        tuple(float(res[a:b].sum()) for a, b in zip(bounds[:-1], bounds[1:], strict=True)),
+        tuple(float(tot[a:b].sum()) for a, b in zip(bounds[:-1], bounds[1:], strict=True)),
+    )

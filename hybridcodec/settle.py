@@ -114,6 +114,7 @@ CHECK_LAYERS = (2, 4, 6)  # Whisper base's blocks read beside its last (normalis
 LAYER_FIT_FILES = 150
 EVAL_ASR = "whisper-base"
 RESULTS = "results.json"
+MEASURES_VERSION = 2  # bump when what measures.json holds changes
 
 
 def arm_model(exp: Experiment, arm: str) -> Path:
@@ -172,6 +173,7 @@ def evaluate(exp: Experiment, arms: tuple[str, ...] = (START, *ARMS)) -> dict:
     """Every measurement of the page, written to OUT/results.json (rows stay in OUT/eval/<arm>/)."""
     from hybridbench.commands.compare import compare_rows
     from hybridbench.report.aggregate import item_frame, summarize
+    from hybridbench.stats import paired_rate_difference
     from hybridcodec import measure
     from hybridcodec import target as target_mod
     from hybridcodec.inference import Codec
@@ -204,7 +206,8 @@ def evaluate(exp: Experiment, arms: tuple[str, ...] = (START, *ARMS)) -> dict:
         cached = exp.out / "eval" / arm / "measures.json"
         sha = ckpt.sha256_file(path)
         measured = json.loads(cached.read_text()) if cached.is_file() else {}
-        if measured.get("model_sha256") != sha:  # measured once per model file; rows are cached by the store
+        # Measured once per model file (rows are cached by the store).
+        if measured.get("model_sha256") != sha or measured.get("version") != MEASURES_VERSION:
             print(f"measuring arm {arm}", file=sys.stderr)
             codec = Codec.load(path)
             codes = {k: measure.encode_files(codec.encode, codec.sample_rate, f) for k, f in splits.items()}
@@ -214,10 +217,17 @@ def evaluate(exp: Experiment, arms: tuple[str, ...] = (START, *ARMS)) -> dict:
             )  # fmt: skip
             probes = {p.split: p for p in found}
             measured = {
+                "version": MEASURES_VERSION,
                 "model": str(path),
                 "model_sha256": sha,
                 "probe": {
-                    split: {"teacher_r2": p.teacher_r2, "logmel_r2": p.logmel_r2, "frames": p.held_frames}
+                    split: {
+                        "teacher_r2": p.teacher_r2,
+                        "logmel_r2": p.logmel_r2,
+                        "frames": p.held_frames,
+                        "teacher_sse": p.teacher_sse,
+                        "teacher_sst": p.teacher_sst,
+                    }
                     for split, p in probes.items()
                 },
                 "mel_loss": mel_losses(path, splits["test"]),
@@ -262,7 +272,26 @@ def evaluate(exp: Experiment, arms: tuple[str, ...] = (START, *ARMS)) -> dict:
                     "pairs": c.pairs,
                 }
             )
+    probe_pairs = []
+    for a, b in ((chosen, "no-distillation"), ("raw-target", "no-distillation"), (chosen, "raw-target")):
+        if a is None or a not in arms_out or b not in arms_out:
+            continue
+        pa, pb = arms_out[a]["probe"]["test"], arms_out[b]["probe"]["test"]
+        c = paired_rate_difference(pa["teacher_sse"], pa["teacher_sst"], pb["teacher_sse"], pb["teacher_sst"])
+        # The bootstrap reads unexplained shares (1 - R2): A - B of R2 is minus their difference.
+        probe_pairs.append(
+            {
+                "a": a,
+                "b": b,
+                "difference": -c.difference,
+                "low": -c.high,
+                "high": -c.low,
+                "p": c.p_value,
+                "pairs": c.n,
+            }
+        )
     results = {
+        "probe_pairs": probe_pairs,
         "experiment": {k: str(v) for k, v in vars(exp).items()}
         | {"start_step": exp.start, "target_step": exp.target},
         "teacher": asdict_spec(spec),
@@ -332,15 +361,14 @@ def _verdict(results: dict) -> list[str]:
         )
     if chosen is not None and (chosen, "no-distillation", 1) in pair:
         one, full = pair[(chosen, "no-distillation", 1)], pair[(chosen, "no-distillation", 12)]
-        r2_gain = (
-            arms[chosen]["probe"]["test"]["teacher_r2"]
-            - arms["no-distillation"]["probe"]["test"]["teacher_r2"]
-        )
-        wins = (one["high"] < 0 or r2_gain > 0) and not full["low"] > 0
+        probe = {(p["a"], p["b"]): p for p in results.get("probe_pairs", [])}.get((chosen, "no-distillation"))
+        r2_gain = probe is not None and probe["low"] > 0  # the paired interval of the R2 gain above 0
+        wins = (one["high"] < 0 or r2_gain) and not full["low"] > 0
         lines.append(
             "Verdict: the new target "
             + (
-                "wins: it lowers the RVQ-1 WER or raises what RVQ-1 carries of the teacher, without a full-depth cost "
+                "wins: it lowers the RVQ-1 WER or raises what RVQ-1 carries of the teacher (paired intervals wholly "
+                "on that side), without a full-depth cost "
                 "(the issue's rule); the teacher-using variants are to be retrained on it."
                 if wins
                 else "does not win by the issue's rule (better RVQ-1 WER or probe R2 than (i) without a full-depth "
@@ -454,6 +482,22 @@ def write_page(results: dict, *, page: Path, reports: Path, runs: Path) -> Path:
         "Paired differences of WER (percentage points, 95 % paired bootstrap interval, permutation p):",
         "",
         markdown_table(["difference", "depth", "WER difference", "p", "pairs"], pair_rows),
+        "",
+        "Paired differences of the RVQ-1 probe R2 for the teacher on asterisk-en-test (95 % paired bootstrap "
+        "interval over utterances, permutation p):",
+        "",
+        markdown_table(
+            ["difference", "R2 difference", "p", "utterances"],
+            [
+                [
+                    f"{LABELS.get(p['a'], p['a'])} − {LABELS.get(p['b'], p['b'])}",
+                    f"{p['difference']:+.3f} [{p['low']:+.3f}, {p['high']:+.3f}]",
+                    f"{p['p']:.3g}",
+                    str(p["pairs"]),
+                ]
+                for p in results.get("probe_pairs", [])
+            ],
+        ),  # fmt: skip
         "",
         *[f"- {line}" for line in _verdict(results)],
         "",

@@ -28,6 +28,10 @@ def test_onehot_probe_reaches_the_explainable_share_of_variance(context, expecte
     )["held"]  # fmt: skip
     assert result.r2 == pytest.approx(expected, abs=0.03)
     assert result.fit_frames == 15000 and result.eval_frames == 4000
+    # Per-utterance sums add up to the R2 (the bootstrap over utterances resamples them).
+    assert len(result.sse) == 40 and 1 - sum(result.sse) / sum(result.sst) == pytest.approx(
+        result.r2, rel=1e-4
+    )
 
 
 def test_onehot_probe_of_unrelated_codes_explains_nothing():

@@ -61,6 +61,8 @@ def _results(one_high: float, full_low: float) -> dict:
             {"a": "new-target-mse", "b": "no-distillation", "depth": 12, **pair, "low": full_low, "high": full_low + 0.05},
         ],
         "files": {"fit": 1211, "valid": 61, "test": 109},
+        "probe_pairs": [{"a": "new-target-mse", "b": "no-distillation", "difference": 0.05, "low": -0.01,
+                         "high": 0.1, "p": 0.2, "pairs": 109}],
     }  # fmt: skip
 
 
