@@ -435,7 +435,8 @@ def write_page(results: dict, *, page: Path, reports: Path, runs: Path) -> Path:
     text = [
         "# Does distillation put content into RVQ-1? The settling experiment",
         "",
-        f"Regenerate: `make settle` (`hybridcodec settle --out {runs}`). Generated {time.strftime('%Y-%m-%d')} at git "
+        f"Regenerate: `hybridcodec settle --out {runs} --arms {','.join(a for a in arms if a != START)}` "
+        f"(`make settle` trains and reads every arm). Generated {time.strftime('%Y-%m-%d')} at git "
         f"{_git_short()} on {cpu_name()} (CPU). Every arm is warm-started from the shipped `dac` mini at step "
         f"{exp['start_step']} and trained to step {exp['target_step']} on the same corpus, crops, seed and "
         f"learning-rate re-warm (back to the schedule, annealed to 0 over the last {exp['anneal_steps']} steps); "
