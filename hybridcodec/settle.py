@@ -364,11 +364,12 @@ def _verdict(results: dict) -> list[str]:
         probe = {(p["a"], p["b"]): p for p in results.get("probe_pairs", [])}.get((chosen, "no-distillation"))
         r2_gain = probe is not None and probe["low"] > 0  # the paired interval of the R2 gain above 0
         wins = (one["high"] < 0 or r2_gain) and not full["low"] > 0
+        held = [what for what, ok in (("RVQ-1 WER", one["high"] < 0), ("probe R2", r2_gain)) if ok]
         lines.append(
             "Verdict: the new target "
             + (
-                "wins: it lowers the RVQ-1 WER or raises what RVQ-1 carries of the teacher (paired intervals wholly "
-                "on that side), without a full-depth cost "
+                f"wins by the {' and '.join(held)} (paired interval wholly on the better side; the other criterion "
+                "of the issue's rule, a lower RVQ-1 WER or a higher probe R2, is read above), without a full-depth cost "
                 "(the issue's rule); the teacher-using variants are to be retrained on it."
                 if wins
                 else "does not win by the issue's rule (better RVQ-1 WER or probe R2 than (i) without a full-depth "
