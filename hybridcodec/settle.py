@@ -550,7 +550,9 @@ def plot_validation(runs: Path, path: Path) -> Path | None:
         for arm, csv_path in logs.items():
             frame = pd.read_csv(csv_path)
             if column in frame and frame[column].notna().any():
-                ax.plot(frame["step"], frame[column], marker=".", label=LABELS[arm])
+                ax.plot(
+                    frame["step"], frame[column], marker=".", label=LABELS[arm], color=f"C{ARMS.index(arm)}"
+                )
         ax.set_title(title)
         ax.set_xlabel("training step")
         ax.grid(alpha=0.3)
