@@ -239,9 +239,3 @@ class CropSampler:
         if self.target is not None:
             feats = self.target(feats, torch.tensor(starts))
         return wav, feats
-
-    def raw_features(self) -> list[np.ndarray]:
-        """Every file's raw teacher features [frames, dim] (to fit the target statistics on)."""
-        if self.features is None:
-            raise HybridbenchError("no teacher features to read")
-        return [self.features.load(f) for f in self.files]

@@ -18,6 +18,7 @@ probe R2 of RVQ-1 codes for the teacher's processed target and for log-mel, and 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -131,7 +132,6 @@ def arm_model(exp: Experiment, arm: str) -> Path:
 
 def wer_rows(exp: Experiment, arm: str, device: str = "cpu") -> list:
     """The arm's rows (RVQ-1 and full depth, every item of the suite), its codec named after the arm."""
-    import dataclasses
 
     from hybridbench.runner import RunConfig, Runner
     from hybridbench.store import ResultStore
@@ -294,7 +294,7 @@ def evaluate(exp: Experiment, arms: tuple[str, ...] = (START, *ARMS)) -> dict:
         "probe_pairs": probe_pairs,
         "experiment": {k: str(v) for k, v in vars(exp).items()}
         | {"start_step": exp.start, "target_step": exp.target},
-        "teacher": asdict_spec(spec),
+        "teacher": dataclasses.asdict(spec),
         "target_stats_sha256": target_mod.make_target(stats, frame_rate=measure.FRAME_RATE).sha256(),
         "teacher_check": {
             "fit": f"the replication corpus, manifest {ckpt.sha256_file(exp.data)[:12]}",
@@ -312,12 +312,6 @@ def evaluate(exp: Experiment, arms: tuple[str, ...] = (START, *ARMS)) -> dict:
     }
     (exp.out / RESULTS).write_text(json.dumps(results, indent=2) + "\n")
     return results
-
-
-def asdict_spec(spec) -> dict:
-    from dataclasses import asdict
-
-    return asdict(spec)
 
 
 # ---- the page ----------------------------------------------------------------------------------------------------

@@ -403,9 +403,7 @@ class Trainer:
             if held is not None and model.config.teacher_target == teacher.target:
                 stats = {k: v.detach().cpu() for k, v in held.state_dict().items()}
             else:
-                stats = target_mod.fit(
-                    self.sampler_raw_features(), kind=teacher.target, frame_rate=mc.frame_rate
-                )
+                stats = target_mod.fit(self._corpus_features(), kind=teacher.target, frame_rate=mc.frame_rate)
             mc = dataclasses.replace(
                 mc, teacher_target=teacher.target, teacher_positions=stats["position_mean"].shape[0]
             )
@@ -418,7 +416,8 @@ class Trainer:
             teacher = dataclasses.replace(teacher, target_stats=self.target_cpu.sha256())
         return model, teacher
 
-    def sampler_raw_features(self) -> list:
+    def _corpus_features(self) -> list:
+        """Every training file's raw teacher features, to fit the target statistics on."""
         assert self.features is not None
         return [
             self.features.load(f)
