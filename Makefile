@@ -23,7 +23,7 @@ install: $(STAMP)
 # without those suites, saying so).
 bench: $(STAMP)
 	-$(PY) -m hybridbench.cli data prepare asterisk-en asterisk-fr librivox-mini
-	$(PY) -m hybridbench.cli run --default --out runs/bench
+	$(PY) -m hybridbench.cli run --preset mini-replication
 
 # The offline replication (issue 7): train the four mini variants in lockstep (resumable: run it again to go on;
 # STEPS extends the runs), copy them into the package as fp16, and regenerate leaderboards/mini-replication.md.
@@ -36,8 +36,8 @@ bench: $(STAMP)
 STEPS ?= 18500
 replicate: $(STAMP)
 	-$(PY) -m hybridbench.cli data prepare asterisk-en asterisk-fr librivox-mini
-	$(PY) -m hybridcodec.cli replicate --out runs/mini-replication --steps $(STEPS) \
-		--init-from hybridcodec/checkpoints/mini --teacher-target raw --distillation-form mse \
+	$(PY) -m minireplication.cli replicate --out runs/mini-replication --steps $(STEPS) \
+		--init-from minireplication/checkpoints/mini --teacher-target raw --distillation-form mse \
 		$(if $(ANNEAL_START),--anneal-start $(ANNEAL_START) --anneal-steps $(ANNEAL_STEPS),) \
 		$(if $(REWARM),--rewarm,)
 
@@ -45,13 +45,13 @@ replicate: $(STAMP)
 # target (or none), read on held-out speech; writes leaderboards/distillation-experiment.md. Resumable.
 settle: $(STAMP)
 	-$(PY) -m hybridbench.cli data prepare asterisk-en asterisk-fr librivox-mini
-	$(PY) -m hybridcodec.cli settle --out runs/settle
+	$(PY) -m minireplication.cli settle --out runs/settle
 
 ship: $(STAMP)
-	$(PY) -m hybridcodec.cli ship --from runs/mini-replication
+	$(PY) -m minireplication.cli ship --from runs/mini-replication
 
 leaderboard: $(STAMP)
-	$(PY) -m hybridbench.cli leaderboard $(if $(LIMIT),--limit '$(LIMIT)',) $(if $(METRICS),--metrics '$(METRICS)',)
+	$(PY) -m minireplication.cli leaderboard $(if $(LIMIT),--limit '$(LIMIT)',) $(if $(METRICS),--metrics '$(METRICS)',)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
@@ -60,12 +60,13 @@ test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check hybridbench hybridcodec tests benchmarks
-	$(VENV)/bin/ruff format --check hybridbench hybridcodec tests benchmarks
+	$(VENV)/bin/ruff check hybridbench hybridcodec minireplication tests benchmarks
+	$(VENV)/bin/ruff format --check hybridbench hybridcodec minireplication tests benchmarks
+	$(VENV)/bin/lint-imports
 
 format: $(STAMP)
-	$(VENV)/bin/ruff format hybridbench hybridcodec tests benchmarks
-	$(VENV)/bin/ruff check --fix hybridbench hybridcodec tests benchmarks
+	$(VENV)/bin/ruff format hybridbench hybridcodec minireplication tests benchmarks
+	$(VENV)/bin/ruff check --fix hybridbench hybridcodec minireplication tests benchmarks
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -7,7 +7,7 @@ that is a 1x1 conv on an 8-d factorized code is a rank-8 linear map, so no train
 least-squares residual of the teacher's 8 leading principal components: the sum of the trailing eigenvalues of
 the features' covariance, per element. This prints that floor for several ranks on the cached teacher features
 of the replication corpus (the frames the distillation loss sees), beside the total variance (the loss of
-predicting the mean). Needs the features cached by `hybridcodec replicate` (or `train`) on this machine.
+predicting the mean). Needs the features cached by `minireplication replicate` (or `train`) on this machine.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from hybridbench.errors import HybridbenchError
-from hybridcodec import corpus
 from hybridcodec.config import preset
 from hybridcodec.data import FeatureStore, list_audio
 from hybridcodec.teachers import TeacherSpec
+from minireplication import corpus
 
 
 def main() -> int:
@@ -34,7 +34,7 @@ def main() -> int:
     args = p.parse_args()
     if not args.manifest.is_file():
         raise SystemExit(
-            f"no corpus manifest at {args.manifest}: run `make replicate` (or hybridcodec replicate)"
+            f"no corpus manifest at {args.manifest}: run `make replicate` (or minireplication replicate)"
         )
     files = list_audio([str(args.manifest)])[: args.files]  # sorted, as the trainer lists them
     store = FeatureStore.for_model(TeacherSpec(name=args.teacher), preset("mini").model, "cpu")

@@ -17,7 +17,7 @@ from hybridbench.errors import HybridbenchError
 
 # Order here is the order in `hybridbench --help`.
 COMMAND_MODULES = (
-    "run", "compare", "codecs", "suites", "asr", "speed", "usage", "data", "weights", "leaderboard",
+    "run", "compare", "codecs", "suites", "presets", "asr", "speed", "usage", "data", "weights",
 )  # fmt: skip
 
 

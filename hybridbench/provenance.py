@@ -46,6 +46,14 @@ def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str | None]
     return out
 
 
+def git_short() -> str:
+    """'1a2b3c4d5e', with ' (uncommitted changes)' when the tree is dirty, or 'unknown' outside a checkout."""
+    state = git_state()
+    if not state["commit"]:
+        return "unknown"
+    return state["commit"][:10] + (" (uncommitted changes)" if state["dirty"] else "")
+
+
 def git_state() -> dict[str, Any]:
     root = Path(__file__).resolve().parent.parent
     try:

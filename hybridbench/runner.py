@@ -24,13 +24,13 @@ from tqdm.auto import tqdm
 from hybridbench.audio import RESAMPLER, load_audio, resample
 from hybridbench.codecs import CODECS, Codec, match_length
 from hybridbench.errors import HybridbenchError, WeightsNotFoundError
+from hybridbench.hashing import sha256_file
 from hybridbench.metrics import METRICS, Metric, MetricFailure
 from hybridbench.metrics.asr import ASR_SAMPLE_RATE, AsrChoice, AsrProfile, Transcriber
 from hybridbench.provenance import collect
 from hybridbench.store import ResultRow, ResultStore
 from hybridbench.suites import SUITES, Item
 from hybridbench.timing import timed
-from hybridbench.whisper_models import sha256_file
 
 SCHEMA_VERSION = 1
 REFERENCE_CODEC = "identity"

@@ -40,6 +40,7 @@ from pathlib import Path
 import torch
 
 from hybridbench.errors import HybridbenchError, WeightsNotFoundError
+from hybridbench.hashing import sha256_file
 from hybridbench.paths import cache_dir
 
 HF = "https://huggingface.co"
@@ -235,14 +236,6 @@ def checkpoints_for(name: str) -> list[Checkpoint]:
 def folder(checkpoint: Checkpoint) -> Path:
     """The cache folder of a checkpoint (not created here: looking must not leave empty folders behind)."""
     return cache_dir("weights") / checkpoint.folder
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _record_path(path: Path) -> Path:

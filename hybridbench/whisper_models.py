@@ -11,12 +11,12 @@ Users online can name any faster-whisper model (e.g. `large-v3`), which faster-w
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from hybridbench.errors import HybridbenchError
+from hybridbench.hashing import sha256_file
 from hybridbench.paths import cache_dir
 
 
@@ -31,14 +31,6 @@ class LocatedModel:
 TINY_EN_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
 BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 _BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _verified(path: Path, expected: str) -> Path:

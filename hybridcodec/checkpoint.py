@@ -10,7 +10,6 @@ the sha256 of its model file, so a mismatched pair is refused rather than resume
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -21,8 +20,9 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from hybridbench.errors import HybridbenchError
+from hybridbench.hashing import sha256_file
 from hybridcodec.config import ModelConfig
+from hybridcodec.errors import HybridcodecError
 
 if TYPE_CHECKING:  # the model (and dualcodec's layers it reuses) loads only when a checkpoint is loaded
     from hybridcodec.model import HybridCodec
@@ -32,14 +32,6 @@ FORMAT_VERSION = "1"
 MODEL_FILE = "model.safetensors"
 STATE_FILE = "train_state.pt"
 LATEST = "latest.json"
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _atomic(path: Path, write: Any) -> None:
@@ -76,7 +68,7 @@ def resolve_model_path(path: str | Path) -> Path:
     if path.is_dir():
         path = path / MODEL_FILE
     if not path.is_file():
-        raise HybridbenchError(
+        raise HybridcodecError(
             f"no HybridCodec checkpoint at {path}", "pass a model.safetensors or a run folder"
         )
     return path
@@ -89,13 +81,13 @@ def read_metadata(path: str | Path) -> dict[str, str]:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
     except (SafetensorError, OSError, ValueError) as exc:
-        raise HybridbenchError(
+        raise HybridcodecError(
             f"{path} is not a readable safetensors file ({exc})", "the checkpoint is truncated or corrupt"
         ) from exc
     if meta.get("format") != FORMAT:
-        raise HybridbenchError(f"{path} is not a HybridCodec checkpoint (no '{FORMAT}' metadata)")
+        raise HybridcodecError(f"{path} is not a HybridCodec checkpoint (no '{FORMAT}' metadata)")
     if meta.get("format_version") != FORMAT_VERSION:
-        raise HybridbenchError(
+        raise HybridcodecError(
             f"{path} has checkpoint format {meta.get('format_version')}, expected {FORMAT_VERSION}"
         )
     return meta
@@ -114,12 +106,12 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> tuple
             for key in f.keys():  # noqa: SIM118 (safe_open is not a mapping)
                 tensors[key] = f.get_tensor(key)
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise HybridbenchError(
+        raise HybridcodecError(
             f"cannot read tensors from {path} ({exc})", "the checkpoint is truncated or corrupt"
         ) from exc
     result = model.load_state_dict(tensors, strict=False)
     if result.missing_keys or result.unexpected_keys:
-        raise HybridbenchError(
+        raise HybridcodecError(
             f"{path} does not match its own config: missing {result.missing_keys[:3]}, "
             f"unexpected {result.unexpected_keys[:3]}",
             "the file was edited or written by another version",
@@ -135,9 +127,9 @@ def load_state(path: Path) -> dict[str, Any]:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError as exc:
-        raise HybridbenchError(f"no training state at {path}") from exc
+        raise HybridcodecError(f"no training state at {path}") from exc
     except Exception as exc:  # torch raises several types for a truncated zip / pickle
-        raise HybridbenchError(
+        raise HybridcodecError(
             f"cannot read training state {path} ({type(exc).__name__}: {exc})".splitlines()[0],
             "the file is truncated or corrupt; delete this checkpoint folder to resume from an older one",
         ) from exc
@@ -178,11 +170,11 @@ def latest_checkpoint(run: Path) -> Path | None:
     try:
         folder = run / json.loads(pointer.read_text())["folder"]
     except (json.JSONDecodeError, KeyError) as exc:
-        raise HybridbenchError(
+        raise HybridcodecError(
             f"{pointer} is corrupt", "delete it; checkpoints/ still holds the steps"
         ) from exc
     if not folder.is_dir():
-        raise HybridbenchError(f"{pointer} points at missing {folder}")
+        raise HybridcodecError(f"{pointer} points at missing {folder}")
     return folder
 
 
@@ -194,7 +186,7 @@ def load_checkpoint(
     model, meta = load_model(model_path, device=device)
     state = load_state(folder / STATE_FILE)
     if state.get("model_sha256") != sha256_file(model_path):
-        raise HybridbenchError(
+        raise HybridcodecError(
             f"{folder}: the training state does not belong to this model file (sha256 differs)",
             "the checkpoint was partly overwritten; resume from an older step folder",
         )

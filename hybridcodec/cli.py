@@ -1,4 +1,4 @@
-"""`hybridcodec train | replicate | ship | encode | decode`: user mistakes end as one line on stderr, never a traceback."""
+"""`hybridcodec train | teacher-check | probe | encode | decode`: user mistakes end as one line on stderr, never a traceback."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ from pathlib import Path
 
 from hybridbench.errors import HybridbenchError
 from hybridcodec.config import PRESETS, VARIANTS, preset
+from hybridcodec.errors import HybridcodecError
 from hybridcodec.nn.losses import DISTILLATION_FORMS
-from hybridcodec.replicate import Recipe
-from hybridcodec.settle import ARMS
 from hybridcodec.teachers import TARGETS, TEACHERS
 
 
@@ -84,55 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="ConvNeXt blocks of the training-only semantic decoder (hybrid, dac-distill; default: the preset's); "
         "with --init-from, the warm-started model gets a fresh one of N blocks",
     )  # fmt: skip
-    _add_anneal_args(t)
-
-    r = sub.add_parser(
-        "replicate",
-        help="train hybrid, dac, dac-distill and dualcodec in lockstep on the offline corpus (resumable)",
-    )
-    r.add_argument("--out", type=Path, default=Path("runs/mini-replication"), help="folder of the four runs")
-    r.add_argument(
-        "--steps", type=int, required=True, help="total updates per variant (more extends the runs)"
-    )
-    r.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
-    r.add_argument("--jobs", type=int, default=2, help="variants trained at the same time (default: 2)")
-    r.add_argument("--threads", type=int, help="torch threads per training process (default: cores / jobs)")
-    r.add_argument("--corpus", type=Path, help="where the training corpus is built (default: the cache)")
-    r.add_argument("--data", type=Path, help="train on this manifest or folder instead of the offline corpus")
-    r.add_argument(
-        "--valid",
-        type=Path,
-        help="held-out audio scored at every checkpoint (default: the corpus's validation split)",
-    )
-    r.add_argument("--no-eval", action="store_true", help="skip the learning-curve evaluations")
-    r.add_argument(
-        "--init-from", type=Path, metavar="DIR",
-        help="warm-start variants not yet in --out from shipped checkpoints (e.g. hybridcodec/checkpoints/mini)",
-    )  # fmt: skip
-    _add_anneal_args(r)
-    defaults = Recipe()
-    for field in dataclasses.fields(Recipe):
-        r.add_argument(
-            "--" + field.name.replace("_", "-"), type=type(getattr(defaults, field.name)),
-            default=getattr(defaults, field.name), help="recipe (default: %(default)s)",
-        )  # fmt: skip
-
-    st = sub.add_parser(
-        "settle",
-        help="the distillation experiment: arms warm-started from the shipped dac mini, read on held-out speech",
-    )
-    st.add_argument("--out", type=Path, default=Path("runs/settle"), help="folder of the arms (resumable)")
-    st.add_argument("--steps", type=int, default=3000, help="updates per arm from the shipped step")
-    st.add_argument("--anneal-steps", type=int, default=1000, help="final updates annealing the rate to 0")
-    st.add_argument("--jobs", type=int, default=2, help="arms trained at the same time")
-    st.add_argument("--device", default="cpu")
-    st.add_argument("--corpus", type=Path, help="the replication corpus (default: built in the cache)")
-    st.add_argument("--no-eval", action="store_true", help="train the arms only")
-    st.add_argument(
-        "--arms", default=",".join(ARMS), help="arms to train and read (default: all, %(default)s)"
-    )
-    st.add_argument("--page", type=Path, default=Path("leaderboards/distillation-experiment.md"))
-    st.add_argument("--reports", type=Path, default=Path("reports/distillation-experiment"))
+    add_anneal_args(t)
 
     tc = sub.add_parser(
         "teacher-check",
@@ -170,10 +121,6 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--teacher-target", choices=TARGETS, help="default: the teacher's default target")
     pr.add_argument("--device", default="cpu")
 
-    s = sub.add_parser("ship", help="copy the replication's four checkpoints into the package as fp16")
-    s.add_argument("--from", dest="run", type=Path, default=Path("runs/mini-replication"))
-    s.add_argument("--step", type=int, help="default: the latest step all four variants reached")
-
     e = sub.add_parser("encode", help="audio file -> codes (.npz)")
     e.add_argument("input", type=Path)
     e.add_argument("output", type=Path)
@@ -189,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_anneal_args(p: argparse.ArgumentParser) -> None:
+def add_anneal_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--anneal-start", type=int, metavar="STEP",
         help="from this update on, the learning rate falls linearly to 0 over --anneal-steps (allowed when "
@@ -203,9 +150,9 @@ def _add_anneal_args(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
-def _anneal(args: argparse.Namespace) -> tuple[int, int] | None:
+def anneal_option(args: argparse.Namespace) -> tuple[int, int] | None:
     if (args.anneal_start is None) != (args.anneal_steps is None):
-        raise HybridbenchError("--anneal-start and --anneal-steps go together", "pass both, or neither")
+        raise HybridcodecError("--anneal-start and --anneal-steps go together", "pass both, or neither")
     return None if args.anneal_start is None else (args.anneal_start, args.anneal_steps)
 
 
@@ -218,7 +165,7 @@ def _train(args: argparse.Namespace) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.resume and (args.variant or args.teacher_target or args.distillation_form):
-        raise HybridbenchError(
+        raise HybridcodecError(
             "a resumed run keeps its variant, teacher target and distillation form",
             "drop --variant, --teacher-target and --distillation-form with --resume",
         )
@@ -239,13 +186,13 @@ def _train(args: argparse.Namespace) -> None:
             "--" + k.replace("_", "-") for k in [*given, *(["lr"] if args.lr is not None else [])]
         )
         flag = "--resume" if args.resume else "--init-from"
-        raise HybridbenchError(
+        raise HybridcodecError(
             f"{flag} continues with the checkpoint's own stored config; {names} would change it",
             "drop those options, or start a new run in another --out",
         )
     layers = args.semantic_decoder_layers
     if layers is not None and (layers < 0 or args.resume):
-        raise HybridbenchError(
+        raise HybridcodecError(
             "--semantic-decoder-layers must be 0 or more, and a resumed run keeps its own",
             "drop it with --resume, or warm-start a new run with --init-from",
         )
@@ -255,7 +202,7 @@ def _train(args: argparse.Namespace) -> None:
     if args.lr is not None:
         cfg = dataclasses.replace(cfg, optim=dataclasses.replace(cfg.optim, lr=args.lr))
     if args.steps < 1:
-        raise HybridbenchError("--steps must be at least 1")
+        raise HybridcodecError("--steps must be at least 1")
     teacher = None
     if args.teacher:
         teacher = TeacherSpec(
@@ -267,47 +214,13 @@ def _train(args: argparse.Namespace) -> None:
         device=args.device, precision=args.precision, feature_cache=args.feature_cache,
         deterministic=args.deterministic, progress=not args.no_progress, valid=tuple(args.valid),
         init_from=args.init_from, semantic_decoder_layers=layers if args.init_from is not None else None,
-        anneal=_anneal(args), rewarm=args.rewarm,
+        anneal=anneal_option(args), rewarm=args.rewarm,
         variant=args.variant if args.init_from is not None else None,
         distillation_form=args.distillation_form if args.init_from is not None else None,
     )  # fmt: skip
     out = train(None if stored else cfg, options)
     if os.environ.get("RANK", "0") == "0":
         print(f"checkpoint: {out / 'model.safetensors'}", file=sys.stderr)
-
-
-def _replicate(args: argparse.Namespace) -> None:
-    from hybridcodec import replicate
-
-    recipe = Recipe(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Recipe)})
-    plan = replicate.Plan(
-        out=args.out, steps=args.steps, recipe=recipe, device=args.device, jobs=args.jobs,
-        threads=args.threads, corpus=args.corpus, data=args.data, valid=args.valid, init_from=args.init_from,
-        anneal=_anneal(args), rewarm=args.rewarm,
-    )  # fmt: skip
-    replicate.run(plan, evaluate=not args.no_eval)
-
-
-def _settle(args: argparse.Namespace) -> None:
-    from hybridcodec import corpus as corpus_mod
-    from hybridcodec import settle
-
-    corpus = corpus_mod.build(args.corpus)
-    exp = settle.Experiment(
-        out=args.out, data=corpus.manifest, valid=corpus.valid_manifest, steps=args.steps,
-        anneal_steps=args.anneal_steps, jobs=args.jobs, device=args.device,
-    )  # fmt: skip
-    arms = tuple(a.strip() for a in args.arms.split(",") if a.strip())
-    unknown = [a for a in arms if a not in ARMS]
-    if unknown or "no-distillation" not in arms:
-        raise HybridbenchError(
-            f"--arms {args.arms}: " + (f"unknown {unknown}" if unknown else "the control is missing"),
-            f"choose from {', '.join(ARMS)}, always with no-distillation",
-        )
-    settle.train_arms(exp, arms)
-    if not args.no_eval:
-        results = settle.evaluate(exp, (settle.START, *arms))
-        print(settle.write_page(results, page=args.page, reports=args.reports, runs=exp.out))
 
 
 def _teacher_check(args: argparse.Namespace) -> None:
@@ -317,11 +230,11 @@ def _teacher_check(args: argparse.Namespace) -> None:
     targets = tuple(t.strip() for t in args.targets.split(",") if t.strip())
     unknown = [t for t in targets if t not in TARGETS]
     if unknown:
-        raise HybridbenchError(f"unknown targets {unknown}", f"choose from {', '.join(TARGETS)}")
+        raise HybridcodecError(f"unknown targets {unknown}", f"choose from {', '.join(TARGETS)}")
     fit, held = measure.utterances(args.fit), measure.utterances(args.eval)
     if args.fit_limit is not None:
         if args.fit_limit < 10:
-            raise HybridbenchError(
+            raise HybridcodecError(
                 f"--fit-limit {args.fit_limit} is too few to fit statistics on", "use 10 or more"
             )
         fit = fit[:: max(1, len(fit) // args.fit_limit)][: args.fit_limit]
@@ -351,12 +264,12 @@ def _probe(args: argparse.Namespace) -> None:
     for entry in args.weights:
         name, sep, path = entry.partition("=")
         if not sep:
-            raise HybridbenchError(f"--weights {entry}: expected CODEC=PATH")
+            raise HybridcodecError(f"--weights {entry}: expected CODEC=PATH")
         weights[name] = path
     codecs = parse_names(args.codecs)
     stray = sorted(set(weights) - set(codecs))
     if stray:
-        raise HybridbenchError(
+        raise HybridcodecError(
             f"--weights for {', '.join(stray)}, which --codecs does not name", "add it to --codecs"
         )
     fit, held = measure.utterances(args.fit), measure.utterances(args.eval)
@@ -366,7 +279,7 @@ def _probe(args: argparse.Namespace) -> None:
     for name in codecs:
         codec = CODECS.get(name).load(weights=weights.get(name), device=args.device)
         if not 1 <= args.depth <= codec.num_codebooks:
-            raise HybridbenchError(f"--depth {args.depth}: {name} has {codec.num_codebooks} codebooks")
+            raise HybridcodecError(f"--depth {args.depth}: {name} has {codec.num_codebooks} codebooks")
         raw = [
             measure.raw_features(spec, files, frame_rate=codec.frame_rate, device=args.device)
             for files in (fit, held)
@@ -388,20 +301,13 @@ def _probe(args: argparse.Namespace) -> None:
     print(measure.probe_table(rows))
 
 
-def _ship(args: argparse.Namespace) -> None:
-    from hybridcodec.ship import ship
-
-    for path in ship(args.run, step=args.step):
-        print(path)
-
-
 def _encode(args: argparse.Namespace) -> None:
     import numpy as np
 
     from hybridbench.audio import load_tensor
-    from hybridcodec.inference import Codec
+    from hybridcodec.inference import LoadedModel
 
-    codec = Codec.load(args.checkpoint, device=args.device)
+    codec = LoadedModel.load(args.checkpoint, device=args.device)
     wav = load_tensor(args.input, codec.sample_rate)
     codes = codec.encode(wav)
     args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -421,24 +327,24 @@ def _decode(args: argparse.Namespace) -> None:
     import torch
 
     from hybridbench.audio import write_wav
-    from hybridcodec.inference import Codec
+    from hybridcodec.inference import LoadedModel
 
     try:
         data = np.load(args.input)
         codes, length, sr = data["codes"], int(data["length"]), int(data["sample_rate"])
     except (OSError, KeyError, ValueError) as exc:
-        raise HybridbenchError(
+        raise HybridcodecError(
             f"{args.input} is not a codes file written by `hybridcodec encode` ({exc})"
         ) from exc
-    codec = Codec.load(args.checkpoint, device=args.device)
+    codec = LoadedModel.load(args.checkpoint, device=args.device)
     if (
         sr != codec.sample_rate
         or tuple(data["codebook_sizes"][: codes.shape[0]]) != codec.codebook_sizes[: codes.shape[0]]
     ):
-        raise HybridbenchError(f"{args.input} was encoded by a different model than {args.checkpoint}")
+        raise HybridcodecError(f"{args.input} was encoded by a different model than {args.checkpoint}")
     k = args.depth or codes.shape[0]
     if not 1 <= k <= codes.shape[0]:
-        raise HybridbenchError(f"--depth {k} out of range", f"the file holds {codes.shape[0]} codebooks")
+        raise HybridcodecError(f"--depth {k} out of range", f"the file holds {codes.shape[0]} codebooks")
     wav = codec.decode(torch.from_numpy(codes[:k])[None])[..., :length]
     write_wav(args.output, wav, codec.sample_rate)
 
@@ -447,11 +353,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         commands = {
-            "train": _train, "replicate": _replicate, "settle": _settle, "teacher-check": _teacher_check,
-            "probe": _probe, "ship": _ship, "encode": _encode, "decode": _decode,
+            "train": _train, "teacher-check": _teacher_check, "probe": _probe, "encode": _encode,
+            "decode": _decode,
         }  # fmt: skip
         commands[args.command](args)
-    except HybridbenchError as exc:
+    except (HybridcodecError, HybridbenchError) as exc:
         print(f"hybridcodec: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -21,7 +21,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from hybridbench.errors import HybridbenchError
+from hybridcodec.errors import HybridcodecError
 
 VARIANTS = ("hybrid", "dac", "dac-distill", "dualcodec")
 # Variants whose training uses a teacher, and the one that also needs it to encode.
@@ -70,15 +70,15 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
-            raise HybridbenchError(
+            raise HybridcodecError(
                 f"unknown variant {self.variant!r}", f"choose one of {', '.join(VARIANTS)}"
             )
         if math.prod(self.encoder_rates) != math.prod(self.decoder_rates):
-            raise HybridbenchError(
+            raise HybridcodecError(
                 f"encoder rates {self.encoder_rates} and decoder rates {self.decoder_rates} differ in product"
             )
         if self.sample_rate % self.hop_length:
-            raise HybridbenchError(
+            raise HybridcodecError(
                 f"sample rate {self.sample_rate} is not a multiple of hop {self.hop_length}"
             )
 
@@ -214,7 +214,7 @@ def resolve_anneals(
     until that one starts."""
     last = current[-1] if current else None
     if rewarm and asked is None:
-        raise HybridbenchError(
+        raise HybridcodecError(
             "--rewarm needs the next anneal", "pass --anneal-start and --anneal-steps with it"
         )
     new = None if asked is None or tuple(asked) == last else tuple(asked)
@@ -227,16 +227,16 @@ def resolve_anneals(
                 hint = f"pass --anneal-start {last[0]} --anneal-steps {last[1]}, or neither"
                 if step >= sum(last):
                     hint += ", or add --rewarm to raise the learning rate again and anneal anew"
-                raise HybridbenchError(
+                raise HybridcodecError(
                     f"{run} already anneals from step {last[0]} over {last[1]} steps", hint
                 )
             if step < sum(last):
-                raise HybridbenchError(
+                raise HybridcodecError(
                     f"--rewarm: {run} is still annealing (its learning rate reaches 0 at step {sum(last)})",
                     f"train to step {sum(last)} first, then re-warm",
                 )
         if new[1] < 1 or new[0] < step:
-            raise HybridbenchError(
+            raise HybridcodecError(
                 f"--anneal-start {new[0]} --anneal-steps {new[1]}: the anneal must start at or after the "
                 f"current step ({step}) and last at least 1 step",
                 f"e.g. --anneal-start {step} --anneal-steps 2000",
@@ -244,7 +244,7 @@ def resolve_anneals(
         anneals = (*current[:-1], new) if moved else (*current, new)
     if anneals and target > sum(anneals[-1]):
         end = sum(anneals[-1])
-        raise HybridbenchError(
+        raise HybridcodecError(
             f"--steps {target} goes past step {end}, where the annealed learning rate reaches 0",
             f"pass --steps {end} or less, or --rewarm with a later anneal once step {end} is reached",
         )
@@ -280,7 +280,7 @@ def from_dict(cls: type, data: dict[str, Any]) -> Any:
     known = {f.name: f for f in fields(cls)}
     unknown = set(data) - set(known)
     if unknown:
-        raise HybridbenchError(
+        raise HybridcodecError(
             f"unknown {cls.__name__} fields: {sorted(unknown)}", "the file is from another version"
         )
     kwargs: dict[str, Any] = {}
@@ -378,6 +378,6 @@ PRESETS = {"paper": _paper, "mini": _mini, "tiny": _tiny}
 def preset(name: str, *, variant: str = "hybrid", **model_overrides: Any) -> TrainConfig:
     """The named preset with `variant` (and any model fields) set."""
     if name not in PRESETS:
-        raise HybridbenchError(f"unknown preset {name!r}", f"choose one of {', '.join(PRESETS)}")
+        raise HybridcodecError(f"unknown preset {name!r}", f"choose one of {', '.join(PRESETS)}")
     cfg = PRESETS[name]()
     return replace(cfg, model=replace(cfg.model, variant=variant, **model_overrides))

@@ -23,7 +23,7 @@ import torch
 from tqdm import tqdm
 
 from hybridbench.audio import load_audio, resample
-from hybridbench.errors import HybridbenchError
+from hybridcodec.errors import HybridcodecError
 from hybridcodec.target import TeacherTarget
 from hybridcodec.teachers import Teacher, TeacherSpec, cache_id
 
@@ -43,18 +43,18 @@ def list_audio(sources: list[str]) -> list[Path]:
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file())
             if not found:
-                raise HybridbenchError(f"no audio files in {path}", f"expected {', '.join(AUDIO_EXTENSIONS)}")
+                raise HybridcodecError(f"no audio files in {path}", f"expected {', '.join(AUDIO_EXTENSIONS)}")
             files += found
         elif path.is_file() and path.suffix.lower() in MANIFEST_EXTENSIONS:
             files += _read_manifest(path)
         elif path.is_file() and path.suffix.lower() in AUDIO_EXTENSIONS:
             files.append(path)
         else:
-            raise HybridbenchError(f"--data {source}: not a folder, manifest or audio file")
+            raise HybridcodecError(f"--data {source}: not a folder, manifest or audio file")
     unique = sorted({p.resolve() for p in files})
     missing = [p for p in unique if not p.is_file()]
     if missing:
-        raise HybridbenchError(f"{len(missing)} listed audio files do not exist, e.g. {missing[0]}")
+        raise HybridcodecError(f"{len(missing)} listed audio files do not exist, e.g. {missing[0]}")
     return unique
 
 
@@ -69,7 +69,7 @@ def _read_manifest(path: Path) -> list[Path]:
                 row = json.loads(line)
                 entry = next(row[k] for k in ("audio_filepath", "audio", "path") if k in row)
             except (json.JSONDecodeError, StopIteration) as exc:
-                raise HybridbenchError(
+                raise HybridcodecError(
                     f"{path}:{n}: a JSON line needs audio_filepath, audio or path"
                 ) from exc
         else:
@@ -79,7 +79,7 @@ def _read_manifest(path: Path) -> list[Path]:
         p = Path(entry)
         out.append(p if p.is_absolute() else path.parent / p)
     if not out:
-        raise HybridbenchError(f"manifest {path} lists no audio files")
+        raise HybridcodecError(f"manifest {path} lists no audio files")
     return out
 
 
@@ -126,7 +126,7 @@ class FeatureStore:
         try:
             return int(json.loads((self.root / "meta.json").read_text())["dim"])
         except (OSError, KeyError, ValueError) as exc:
-            raise HybridbenchError(
+            raise HybridcodecError(
                 f"teacher feature cache {self.root} has no meta.json", "delete the folder"
             ) from exc
 
@@ -174,7 +174,7 @@ class FeatureStore:
         """[frames, dim] float32 (memory-mapped)."""
         path = self.path(file)
         if not path.is_file():
-            raise HybridbenchError(f"teacher features of {file} are not cached", "run prepare() first")
+            raise HybridcodecError(f"teacher features of {file} are not cached", "run prepare() first")
         return np.load(path, mmap_mode="r")
 
 
@@ -195,7 +195,7 @@ class CropSampler:
         cache_files: int = 256,
     ):
         if not files:
-            raise HybridbenchError("no training files")
+            raise HybridcodecError("no training files")
         self.files = files
         self.sample_rate, self.hop = sample_rate, hop
         self.segment_frames, self.batch_size, self.seed = segment_frames, batch_size, seed

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import torch
 
-from hybridbench.errors import HybridbenchError
 from hybridcodec.checkpoint import load_model, resolve_model_path
+from hybridcodec.errors import HybridcodecError
 from hybridcodec.model import HybridCodec
 from hybridcodec.teachers import Teacher, TeacherSpec, make_teacher
 
 
-class Codec:
+class LoadedModel:
     """A loaded HybridCodec checkpoint (any variant)."""
 
     def __init__(self, *, model: HybridCodec, metadata: dict[str, str], device: torch.device, path: Path):
@@ -29,11 +29,11 @@ class Codec:
         if c.needs_teacher_at_inference:
             spec = metadata.get("teacher")
             if not spec:
-                raise HybridbenchError("this dualcodec checkpoint does not name its teacher")
+                raise HybridcodecError("this dualcodec checkpoint does not name its teacher")
             self.teacher = make_teacher(TeacherSpec(**json.loads(spec)), device=device)
 
     @classmethod
-    def load(cls, path: str | Path, *, device: str | torch.device = "cpu") -> Codec:
+    def load(cls, path: str | Path, *, device: str | torch.device = "cpu") -> LoadedModel:
         dev = torch.device(device)
         path = resolve_model_path(path)
         model, meta = load_model(path, device=dev)

@@ -25,10 +25,10 @@ import torch
 from tqdm import tqdm
 
 from hybridbench.audio import load_audio, resample
-from hybridbench.errors import HybridbenchError
 from hybridcodec import probe
 from hybridcodec import target as target_mod
 from hybridcodec.data import FeatureStore, list_audio
+from hybridcodec.errors import HybridcodecError
 from hybridcodec.teachers import TeacherSpec, cache_id, make_teacher
 
 SAMPLE_RATE = 16000  # what the teachers and log-mel read
@@ -44,7 +44,7 @@ def utterances(source: str) -> list[Path]:
         cls = SUITES.get(source)
         status = cls.status()
         if not status.available:
-            raise HybridbenchError(f"suite {source} has no data here", status.hint)
+            raise HybridcodecError(f"suite {source} has no data here", status.hint)
         return [item.audio_path for item in cls().items()]
     return list_audio([source])
 

@@ -23,8 +23,8 @@ import torch.nn.functional as F
 from dac.nn.layers import WNConv1d
 from torch import nn
 
-from hybridbench.errors import HybridbenchError
 from hybridcodec.config import SEMANTIC_DECODER_KEYS, ModelConfig
+from hybridcodec.errors import HybridcodecError
 from hybridcodec.nn.convnext import ConvNeXtStack
 from hybridcodec.nn.layers import Decoder, Encoder
 from hybridcodec.nn.quantize import ResidualVQ
@@ -119,17 +119,17 @@ class HybridCodec(nn.Module):
     def pad(self, wav: torch.Tensor) -> torch.Tensor:
         """Right-pad [B, 1, T] with zeros to a whole number of frames."""
         if wav.dim() != 3 or wav.shape[1] != 1:
-            raise HybridbenchError(f"audio must be [B, 1, T] mono, got shape {tuple(wav.shape)}")
+            raise HybridcodecError(f"audio must be [B, 1, T] mono, got shape {tuple(wav.shape)}")
         return F.pad(wav, (0, -wav.shape[-1] % self.hop_length))
 
     def _check_teacher(self, teacher: torch.Tensor | None, frames: int) -> torch.Tensor:
         if teacher is None:
-            raise HybridbenchError(
+            raise HybridcodecError(
                 "the dualcodec variant needs teacher features to encode",
                 f"compute them with the {self.config.teacher or 'training'} teacher (hybridcodec.teachers)",
             )
         if teacher.shape[1] != self.config.teacher_dim or teacher.shape[-1] != frames:
-            raise HybridbenchError(
+            raise HybridcodecError(
                 f"teacher features {tuple(teacher.shape)} do not match [B, {self.config.teacher_dim}, {frames}]"
             )
         return teacher
@@ -190,13 +190,13 @@ class HybridCodec(nn.Module):
     def latent_from_codes(self, codes: torch.Tensor) -> torch.Tensor:
         """codes [B, k, F], 1 <= k <= Q -> the decoder's input [B, latent_dim, F]. Needs no teacher."""
         if codes.dim() != 3 or not 1 <= codes.shape[1] <= self.config.num_codebooks:
-            raise HybridbenchError(
+            raise HybridcodecError(
                 f"codes must be [B, k, F] with 1 <= k <= {self.config.num_codebooks}, got {tuple(codes.shape)}"
             )
         codes = codes.long()
         for i, size in enumerate(self.config.codebook_sizes[: codes.shape[1]]):
             if codes[:, i].min() < 0 or codes[:, i].max() >= size:
-                raise HybridbenchError(f"codebook {i} holds indices outside [0, {size})")
+                raise HybridcodecError(f"codebook {i} holds indices outside [0, {size})")
         variant = self.config.variant
         if variant in ("dac", "dac-distill"):
             return self.vq.from_codes(codes)
@@ -228,5 +228,5 @@ def with_semantic_decoder(model: HybridCodec, layers: int, *, seed: int = 0) -> 
         k for k in [*result.missing_keys, *result.unexpected_keys] if not k.startswith(SEMANTIC_DECODER_KEYS)
     ]
     if stray:
-        raise HybridbenchError(f"cannot move the semantic decoder: weights {stray[:3]} do not carry over")
+        raise HybridcodecError(f"cannot move the semantic decoder: weights {stray[:3]} do not carry over")
     return new.train(model.training)

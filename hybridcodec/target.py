@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from hybridbench.errors import HybridbenchError
+from hybridcodec.errors import HybridcodecError
 
 # A position seen in n files gets the weight n / (n + SHRINK) for its own mean, the rest goes to the global mean:
 # positions near the end of the longest files are reached by a handful of files and would otherwise be noise.
@@ -90,11 +90,11 @@ def fit(arrays: Iterable[np.ndarray], *, kind: str, frame_rate: float) -> dict[s
     """Statistics of `kind` ("standardized" or "depositioned") from per-file raw features [F_i, D] (the training
     corpus), in float64. Returns the buffers of a `TeacherTarget`."""
     if kind not in ("standardized", "depositioned"):
-        raise HybridbenchError(f"no statistics to fit for target {kind!r}")
+        raise HybridcodecError(f"no statistics to fit for target {kind!r}")
     window = window_frames(frame_rate)
     arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
     if not arrays:
-        raise HybridbenchError("no teacher features to fit the target statistics on")
+        raise HybridcodecError("no teacher features to fit the target statistics on")
     dim = arrays[0].shape[1]
     total = sum(a.sum(0) for a in arrays)
     count = sum(a.shape[0] for a in arrays)

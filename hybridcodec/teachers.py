@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from hybridbench.audio import resample
-from hybridbench.errors import HybridbenchError
+from hybridcodec.errors import HybridcodecError
 
 TEACHER_SAMPLE_RATE = 16000
 TEACHER_FRAME_RATE = 50.0  # both teachers: 20 ms frames
@@ -58,7 +58,7 @@ class TeacherSpec:
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
-            raise HybridbenchError(
+            raise HybridcodecError(
                 f"unknown teacher target {self.target!r}", f"choose one of {', '.join(TARGETS)}"
             )
 
@@ -98,7 +98,7 @@ class Teacher(ABC):
                 self.mean = torch.as_tensor(stats["mean"]).float().reshape(-1)
                 self.std = torch.as_tensor(stats["var"]).float().reshape(-1).clamp(min=1e-8).sqrt()
             except (OSError, KeyError, RuntimeError) as exc:
-                raise HybridbenchError(
+                raise HybridcodecError(
                     f"cannot read teacher statistics {spec.stats}: {exc}", "a .pt file with 'mean' and 'var'"
                 ) from exc
 
@@ -109,7 +109,7 @@ class Teacher(ABC):
         """wav [T] at `sample_rate` -> [n_frames, dim] at `frame_rate` (zero-padded or trimmed to n_frames)."""
         factor = TEACHER_FRAME_RATE / frame_rate
         if abs(factor - round(factor)) > 1e-9 or round(factor) < 1:
-            raise HybridbenchError(f"frame rate {frame_rate} Hz does not divide the teacher's 50 Hz")
+            raise HybridcodecError(f"frame rate {frame_rate} Hz does not divide the teacher's 50 Hz")
         x = self.features(resample(wav.float().reshape(-1), sample_rate, TEACHER_SAMPLE_RATE)).float()
         if self.mean is not None:
             x = (x - self.mean) / self.std
@@ -133,14 +133,14 @@ class W2vBertTeacher(Teacher):
             self.extractor = SeamlessM4TFeatureExtractor.from_pretrained(source)
             self.model = Wav2Vec2BertModel.from_pretrained(source).eval().to(device)
         except OSError as exc:
-            raise HybridbenchError(
+            raise HybridcodecError(
                 f"cannot load w2v-bert-2.0 from {source!r}: {exc}".splitlines()[0],
                 "pass --teacher-source with a local folder, or go online for the hub download",
             ) from exc
         self.layer = 17 if spec.layer is None else spec.layer
         n_hidden = self.model.config.num_hidden_layers
         if not 0 <= self.layer <= n_hidden:
-            raise HybridbenchError(f"w2v-bert layer {self.layer} out of range", f"choose 0..{n_hidden}")
+            raise HybridcodecError(f"w2v-bert layer {self.layer} out of range", f"choose 0..{n_hidden}")
         self.dim = self.model.config.hidden_size
         self.device = torch.device(device)
 
@@ -170,7 +170,7 @@ class WhisperEncoderTeacher(Teacher):
 
         source = spec.source or str(whisper_model_dir("whisper-base"))
         if not Path(source, "model.bin").is_file():
-            raise HybridbenchError(
+            raise HybridcodecError(
                 f"no CTranslate2 Whisper model in {source!r}", "pass a faster-whisper model folder"
             )
         # CTranslate2 would start 4 threads by default; on a small shared CPU that oversubscribes it.
@@ -185,7 +185,7 @@ class WhisperEncoderTeacher(Teacher):
         if spec.layer is not None:
             self.encoder = _torch_encoder(source)
             if not 0 <= spec.layer <= self.encoder.config.encoder_layers:
-                raise HybridbenchError(
+                raise HybridcodecError(
                     f"Whisper encoder layer {spec.layer} out of range",
                     f"choose 0..{self.encoder.config.encoder_layers}, or no layer for the last (normalised) output",
                 )
@@ -258,4 +258,4 @@ def make_teacher(spec: TeacherSpec, *, device: str | torch.device = "cpu") -> Te
             device_index=dev.index or 0,
             compute_type="float16" if cuda else "int8",
         )
-    raise HybridbenchError(f"unknown teacher {spec.name!r}", f"choose one of {', '.join(TEACHERS)}")
+    raise HybridcodecError(f"unknown teacher {spec.name!r}", f"choose one of {', '.join(TEACHERS)}")

@@ -36,11 +36,11 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
-from hybridbench.errors import HybridbenchError
 from hybridcodec import checkpoint as ckpt
 from hybridcodec import target as target_mod
 from hybridcodec.config import SEMANTIC_DECODED, TrainConfig, resolve_anneals
 from hybridcodec.data import CropSampler, FeatureStore, list_audio
+from hybridcodec.errors import HybridcodecError
 from hybridcodec.logs import RunLogger
 from hybridcodec.model import HybridCodec, with_semantic_decoder
 from hybridcodec.nn.discriminators import Discriminator
@@ -127,7 +127,7 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype | Non
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if precision in ("bf16", "fp16"):
         return torch.bfloat16 if precision == "bf16" else torch.float16
-    raise HybridbenchError(f"unknown precision {precision!r}", "choose auto, fp32, bf16 or fp16")
+    raise HybridcodecError(f"unknown precision {precision!r}", "choose auto, fp32, bf16 or fp16")
 
 
 def data_fingerprint(files: list[Path]) -> str:
@@ -185,13 +185,13 @@ class Trainer:
         out = Path(o.out)
         latest = ckpt.latest_checkpoint(out) if out.exists() else None
         if latest is not None and not o.resume:
-            raise HybridbenchError(
+            raise HybridcodecError(
                 f"{out} already holds a run (step {latest.name})", "pass --resume or a new --out"
             )
         if o.resume and o.init_from is not None:
-            raise HybridbenchError("--init-from starts a new run; --resume continues one", "pass one of them")
+            raise HybridcodecError("--init-from starts a new run; --resume continues one", "pass one of them")
         if o.resume and latest is None:
-            raise HybridbenchError(f"--resume: no checkpoint in {out}", "start without --resume")
+            raise HybridcodecError(f"--resume: no checkpoint in {out}", "start without --resume")
 
         state: dict[str, Any] | None = None
         self.warm_start: dict[str, Any] | None = None
@@ -201,7 +201,7 @@ class Trainer:
             teacher = TeacherSpec(**json.loads(meta["teacher"])) if meta.get("teacher") else None
             self.warm_start = next(iter(ckpt.warm_start_chain(meta)), None)
             if state["data_sha256"] != self.data_sha:
-                raise HybridbenchError(
+                raise HybridcodecError(
                     "--data lists different files than the run being resumed",
                     "pass the same --data as before",
                 )
@@ -237,10 +237,10 @@ class Trainer:
                 ]
         else:
             if config is None:
-                raise HybridbenchError("a new run needs a config (--preset)")
+                raise HybridcodecError("a new run needs a config (--preset)")
             teacher = o.teacher if config.model.uses_teacher else None
             if config.model.uses_teacher and teacher is None:
-                raise HybridbenchError(
+                raise HybridcodecError(
                     f"variant {config.model.variant} distills a teacher: pass --teacher",
                     "w2v-bert-2.0 (the paper's, downloads when online) or whisper-base-encoder (offline)",
                 )
@@ -250,7 +250,7 @@ class Trainer:
             and config.model.semantic_decoder_layers < 1
             and state is None
         ):
-            raise HybridbenchError(
+            raise HybridcodecError(
                 f"{config.model.variant} distills through a semantic decoder of 0 ConvNeXt blocks: a 1x1 conv of the "
                 f"{config.model.codebook_dim}-d code, which can fit only a rank-{config.model.codebook_dim} map",
                 "pass --semantic-decoder-layers 1 or more (the presets use 2 and 5)",
@@ -278,7 +278,7 @@ class Trainer:
                 mc = dataclasses.replace(mc, teacher_dim=self.features.dim, teacher=teacher.name)
                 config = self.config = dataclasses.replace(config, model=mc)
             elif self.features.dim != mc.teacher_dim:
-                raise HybridbenchError(
+                raise HybridcodecError(
                     f"the teacher features have {self.features.dim} dims, the model expects {mc.teacher_dim}",
                     "train with the teacher the checkpoint was trained with",
                 )
@@ -363,12 +363,12 @@ class Trainer:
         o, changed = self.options, {}
         if o.variant and o.variant != config.model.variant:
             if (config.model.variant, o.variant) != ("dac", "dac-distill"):
-                raise HybridbenchError(
+                raise HybridcodecError(
                     f"--init-from a {config.model.variant} model cannot become {o.variant}",
                     "a warm start can only add distillation to a dac model (--variant dac-distill)",
                 )
             if o.teacher is None:
-                raise HybridbenchError("--variant dac-distill distills a teacher: pass --teacher")
+                raise HybridcodecError("--variant dac-distill distills a teacher: pass --teacher")
             changed["variant"] = [config.model.variant, o.variant]
             layers = o.semantic_decoder_layers
             layers = config.model.semantic_decoder_layers if layers is None else layers
@@ -378,7 +378,7 @@ class Trainer:
             )
             teacher = o.teacher
         elif o.teacher is not None and teacher is not None and o.teacher != teacher:
-            raise HybridbenchError(
+            raise HybridcodecError(
                 "a warm-started run keeps the teacher and target it was trained with",
                 "drop --teacher options",
             )
@@ -600,7 +600,7 @@ class Trainer:
         o, cfg = self.options, self.config
         out = Path(o.out)
         if self.start_step >= o.steps:
-            raise HybridbenchError(
+            raise HybridcodecError(
                 f"the run is already at step {self.start_step} >= --steps {o.steps}", "raise --steps"
             )
         if self.d.main:
@@ -658,7 +658,7 @@ def _rebuilt(model: HybridCodec | None, config, *, seed: int) -> HybridCodec:
     result = new.load_state_dict(kept, strict=False)
     stray = [k for k in [*result.missing_keys, *result.unexpected_keys] if not k.startswith(fresh)]
     if stray:
-        raise HybridbenchError(f"cannot carry the model's weights into {config.variant}: {stray[:3]}")
+        raise HybridcodecError(f"cannot carry the model's weights into {config.variant}: {stray[:3]}")
     return new
 
 

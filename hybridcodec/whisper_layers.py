@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hybridbench.errors import HybridbenchError
+from hybridcodec.errors import HybridcodecError
 
 # CTranslate2's DataType codes for the float types an encoder can be stored in.
 _DTYPES = {0: np.float32, 4: np.float16}
@@ -33,7 +33,7 @@ def read_variables(path: Path, prefix: str = "encoder/") -> dict[str, np.ndarray
             return f.read(unpack("<H")[0]).decode().rstrip("\x00")
 
         if unpack("<I")[0] < 5:
-            raise HybridbenchError(f"{path}: a CTranslate2 model file older than format 5 is not supported")
+            raise HybridcodecError(f"{path}: a CTranslate2 model file older than format 5 is not supported")
         string()  # spec name
         unpack("<I")  # spec revision
         for _ in range(unpack("<I")[0]):
@@ -51,7 +51,7 @@ def read_variables(path: Path, prefix: str = "encoder/") -> dict[str, np.ndarray
             elif shape == ():
                 out[name] = np.frombuffer(data, {2: np.int16, 3: np.int32}.get(dtype, np.int8)).copy()
             else:
-                raise HybridbenchError(
+                raise HybridcodecError(
                     f"{path}: {name} is stored quantized (dtype code {dtype})",
                     "use a float16 or float32 model",
                 )

@@ -7,6 +7,9 @@ import warnings
 import pytest
 import torch
 
+# Speech, feature caches and tiny trained runs shared by tests/hybridcodec and tests/minireplication.
+pytest_plugins = ["model_fixtures"]
+
 torch.set_num_threads(2)
 warnings.filterwarnings("ignore", message=r".*weight_norm.* is deprecated", category=FutureWarning)
 

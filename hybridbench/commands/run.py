@@ -10,33 +10,13 @@ from pathlib import Path
 from hybridbench.codecs import CODECS
 from hybridbench.errors import HybridbenchError
 from hybridbench.metrics import DEFAULT_METRICS
-from hybridbench.provenance import git_state
+from hybridbench.presets import PRESETS, PresetRun, RunPreset
+from hybridbench.provenance import git_short
 from hybridbench.registry import parse_names
-from hybridbench.report.replication import bench_has_minis, bench_summary
 from hybridbench.report.tables import write_tables
 from hybridbench.runner import RunConfig, Runner, describe_limit, parse_limit
-from hybridbench.speed import ClaimTiming, speed_claim
 from hybridbench.store import ResultStore
 from hybridbench.timing import device_name
-
-# The offline default (`make bench`): every codec whose weights are here (the four mini models trained by the
-# replication ship in the package, beside the identity floor and the classic codecs) on the replication's
-# held-out suites (skipped, with the command that prepares them, where absent); English transcribed by
-# Whisper tiny.en and French by Whisper base (tiny.en is English-only). The first DEFAULT_LIMIT items of each
-# suite (10 of asterisk-en-test, the fewest for which `compare` gives a paired verdict; 2 of the others),
-# depths 1 (RVQ-1) and 12 plus each residual codec's full depth (Opus and AMR-NB, simulcast, at depth 1 only:
-# their lowest bitrate, the nearest to the minis' 3 kbit/s), PESQ-WB and STOI, one timed run per call, and
-# the speed claim timed on its own (BENCH_SPEED, about 10 s): sized by measurement to stay under 5 minutes
-# on 2 CPU cores (README; --limit, --depths, --metrics and --timing-repeats change it; `make leaderboard`
-# runs all).
-DEFAULT_SUITES = "asterisk-en-test,librivox-mini,synthetic-en,asterisk-fr-test"
-DEFAULT_ASR = "en:whisper-tiny.en,*:whisper-base"
-DEFAULT_DEPTHS = "1,12"
-DEFAULT_LIMIT = "asterisk-en-test=10,*=2"
-DEFAULT_BENCH_METRICS = "pesq-wb,stoi"
-DEFAULT_BENCH_TIMING_REPEATS = 1
-# The speed claim is timed apart from the scoring, as the leaderboard does, with fewer calls to fit the budget.
-BENCH_SPEED = ClaimTiming(seconds=4.0, repeats=3, warmup=1)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -59,22 +39,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--data-root", help="folder holding the suites' data (for suites that read datasets)")
     p.add_argument(
-        "--metrics",
-        help=f"signal metrics (default: {','.join(DEFAULT_METRICS)}; with --default: {DEFAULT_BENCH_METRICS})",
+        "--metrics", help=f"signal metrics (default: {','.join(DEFAULT_METRICS)}, or the preset's)"
     )
     p.add_argument(
         "--timing-repeats",
         type=int,
-        help=f"timed runs per call; RTF uses the median (default: 3; with --default: {DEFAULT_BENCH_TIMING_REPEATS})",
+        help="timed runs per call; RTF uses the median (default: 3, or the preset's)",
     )
     p.add_argument("--retry-failed", action="store_true", help="recompute rows stored as failures")
     p.add_argument("--no-reference", action="store_true", help="do not add the identity (ASR floor) row")
     p.add_argument(
-        "--default",
-        action="store_true",
-        help=f"the offline benchmark: every codec with weights here, suites {DEFAULT_SUITES} where present, "
-        f"ASR {DEFAULT_ASR}, depths {DEFAULT_DEPTHS} and full, {describe_limit(parse_limit(DEFAULT_LIMIT))}, metrics "
-        f"{DEFAULT_BENCH_METRICS}",
+        "--preset",
+        help="a named benchmark (see `hybridbench presets`); the flags above override its settings",
     )
     p.set_defaults(func=run)
 
@@ -108,14 +84,16 @@ def parse_weights(values: list[str], codecs: list[str]) -> dict[str, str]:
     return out
 
 
-def build_config(args: argparse.Namespace) -> RunConfig:
-    if args.default:
-        codecs = args.codecs or ",".join(CODECS.names())
-        suites = args.suites or DEFAULT_SUITES
-        asr = args.asr or DEFAULT_ASR
-        depths = args.depths if args.depths != "all" else DEFAULT_DEPTHS
-        out = args.out or Path("runs/bench")
-        limit = parse_limit(args.limit or DEFAULT_LIMIT)
+def build_config(args: argparse.Namespace, preset: RunPreset | None = None) -> RunConfig:
+    if preset is not None:
+        codecs = args.codecs or preset.codecs or ",".join(CODECS.names())
+        suites = args.suites or preset.suites
+        asr = args.asr or preset.asr
+        depths = args.depths if args.depths != "all" else preset.depths
+        out = args.out or Path(preset.out)
+        limit = parse_limit(args.limit or preset.limit)
+        metrics = args.metrics or preset.metrics
+        repeats = args.timing_repeats or preset.timing_repeats
     else:
         missing = [
             flag
@@ -124,7 +102,8 @@ def build_config(args: argparse.Namespace) -> RunConfig:
         ]
         if missing:
             raise HybridbenchError(
-                f"missing {', '.join(missing)}", "or use --default for the offline benchmark"
+                f"missing {', '.join(missing)}",
+                "or name a benchmark with --preset (see `hybridbench presets`)",
             )
         codecs, suites, asr, depths, out = (
             args.codecs,
@@ -134,6 +113,8 @@ def build_config(args: argparse.Namespace) -> RunConfig:
             args.out,
         )
         limit = parse_limit(args.limit)
+        metrics = args.metrics or ",".join(DEFAULT_METRICS)
+        repeats = args.timing_repeats or 3
     codec_names = parse_names(codecs)
     return RunConfig(
         codecs=codec_names,
@@ -145,19 +126,18 @@ def build_config(args: argparse.Namespace) -> RunConfig:
         device=args.device,
         weights=parse_weights(args.weights, codec_names),
         data_root=args.data_root,
-        metrics=parse_names(
-            args.metrics or (DEFAULT_BENCH_METRICS if args.default else ",".join(DEFAULT_METRICS))
-        ),
-        timing_repeats=args.timing_repeats or (DEFAULT_BENCH_TIMING_REPEATS if args.default else 3),
+        metrics=parse_names(metrics),
+        timing_repeats=repeats,
         retry_failed=args.retry_failed,
         include_reference=not args.no_reference,
-        skip_unavailable=args.default,
-        include_full_depth=args.default,
+        skip_unavailable=preset is not None,
+        include_full_depth=preset is not None and preset.include_full_depth,
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    config = build_config(args)
+    preset = PRESETS.get(args.preset) if args.preset else None
+    config = build_config(args, preset)
     runner = Runner(config)
     summary = runner.run()
     with ResultStore(config.out / "results.sqlite") as store:
@@ -167,27 +147,21 @@ def run(args: argparse.Namespace) -> int:
         "timing_repeats": config.timing_repeats,
         "device": str(runner.device),
         "device_name": device_name(runner.device),
-        "git": _git_short(),
+        "git": git_short(),
         "out": str(config.out),
     }
     depths = config.depths or sorted({r.depth for r in rows})
     paths = write_tables(rows, config.out, depths=depths, metric_names=config.metrics, context=context)
     for path in paths:
         print(path.read_text(encoding="utf-8"))
-    replication = None
-    if args.default and bench_has_minis(rows):
-        speed, speed_note = speed_claim(runner.device, summary.unavailable, BENCH_SPEED)
-        replication = bench_summary(rows, config.metrics, speed=speed)
-    if replication is not None:
-        target = config.out / "mini-replication.md"
-        note = (
-            f"{describe_limit(config.limit).capitalize()}: the intervals are wide. The full evaluation is "
-            "leaderboards/mini-replication.md (`make leaderboard`).\n\n"
-            + (f"{speed_note}\n\n" if speed_note else "")
-        )
-        target.write_text(note + replication + "\n", encoding="utf-8")
-        print(note + replication)
-        paths.append(target)
+    if preset is not None and preset.pages is not None:
+        produced = PresetRun(
+            rows=rows, out=config.out, metrics=config.metrics, device=runner.device,
+            unavailable=summary.unavailable, limit_description=describe_limit(config.limit),
+        )  # fmt: skip
+        for page in preset.pages(produced):
+            print(page.read_text(encoding="utf-8"))
+            paths.append(page)
     print(
         f"rows: {summary.computed} computed ({summary.failed} failed), {summary.reused} reused from "
         f"{config.out / 'results.sqlite'}"
@@ -202,13 +176,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n{sum(failures.values())} rows failed (kept in the store and counted in the tables):")
         for reason, count in failures.most_common(10):
             print(f"  {count} x {reason}")
-    if config.skip_unavailable and config.limit:
+    if preset is not None:
         print(
-            f"\nDefault benchmark, sized for a few minutes on 2 CPU cores: {describe_limit(config.limit)}, "
-            f"depths {','.join(map(str, config.depths or []))} and each codec's full depth (a simulcast "
-            f"codec such as Opus: only those operating points), metrics {','.join(config.metrics)}, "
-            f"{config.timing_repeats} timed run(s) per call (--limit, --depths, --metrics, --timing-repeats "
-            "change them; `make leaderboard` runs the full comparison)."
+            f"\nPreset {preset.name} ({preset.description}): {describe_limit(config.limit)}, depths "
+            f"{','.join(map(str, config.depths or [])) or 'all'}"
+            + (" and each codec's full depth" if config.include_full_depth else "")
+            + f", metrics {','.join(config.metrics)}, {config.timing_repeats} timed run(s) per call "
+            "(--codecs, --suites, --limit, --depths, --metrics, --timing-repeats change them)."
         )
     if summary.unavailable_suites:
         print("\nSuites not run because their data is not here:")
@@ -220,10 +194,3 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {name}: {hint}")
     print(f"tables: {', '.join(str(p) for p in paths)}")
     return 0
-
-
-def _git_short() -> str:
-    state = git_state()
-    if not state["commit"]:
-        return "unknown"
-    return state["commit"][:10] + (" (uncommitted changes)" if state["dirty"] else "")

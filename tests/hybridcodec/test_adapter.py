@@ -9,8 +9,8 @@ import pytest
 import soundfile as sf
 import torch
 
-from hybridbench.codecs.hybridcodec import ADAPTERS, HybridCodec, HybridCodecDac
 from hybridbench.errors import HybridbenchError, WeightsNotFoundError
+from hybridcodec.adapter import ADAPTERS, HybridCodec, HybridCodecDac
 from hybridcodec.checkpoint import load_model
 
 
@@ -70,7 +70,7 @@ def test_dualcodec_variant_runs_its_teacher_at_inference(
     tiny_config,
     run_options,
 ):
-    from hybridbench.codecs.hybridcodec import HybridCodecDualCodec
+    from hybridcodec.adapter import HybridCodecDualCodec
     from hybridcodec.train import train
 
     out = tmp_path / "dualcodec"

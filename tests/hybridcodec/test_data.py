@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from hybridbench.errors import HybridbenchError
 from hybridcodec.data import CropSampler, FeatureStore, list_audio
+from hybridcodec.errors import HybridcodecError
 from hybridcodec.teachers import TeacherSpec, make_teacher
 
 
@@ -22,7 +22,7 @@ def test_folders_and_manifests(speech_dir: Path, tmp_path: Path):
     jsonl = tmp_path / "more.jsonl"
     jsonl.write_text(f'{{"audio_filepath": "{files[3]}"}}\n')
     assert list_audio([str(manifest), str(jsonl)]) == sorted([files[0], files[1], files[3]])
-    with pytest.raises(HybridbenchError, match="not a folder"):
+    with pytest.raises(HybridcodecError, match="not a folder"):
         list_audio([str(tmp_path / "missing")])
 
 

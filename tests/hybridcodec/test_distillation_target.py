@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from hybridbench.errors import HybridbenchError
 from hybridcodec import checkpoint as ckpt
+from hybridcodec.errors import HybridcodecError
 from hybridcodec.teachers import TeacherSpec
 from hybridcodec.train import Trainer
 
@@ -77,7 +77,7 @@ def test_a_dac_model_warm_starts_into_dac_distill_with_a_fresh_semantic_decoder(
     assert warm["changed"] == {"variant": ["dac", "dac-distill"], "distillation_form": ["mse", "d-axis"]}
 
     hybrid = dataclasses.replace(options, out=tmp_path / "bad", variant="dualcodec")
-    with pytest.raises(HybridbenchError, match="can only add distillation to a dac model"):
+    with pytest.raises(HybridcodecError, match="can only add distillation to a dac model"):
         Trainer(config=None, options=hybrid)
 
 
@@ -86,5 +86,5 @@ def test_a_semantic_decoder_that_can_only_fit_a_rank_8_map_is_refused(
 ):
     cfg = _config(tiny_config, "dac-distill")
     cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, semantic_decoder_layers=0))
-    with pytest.raises(HybridbenchError, match="can fit only a rank-4 map"):
+    with pytest.raises(HybridcodecError, match="can fit only a rank-4 map"):
         Trainer(config=cfg, options=run_options(tmp_path / "r", speech_dir, feature_cache, 2))

@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 import torch
 
-from hybridbench.errors import HybridbenchError
 from hybridcodec.config import VARIANTS, preset
+from hybridcodec.errors import HybridcodecError
 from hybridcodec.model import HybridCodec
 
 
@@ -122,7 +122,7 @@ def test_quantizer_dropout_changes_depth_in_training_only(variant: str):
 def test_dualcodec_needs_teacher_features_but_decoding_does_not():
     model = tiny("dualcodec")
     wav = torch.randn(1, 1, 640 * 4) * 0.1
-    with pytest.raises(HybridbenchError, match="teacher"):
+    with pytest.raises(HybridcodecError, match="teacher"):
         model.encode(wav)
     codes = model.encode(wav, teacher=torch.randn(1, model.config.teacher_dim, 4))
     assert model.decode(codes[:, :1]).shape == (1, 1, 640 * 4)
@@ -130,12 +130,12 @@ def test_dualcodec_needs_teacher_features_but_decoding_does_not():
 
 def test_invalid_codes_are_refused():
     model = tiny()
-    with pytest.raises(HybridbenchError, match="outside"):
+    with pytest.raises(HybridcodecError, match="outside"):
         model.decode(torch.full((1, 2, 3), 10_000))
-    with pytest.raises(HybridbenchError, match="1 <= k"):
+    with pytest.raises(HybridcodecError, match="1 <= k"):
         model.decode(torch.zeros((1, model.config.num_codebooks + 1, 3), dtype=torch.long))
 
 
 def test_variant_is_validated():
-    with pytest.raises(HybridbenchError, match="variant"):
+    with pytest.raises(HybridcodecError, match="variant"):
         dataclasses.replace(preset("tiny").model, variant="encodec")

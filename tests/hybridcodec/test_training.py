@@ -15,10 +15,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from hybridbench.errors import HybridbenchError
 from hybridcodec import checkpoint as ckpt
 from hybridcodec.cli import main
 from hybridcodec.config import OptimConfig, TrainConfig
+from hybridcodec.errors import HybridcodecError
 from hybridcodec.train import Trainer, train
 
 
@@ -94,9 +94,9 @@ def test_resume_after_step_10_matches_an_uninterrupted_run(
 def test_existing_run_needs_resume_and_resume_needs_a_run(
     trained_run: dict, tmp_path: Path, speech_dir, feature_cache, tiny_config, run_options
 ):
-    with pytest.raises(HybridbenchError, match="--resume"):
+    with pytest.raises(HybridcodecError, match="--resume"):
         Trainer(config=tiny_config(), options=run_options(trained_run["out"], speech_dir, feature_cache, 40))
-    with pytest.raises(HybridbenchError, match="no checkpoint"):
+    with pytest.raises(HybridcodecError, match="no checkpoint"):
         Trainer(
             config=None, options=run_options(tmp_path / "empty", speech_dir, feature_cache, 40, resume=True)
         )
@@ -105,7 +105,7 @@ def test_existing_run_needs_resume_and_resume_needs_a_run(
 def test_distilled_variant_without_teacher_is_a_clear_error(
     tmp_path: Path, speech_dir: Path, feature_cache: Path, tiny_config, run_options
 ):
-    with pytest.raises(HybridbenchError, match="--teacher"):
+    with pytest.raises(HybridcodecError, match="--teacher"):
         Trainer(
             config=tiny_config(),
             options=run_options(tmp_path / "x", speech_dir, feature_cache, 5, teacher=False),
@@ -117,18 +117,18 @@ def test_truncated_or_corrupt_checkpoint_gives_a_clear_error(trained_run: dict, 
     data = model_file.read_bytes()
     truncated = tmp_path / "truncated.safetensors"
     truncated.write_bytes(data[: len(data) // 2])
-    with pytest.raises(HybridbenchError, match="truncated or corrupt"):
+    with pytest.raises(HybridcodecError, match="truncated or corrupt"):
         ckpt.load_model(truncated)
     garbage = tmp_path / "garbage.safetensors"
     garbage.write_bytes(b"\x00" * 100)
-    with pytest.raises(HybridbenchError, match="truncated or corrupt"):
+    with pytest.raises(HybridcodecError, match="truncated or corrupt"):
         ckpt.load_model(garbage)
     # A training state cut short: resume must refuse it with the file named, not a pickle traceback.
     run = tmp_path / "run"
     shutil.copytree(trained_run["out"], run)
     state = run / "checkpoints" / "step_0000030" / ckpt.STATE_FILE
     state.write_bytes(state.read_bytes()[:1000])
-    with pytest.raises(HybridbenchError, match="train_state.pt"):
+    with pytest.raises(HybridcodecError, match="train_state.pt"):
         ckpt.load_checkpoint(run / "checkpoints" / "step_0000030")
     # The CLI turns it into one line on stderr and exit code 2.
     code = main(
@@ -144,7 +144,7 @@ def test_mismatched_model_and_state_are_refused(trained_run: dict, tmp_path: Pat
     shutil.copyfile(
         run / "checkpoints/step_0000015/model.safetensors", run / "checkpoints/step_0000030/model.safetensors"
     )
-    with pytest.raises(HybridbenchError, match="does not belong"):
+    with pytest.raises(HybridcodecError, match="does not belong"):
         ckpt.load_checkpoint(run / "checkpoints" / "step_0000030")
 
 
@@ -227,13 +227,13 @@ def test_anneal_rule_moves_an_anneal_not_begun_and_rewarms_only_a_finished_one()
 
     # Not begun yet (the run is at its start step or before): moved, nothing trained under it.
     assert resolve_anneals(((40, 20),), (50, 20), step=40, target=60) == ((50, 20),)
-    with pytest.raises(HybridbenchError, match="already anneals from step 40 over 20"):
+    with pytest.raises(HybridcodecError, match="already anneals from step 40 over 20"):
         resolve_anneals(((40, 20),), (50, 20), step=41, target=60)  # begun: kept
-    with pytest.raises(HybridbenchError, match=r"still annealing \(its learning rate reaches 0 at step 60\)"):
+    with pytest.raises(HybridcodecError, match=r"still annealing \(its learning rate reaches 0 at step 60\)"):
         resolve_anneals(((40, 20),), (70, 10), rewarm=True, step=55, target=80)
-    with pytest.raises(HybridbenchError, match="add --rewarm"):
+    with pytest.raises(HybridcodecError, match="add --rewarm"):
         resolve_anneals(((40, 20),), (70, 10), step=60, target=80)  # finished: the hint names the way on
-    with pytest.raises(HybridbenchError, match="needs the next anneal"):
+    with pytest.raises(HybridcodecError, match="needs the next anneal"):
         resolve_anneals(((40, 20),), None, rewarm=True, step=60, target=80)
     assert resolve_anneals(((40, 20),), (70, 10), rewarm=True, step=60, target=80) == ((40, 20), (70, 10))
     # Asked again once recorded (the same command run again): kept as it is, with or without --rewarm.
@@ -241,7 +241,7 @@ def test_anneal_rule_moves_an_anneal_not_begun_and_rewarms_only_a_finished_one()
         (40, 20),
         (70, 10),
     )
-    with pytest.raises(HybridbenchError, match="goes past step 80"):
+    with pytest.raises(HybridcodecError, match="goes past step 80"):
         resolve_anneals(((40, 20), (70, 10)), None, step=75, target=81)
 
 
@@ -256,7 +256,7 @@ def test_an_anneal_added_on_resume_is_followed_kept_and_never_trained_past(
             run_options(out, speech_dir, feature_cache, steps, resume=True), anneal=anneal, rewarm=rewarm
         )
 
-    with pytest.raises(HybridbenchError, match=r"at or after the current step \(30\)"):
+    with pytest.raises(HybridcodecError, match=r"at or after the current step \(30\)"):
         Trainer(config=None, options=options(34, anneal=(10, 4)))
     Trainer(config=None, options=options(33, anneal=(30, 4))).fit()
     oc = stored_config(out).optim
@@ -266,9 +266,9 @@ def test_an_anneal_added_on_resume_is_followed_kept_and_never_trained_past(
     lrs = [float(r["lr"]) for r in read_csv(out / "metrics.csv") if int(r["step"]) > 30]
     decay = [oc.lr * oc.lr_gamma**s for s in range(30, 34)]
     assert lrs == pytest.approx([d * f for d, f in zip(decay, (1, 0.75, 0.5, 0.25), strict=True)], rel=1e-5)
-    with pytest.raises(HybridbenchError, match="reaches 0"):
+    with pytest.raises(HybridcodecError, match="reaches 0"):
         Trainer(config=None, options=options(36)).fit()
-    with pytest.raises(HybridbenchError, match="this run already anneals from step 30 over 4"):
+    with pytest.raises(HybridcodecError, match="this run already anneals from step 30 over 4"):
         Trainer(config=None, options=options(34, anneal=(31, 3)))
     # Past the finished anneal only by a re-warm: back on the schedule at once, then the next anneal.
     Trainer(config=None, options=options(38, anneal=(36, 2), rewarm=True)).fit()

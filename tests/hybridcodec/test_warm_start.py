@@ -10,15 +10,15 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from hybridbench.errors import HybridbenchError
 from hybridcodec import checkpoint as ckpt
 from hybridcodec.cli import main
+from hybridcodec.errors import HybridcodecError
 from hybridcodec.train import Trainer
 
 
 @pytest.fixture(scope="module")
 def shipped(trained_run: dict, tmp_path_factory) -> Path:
-    """The 30-step tiny run's model, cast to fp16 as `hybridcodec ship` writes it."""
+    """The 30-step tiny run's model, cast to fp16 as `minireplication ship` writes it."""
     model, meta = ckpt.load_model(trained_run["out"])
     path = tmp_path_factory.mktemp("shipped") / "hybrid.safetensors"
     ckpt.save_model(path, model.to(torch.float16), {**meta, "dtype": "float16"})
@@ -58,7 +58,7 @@ def test_warm_start_takes_the_weights_step_and_learning_rate_of_the_file(
 def test_warm_start_with_resume_or_config_options_is_refused(
     shipped: Path, tmp_path: Path, speech_dir: Path, feature_cache: Path, run_options, capsys
 ):
-    with pytest.raises(HybridbenchError, match="--init-from starts a new run"):
+    with pytest.raises(HybridcodecError, match="--init-from starts a new run"):
         options = run_options(tmp_path / "x", speech_dir, feature_cache, 34, resume=True, init_from=shipped)
         Trainer(config=None, options=options)
     argv = ["train", "--init-from", str(shipped), "--lr", "1e-2", "--data", str(speech_dir)]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from hybridbench.errors import HybridbenchError
+from hybridcodec.errors import HybridcodecError
 from hybridcodec.teachers import TeacherSpec, cache_id, make_teacher
 
 
@@ -48,5 +48,5 @@ def test_a_whisper_layer_teacher_reads_that_block_and_has_its_own_cache(whisper_
     assert feats.shape == (50, 512) and torch.isfinite(feats).all()
     assert cache_id(spec) != cache_id(TeacherSpec(name="whisper-base-encoder"))
     assert cache_id(spec).endswith("float32")
-    with pytest.raises(HybridbenchError, match="layer 9 out of range"):
+    with pytest.raises(HybridcodecError, match="layer 9 out of range"):
         make_teacher(TeacherSpec(name="whisper-base-encoder", layer=9))

@@ -1,11 +1,11 @@
 """Ship the four trained mini variants inside the package, as small fp16 safetensors.
 
-`hybridcodec ship --from runs/mini-replication` takes every variant's checkpoint at the latest step that all
+`minireplication ship --from runs/mini-replication` takes every variant's checkpoint at the latest step that all
 four have reached (so the shipped models are trained equally), casts the tensors to fp16, and writes
-hybridcodec/checkpoints/mini/<variant>.safetensors with everything a reviewer needs inside the metadata: the
+minireplication/checkpoints/mini/<variant>.safetensors with everything a reviewer needs inside the metadata: the
 model and training configs, the replication recipe, the corpus summary and manifest sha256, the step and the
 device that trained it. SHA256SUMS lists the files. history/ keeps the learning curves and each variant's
-training log up to that step, so `hybridcodec replicate --init-from` on another machine continues both.
+training log up to that step, so `minireplication replicate --init-from` on another machine continues both.
 hybridbench registers them as `hybridcodec-mini`, `dac-mini`, `dac-distill-mini` and `dualcodec-mini`;
 loading casts back to fp32.
 """
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import torch
 
-from hybridbench.errors import HybridbenchError
 from hybridcodec import checkpoint as ckpt
 from hybridcodec.config import VARIANTS
-from hybridcodec.replicate import HISTORY, METRICS, copy_rows_upto, variant_step
+from minireplication.errors import ReplicationError
+from minireplication.replicate import HISTORY, METRICS, copy_rows_upto, variant_step
 
 PACKAGED = Path(__file__).parent / "checkpoints" / "mini"
 
@@ -38,9 +38,9 @@ def ship(
     common = min(steps.values())
     step = common if step is None else step
     if step < 1 or step > common:
-        raise HybridbenchError(
+        raise ReplicationError(
             f"no step-{step} checkpoint for every variant in {run} (steps reached: {steps})",
-            "train further with `hybridcodec replicate`, or pass an earlier --step",
+            "train further with `minireplication replicate`, or pass an earlier --step",
         )
     corpus = (run / "corpus.json").read_text()
     extra = {
@@ -49,13 +49,13 @@ def ship(
         # None when trained on a folder, not a manifest: `data_sha256` (file list) identifies the data then.
         "corpus_manifest_sha256": str(json.loads(corpus)["manifest_sha256"]),
         "dtype": "float16",
-        "shipped_by": "hybridcodec ship",
+        "shipped_by": "minireplication ship",
     }
     written = []
     for variant in variants:
         folder = ckpt.step_folder(run / variant, step)
         if not (folder / ckpt.MODEL_FILE).is_file():
-            raise HybridbenchError(
+            raise ReplicationError(
                 f"{folder} has no model (pruned?)", "pass a --step that every variant kept"
             )
         model, meta = ckpt.load_model(folder / ckpt.MODEL_FILE)

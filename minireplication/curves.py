@@ -1,4 +1,4 @@
-"""Learning curves of a `hybridcodec replicate` folder: WER at depth 1 and at full depth against training step.
+"""Learning curves of a `minireplication replicate` folder: WER at depth 1 and at full depth against training step.
 
 At an evaluation step every variant's checkpoint of that step is run through the hybridbench runner (the same
 path as any benchmark: the variant's adapter, the suite's items, a real Whisper, corpus WER with a bootstrap
@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from hybridcodec.replicate import ADAPTER, Recipe
+from minireplication.replicate import ADAPTER, Recipe
 
 CURVES_CSV = "curves.csv"
 CURVES_PNG = "learning-curves.png"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from hybridcodec.curves import COLUMNS, CURVES_CSV, plot_curves, read_curves
+from minireplication.curves import COLUMNS, CURVES_CSV, plot_curves, read_curves
 
 
 def test_plot_draws_one_panel_per_depth_from_the_csv(tmp_path: Path):
@@ -32,8 +32,8 @@ def test_warm_starts_are_read_from_the_checkpoint_chain(tmp_path: Path):
 
     from hybridcodec import checkpoint as ckpt
     from hybridcodec.config import preset
-    from hybridcodec.curves import warm_start_steps
     from hybridcodec.model import HybridCodec
+    from minireplication.curves import warm_start_steps
 
     assert warm_start_steps(tmp_path) == []
     chain = {"step": 4000, "device": "gpu", "previous": {"step": 1750, "device": "cpu", "previous": None}}
@@ -47,8 +47,8 @@ def test_the_anneal_spans_are_read_from_the_checkpoint_config(tmp_path: Path):
 
     from hybridcodec import checkpoint as ckpt
     from hybridcodec.config import preset
-    from hybridcodec.curves import anneal_spans
     from hybridcodec.model import HybridCodec
+    from minireplication.curves import anneal_spans
 
     assert anneal_spans(tmp_path) == []
     cfg = preset("tiny")
@@ -71,7 +71,7 @@ def test_the_anneal_spans_are_read_from_the_checkpoint_config(tmp_path: Path):
 
 
 def test_the_wer_axis_is_cut_where_whisper_only_transcribes_noise():
-    from hybridcodec.curves import WER_AXIS_CAP, wer_axis_top
+    from minireplication.curves import WER_AXIS_CAP, wer_axis_top
 
     assert wer_axis_top([20.0, 80.0]) == (84.0, False)  # everything fits: 5 % headroom
     assert wer_axis_top([20.0, 320.0]) == (WER_AXIS_CAP, True)  # an early spike no longer flattens the rest

@@ -1,4 +1,4 @@
-"""`hybridcodec replicate`: HybridCodec and the paper's three baselines trained under one budget, in lockstep.
+"""`minireplication replicate`: HybridCodec and the paper's three baselines trained under one budget, in lockstep.
 
 The paper's claim is a comparison under identical conditions, so the four variants (`hybrid`, `dac`,
 `dac-distill`, `dualcodec`) get the same preset, corpus, seed, batch, crops in the same order (crops are a
@@ -19,7 +19,7 @@ learning rate goes back up to its schedule at once (a warm restart) and anneals 
 checkpoints keep the earlier anneal beside the new one.
 
 A run folder lives on one machine. To go on training on another one (a new session, a GPU), `--init-from` a
-folder of shipped checkpoints (`hybridcodec ship` writes them, with their training history) warm-starts every
+folder of shipped checkpoints (`minireplication ship` writes them, with their training history) warm-starts every
 variant from its shipped model at the shipped step, under the same recipe: the crops and the learning rate go
 on where they stopped; the optimizer moments start afresh (see train.py), and each checkpoint records it. A
 variant whose shipped semantic decoder differs from the preset's (training only) gets a fresh one of the
@@ -39,9 +39,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from hybridbench.errors import HybridbenchError
 from hybridcodec import checkpoint as ckpt
 from hybridcodec.config import VARIANTS, TrainConfig, preset, resolve_anneals
+from minireplication.errors import ReplicationError
 
 # The hybridbench codec that loads each variant's checkpoints.
 ADAPTER = {
@@ -134,19 +134,19 @@ def warm_start_step(plan: Plan) -> int:
     for variant in plan.variants:
         path = shipped_file(plan.init_from, variant)
         if not path.is_file():
-            raise HybridbenchError(
+            raise ReplicationError(
                 f"--init-from {plan.init_from}: no {path.name}", "ship every variant first"
             )
         meta = ckpt.read_metadata(path)
         stored = Recipe.from_dict(json.loads(meta.get("recipe") or "{}"))
         if stored != plan.recipe:
-            raise HybridbenchError(
+            raise ReplicationError(
                 f"{path} was trained with another recipe: {_recipe_diff(stored, plan.recipe)} (stored, given)",
                 "pass the stored recipe options, or train from scratch in a new --out",
             )
         steps[variant] = int(meta["step"])
     if len(set(steps.values())) != 1:
-        raise HybridbenchError(f"--init-from {plan.init_from}: the variants are at different steps {steps}")
+        raise ReplicationError(f"--init-from {plan.init_from}: the variants are at different steps {steps}")
     return next(iter(steps.values()))
 
 
@@ -240,7 +240,7 @@ def _train_round(plan: Plan, target: int, manifest: Path) -> None:
         results = list(pool.map(one, todo))
     failed = [(v, log) for v, rc, log in results if rc != 0]
     if failed:
-        raise HybridbenchError(
+        raise ReplicationError(
             "training failed for " + ", ".join(v for v, _ in failed), f"see {failed[0][1]}"
         )
 
@@ -255,7 +255,7 @@ def check_recipe(out: Path, recipe: Recipe) -> None:
     if path.is_file():
         stored = Recipe.load(path)
         if stored != recipe:
-            raise HybridbenchError(
+            raise ReplicationError(
                 f"{out} was trained with another recipe: {_recipe_diff(stored, recipe)} (stored, given)",
                 "run again with the stored options, or choose a new --out",
             )
@@ -301,12 +301,12 @@ def check_anneal(plan: Plan, step_now: int) -> Plan:
 
 def run(plan: Plan, *, evaluate: bool = True) -> None:
     """Train all variants in lockstep to `plan.steps`, evaluating every `eval_every` steps."""
-    from hybridcodec import corpus as corpus_mod
-    from hybridcodec.curves import evaluate_step, plot_curves
+    from minireplication import corpus as corpus_mod
+    from minireplication.curves import evaluate_step, plot_curves
 
     r = plan.recipe
     if plan.steps < 1:
-        raise HybridbenchError("--steps must be at least 1")
+        raise ReplicationError("--steps must be at least 1")
     check_recipe(plan.out, r)
     start = warm_start_step(plan) if plan.init_from is not None else 0
     if plan.data is None:
@@ -325,7 +325,7 @@ def run(plan: Plan, *, evaluate: bool = True) -> None:
         seed_history(plan, start)
     reached = [variant_step(plan.out / v) for v in plan.variants]
     if any(0 < s < start for s in reached):
-        raise HybridbenchError(
+        raise ReplicationError(
             f"{plan.out} holds runs behind the shipped step {start}: {dict(zip(plan.variants, reached, strict=True))}",
             "resume them without --init-from, or warm-start in a new --out",
         )

@@ -4,7 +4,7 @@ Two parts, both 16 kHz mono 16-bit WAV under one folder with a manifest:
 - `asterisk-en-train`: the real prompts of the Asterisk English `train` split (one US-English female speaker),
   decoded from G.722;
 - synthetic speech: every training sentence read by `voices_per_sentence` of the voices of
-  `hybridcodec.voices` (Pico en-US and en-GB, Piper joe, hibari heart), picked per sentence by a hash of
+  `minireplication.voices` (Pico en-US and en-GB, Piper joe, hibari heart), picked per sentence by a hash of
   (sentence, voice), so each voice reads about the same share. Two of four by default: every voice is heard
   and the teacher-feature cache (about a second per file on 2 CPU cores) stays half the size.
 
@@ -24,7 +24,7 @@ Rendered files are keyed by (voice version, text), so building again only render
 The same sentences, voices and file names come out of every build, but not the same bytes: Piper and hibari
 sample their prosody (two renderings of one sentence differ), and Pico's output for a sentence depends on what
 the process rendered before it. So the manifest's sha256 identifies one machine's build; a model warm-started
-on another machine (`hybridcodec replicate --init-from`) records both builds' hashes.
+on another machine (`minireplication replicate --init-from`) records both builds' hashes.
 """
 
 from __future__ import annotations
@@ -39,9 +39,9 @@ import torch
 from tqdm import tqdm
 
 from hybridbench.audio import load_audio, resample, write_wav
-from hybridbench.errors import HybridbenchError
 from hybridbench.paths import cache_dir
-from hybridcodec.voices import VOICES, voice
+from minireplication.errors import ReplicationError
+from minireplication.voices import VOICES, voice
 
 SAMPLE_RATE = 16000
 TRAIN_SUITE = "asterisk-en-train"
@@ -85,7 +85,7 @@ def _suite_items(name: str):
     cls = SUITES.get(name)
     status = cls.status()
     if not status.available:
-        raise HybridbenchError(f"the training corpus needs suite {name}", status.hint)
+        raise ReplicationError(f"the training corpus needs suite {name}", status.hint)
     return cls().items()
 
 
@@ -158,7 +158,7 @@ def build(
         rows.append(_row(root, target, item.text, TRAIN_SUITE))
 
     if not 1 <= voices_per_sentence <= len(voices):
-        raise HybridbenchError(f"voices_per_sentence must be 1..{len(voices)}, got {voices_per_sentence}")
+        raise ReplicationError(f"voices_per_sentence must be 1..{len(voices)}, got {voices_per_sentence}")
     readers = {text: voices_for(text, voices, voices_per_sentence) for text in sentences}
     for name in voices:
         v = voice(name)

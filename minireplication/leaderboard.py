@@ -1,4 +1,4 @@
-"""`hybridbench leaderboard`: evaluate the four shipped mini models and write leaderboards/mini-replication.md.
+"""`minireplication leaderboard`: evaluate the four shipped mini models and write leaderboards/mini-replication.md.
 
 One command regenerates the whole file: it runs the evaluation in a run folder
 — the four `*-mini` codecs at every depth plus the reference rows (identity, Opus, AMR-NB, G.722) on every
@@ -20,12 +20,12 @@ import time
 from pathlib import Path
 
 from hybridbench.errors import HybridbenchError
-from hybridbench.report.replication import MINIS, SUITE_ROLES
 from hybridbench.runner import RunConfig, Runner, parse_limit
-from hybridbench.speed import ClaimTiming, speed_claim
 from hybridbench.store import ResultStore
-from hybridcodec.replicate import HISTORY
-from hybridcodec.replicate import METRICS as METRICS_CSV
+from minireplication.claims import MINIS, SUITE_ROLES
+from minireplication.replicate import HISTORY
+from minireplication.replicate import METRICS as METRICS_CSV
+from minireplication.speed_claim import ClaimTiming, speed_claim
 
 METRICS = ["pesq-wb", "stoi", "speaker-sim-resemblyzer", "dnsmos-ovrl"]
 REFERENCE_CODECS = ["opus", "amr-nb", "g722"]
@@ -44,7 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--replication",
         type=Path,
         default=Path("runs/mini-replication"),
-        help="the `hybridcodec replicate` folder whose learning curves are copied into reports/ (if present)",
+        help="the `minireplication replicate` folder whose learning curves are copied into reports/ (if present)",
     )
     p.add_argument("--reports", type=Path, default=Path("reports/mini-replication"))
     p.add_argument(
@@ -120,7 +120,7 @@ def _anneal_note(optim: dict) -> str:
 
 def _last_curve_point(curves_folder: Path) -> str | None:
     """The HybridCodec mini's full-depth WER at the learning curve's last step: more items than the table above."""
-    from hybridcodec.curves import read_curves
+    from minireplication.curves import read_curves
 
     rows = [
         r for r in read_curves(curves_folder) if r["variant"] == "hybrid" and r["wer"] not in ("", "None")
@@ -170,7 +170,7 @@ def _trained_where(meta: dict[str, str]) -> str:
 
 
 def _copy_curves(replication: Path, reports: Path) -> Path | None:
-    from hybridcodec.curves import CURVES_CSV, plot_curves
+    from minireplication.curves import CURVES_CSV, plot_curves
 
     png = replication / "learning-curves.png"
     if (replication / CURVES_CSV).is_file():
@@ -188,9 +188,9 @@ SPEED = ClaimTiming(seconds=4.0, repeats=5, warmup=2)
 
 
 def leaderboard(args: argparse.Namespace) -> int:
-    from hybridbench.commands.run import _git_short
-    from hybridbench.report.replication import render
+    from hybridbench.provenance import git_short
     from hybridbench.timing import device_name
+    from minireplication.claims import render
 
     suites = [s.strip() for s in args.suites.split(",") if s.strip()]
     unknown = set(suites) - set(SUITE_ROLES)
@@ -224,12 +224,12 @@ def leaderboard(args: argparse.Namespace) -> int:
     for r in rows:
         items.setdefault(r.suite, set()).add(r.item_id)
     context = {
-        "command": "hybridbench leaderboard"
+        "command": "minireplication leaderboard"
         + (f" --suites {args.suites}" if suites != list(SUITE_ROLES) else "")
         + (f" --limit '{args.limit}'" if args.limit else "")
         + (f" --metrics {','.join(metrics)}" if metrics != METRICS else ""),
         "date": time.strftime("%Y-%m-%d"),
-        "git": _git_short(),
+        "git": git_short(),
         "device": device_name(device),
         "run": str(args.run),
         "asr": f"{ASR} for every language; RTF: batch 1, fp32, one timed run per call after warm-up",

@@ -1,4 +1,4 @@
-"""The distillation experiment (hybridcodec settle): what each arm trains with, and the page read from results."""
+"""The distillation experiment (minireplication settle): what each arm trains with, and the page read from results."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from hybridcodec import settle
 from hybridcodec.cli import main
+from minireplication import settle
 
-SHIPPED = Path("hybridcodec/checkpoints/mini")
+SHIPPED = Path("minireplication/checkpoints/mini")
 
 
 def _exp(tmp_path: Path) -> settle.Experiment:

@@ -11,7 +11,7 @@ import pytest
 
 from hybridbench.audio import write_wav
 from hybridbench.suites.base import Item
-from hybridcodec import corpus
+from minireplication import corpus
 
 
 def test_voices_for_is_stable_and_spreads_the_sentences_over_every_voice():
@@ -69,8 +69,8 @@ def test_build_drops_test_sentences_and_lists_every_file_with_its_hash(tmp_path:
 
 
 def test_a_missing_test_suite_stops_the_build_with_its_prepare_command(tmp_path: Path, monkeypatch):
-    from hybridbench.errors import HybridbenchError
     from hybridbench.suites.base import SuiteStatus
+    from hybridcodec.errors import HybridcodecError
 
     class Absent:
         @staticmethod
@@ -78,5 +78,5 @@ def test_a_missing_test_suite_stops_the_build_with_its_prepare_command(tmp_path:
             return SuiteStatus(available=False, hint="hybridbench data prepare asterisk-en")
 
     monkeypatch.setattr("hybridbench.suites.SUITES.get", lambda name: Absent)
-    with pytest.raises(HybridbenchError, match="data prepare asterisk-en"):
+    with pytest.raises(HybridcodecError, match="data prepare asterisk-en"):
         corpus.build(tmp_path, progress=False)

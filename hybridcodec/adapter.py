@@ -3,7 +3,7 @@
 `--weights` is a run folder or its `model.safetensors`; the checkpoint carries its own model config, so sample
 rate, frame rate and codebook sizes come from the file (`describe(weights)` reads only the safetensors header).
 Without `--weights` the listing shows the `paper` preset's facts. Encoding and decoding run the trainer's own
-path (`hybridcodec.inference.Codec`): decode(codes[:, :k]) = the model's `decode` of the first k codebooks.
+path (`hybridcodec.inference.LoadedModel`): decode(codes[:, :k]) = the model's `decode` of the first k codebooks.
 The `dualcodec` variant runs its teacher at inference (named in the checkpoint); the others need no teacher.
 """
 
@@ -17,6 +17,7 @@ import torch
 from hybridbench.codecs.base import Codec, CodecInfo, WeightsStatus
 from hybridbench.errors import HybridbenchError, WeightsNotFoundError
 from hybridcodec.config import SEMANTIC_DECODER_KEYS
+from hybridcodec.errors import HybridcodecError
 
 _PAPER_SIZES = (16384,) + (1024,) * 11
 _TRAIN_HINT = (
@@ -49,17 +50,13 @@ class HybridCodec(Codec):
         self.frame_rate = codec.frame_rate
         self.codebook_sizes = tuple(codec.codebook_sizes)
 
-    # The variant whose checkpoint ships inside the package (the `*-mini` codecs), used when no --weights.
-    packaged: ClassVar[str | None] = None
+    # What to do when no checkpoint is at hand; a subclass whose weights ship in a package says so.
+    missing_hint: ClassVar[str] = _TRAIN_HINT
 
     @classmethod
     def default_weights(cls, weights: str | None) -> str | None:
-        if weights or cls.packaged is None:
-            return weights
-        from hybridcodec.ship import packaged_path
-
-        path = packaged_path(cls.packaged)
-        return str(path) if path.is_file() else None
+        """The checkpoint to load when `--weights` gives none (a subclass shipping weights overrides this)."""
+        return weights
 
     @classmethod
     def describe(cls, weights: str | None = None) -> CodecInfo:
@@ -93,9 +90,7 @@ class HybridCodec(Codec):
 
     @classmethod
     def weights_status(cls, weights: str | None = None) -> WeightsStatus:
-        hint = _TRAIN_HINT.format(variant=cls.variant)
-        if cls.packaged is not None:
-            hint = "the package ships it: reinstall hybridbench, or run `hybridcodec replicate` and `hybridcodec ship`"
+        hint = cls.missing_hint.format(variant=cls.variant)
         weights = cls.default_weights(weights)
         if not weights:
             return WeightsStatus(available=False, location=None, hint=hint)
@@ -103,7 +98,7 @@ class HybridCodec(Codec):
         path = path / "model.safetensors" if path.is_dir() else path
         if not path.is_file():
             return WeightsStatus(available=False, location=str(path), hint=hint)
-        from hybridcodec.checkpoint import sha256_file
+        from hybridbench.hashing import sha256_file
 
         return WeightsStatus(available=True, location=str(path), sha256=sha256_file(path))
 
@@ -114,9 +109,12 @@ class HybridCodec(Codec):
             raise WeightsNotFoundError(
                 f"{cls.name}: no checkpoint at {status.location or '(none given)'}", status.hint
             )
-        from hybridcodec.inference import Codec as LoadedCodec
+        from hybridcodec.inference import LoadedModel
 
-        codec = LoadedCodec.load(status.location, device=device)
+        try:
+            codec = LoadedModel.load(status.location, device=device)
+        except HybridcodecError as exc:  # the harness prints its own errors as one line
+            raise HybridbenchError(exc.message, exc.hint) from exc
         variant = codec.model.config.variant
         if variant != cls.variant:
             names = {c.variant: c.name for c in ADAPTERS}
@@ -171,35 +169,6 @@ class HybridCodecDualCodec(HybridCodec):
 
 
 ADAPTERS = (HybridCodec, HybridCodecDac, HybridCodecDacDistill, HybridCodecDualCodec)
-
-_MINI = "mini preset trained here by `hybridcodec replicate` on the offline English corpus, shipped in the package"
-
-
-class HybridCodecMini(HybridCodec):
-    name = "hybridcodec-mini"
-    packaged = "hybrid"
-    description = f"HybridCodec, {_MINI}"
-
-
-class DacMini(HybridCodecDac):
-    name = "dac-mini"
-    packaged = "dac"
-    description = f"DAC baseline, {_MINI}"
-
-
-class DacDistillMini(HybridCodecDacDistill):
-    name = "dac-distill-mini"
-    packaged = "dac-distill"
-    description = f"DAC (Distill) baseline, {_MINI}"
-
-
-class DualCodecMini(HybridCodecDualCodec):
-    name = "dualcodec-mini"
-    packaged = "dualcodec"
-    description = f"DualCodec design, {_MINI}"
-
-
-MINI_ADAPTERS = (HybridCodecMini, DacMini, DacDistillMini, DualCodecMini)
 
 
 def _count_parameters(path: Path) -> int:

@@ -1,4 +1,4 @@
-"""`hybridcodec replicate` and `ship`: lockstep training of several variants, resume, recipe guard, fp16 shipping."""
+"""`minireplication replicate` and `ship`: lockstep training of several variants, resume, recipe guard, fp16 shipping."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from hybridbench.errors import HybridbenchError
-from hybridcodec import replicate
-from hybridcodec.replicate import Plan, Recipe, variant_step
+from hybridcodec.errors import HybridcodecError
+from minireplication import replicate
+from minireplication.replicate import Plan, Recipe, variant_step
 
 RECIPE = Recipe(preset="tiny", batch_size=2, round_steps=2, eval_every=1000, segment_seconds=0.48)
 
@@ -56,16 +57,16 @@ def test_a_larger_step_count_resumes_both_and_a_new_recipe_is_refused(
     assert [variant_step(out / v) for v in ("hybrid", "dac")] == [4, 4]
     assert "-> step 4" in (out / "dac" / "train.log").read_text()  # the round was logged for each variant
     other = Plan(out=out, steps=5, recipe=Recipe(preset="tiny", lr=1e-2), data=speech_dir, variants=("dac",))
-    with pytest.raises(HybridbenchError, match="another recipe"):
+    with pytest.raises(HybridcodecError, match="another recipe"):
         replicate.run(other, evaluate=False)
 
 
 def test_ship_writes_fp16_checkpoints_that_the_mini_adapters_load(lockstep_run: Path, tmp_path: Path):
     from safetensors import safe_open
 
-    from hybridbench.codecs.hybridcodec import DacMini, HybridCodecMini
     from hybridcodec.checkpoint import load_model, read_metadata
-    from hybridcodec.ship import ship
+    from minireplication.codecs import DacMini, HybridCodecMini
+    from minireplication.ship import ship
 
     written = ship(lockstep_run, tmp_path, variants=("hybrid", "dac"))
     assert [p.name for p in written] == ["hybrid.safetensors", "dac.safetensors"]
@@ -87,15 +88,15 @@ def test_ship_writes_fp16_checkpoints_that_the_mini_adapters_load(lockstep_run: 
     assert codes.shape == (1, ref.config.num_codebooks, 25)
     out, expected = codec.decode(codes[:, :2], length=16000), ref.decode(codes[:, :2])[..., :16000]
     assert torch.allclose(out, expected, atol=2e-2), (out - expected).abs().max()
-    with pytest.raises(HybridbenchError, match="not 'hybrid'"):
+    with pytest.raises(HybridbenchError, match="not 'hybrid'"):  # the adapter speaks the harness's errors
         HybridCodecMini.load(weights=str(written[1]))
     assert DacMini.load(weights=str(written[1])).model.config.variant == "dac"
 
 
 def test_ship_refuses_a_step_not_every_variant_reached(lockstep_run: Path, tmp_path: Path):
-    from hybridcodec.ship import ship
+    from minireplication.ship import ship
 
-    with pytest.raises(HybridbenchError, match="no step-9 checkpoint"):
+    with pytest.raises(HybridcodecError, match="no step-9 checkpoint"):
         ship(lockstep_run, tmp_path, step=9, variants=("hybrid", "dac"))
 
 
@@ -103,7 +104,7 @@ def test_init_from_shipped_checkpoints_continues_every_variant_and_its_history(
     lockstep_run: Path, speech_dir: Path, feature_cache: Path, tmp_path: Path
 ):
     from hybridcodec import checkpoint as ckpt
-    from hybridcodec.ship import ship
+    from minireplication.ship import ship
 
     shipped = tmp_path / "shipped"
     ship(lockstep_run, shipped, variants=("hybrid", "dac"))
@@ -124,7 +125,7 @@ def test_init_from_shipped_checkpoints_continues_every_variant_and_its_history(
 
     other = Plan(out=tmp_path / "other", steps=5, recipe=Recipe(preset="tiny", lr=1e-2), data=speech_dir,
                  variants=("dac",), init_from=shipped)  # fmt: skip
-    with pytest.raises(HybridbenchError, match="another recipe"):
+    with pytest.raises(HybridcodecError, match="another recipe"):
         replicate.run(other, evaluate=False)
 
 
@@ -133,16 +134,16 @@ def test_an_anneal_is_asked_for_once_then_kept_and_passed_to_every_variant(tmp_p
         return Plan(out=tmp_path, steps=steps, recipe=RECIPE, data=tmp_path, anneal=anneal)
 
     assert replicate.check_anneal(plan(10), step_now=8).anneal is None  # none asked for: none
-    with pytest.raises(HybridbenchError, match=r"at or after the current step \(8\)"):
+    with pytest.raises(HybridcodecError, match=r"at or after the current step \(8\)"):
         replicate.check_anneal(plan(10, anneal=(4, 6)), step_now=8)
-    with pytest.raises(HybridbenchError, match="reaches 0"):
+    with pytest.raises(HybridcodecError, match="reaches 0"):
         replicate.check_anneal(plan(20, anneal=(8, 6)), step_now=8)
     assert not (tmp_path / replicate.ANNEAL_FILE).exists()  # a refused anneal is not recorded
     assert replicate.check_anneal(plan(12, anneal=(8, 6)), step_now=8).anneal == (8, 6)
     # Later runs keep it without the options (the start may now lie in the past) and cannot change it.
     kept = replicate.check_anneal(plan(14), step_now=12)
     assert kept.anneal == (8, 6)
-    with pytest.raises(HybridbenchError, match="already anneals from step 8 over 6"):
+    with pytest.raises(HybridcodecError, match="already anneals from step 8 over 6"):
         replicate.check_anneal(plan(14, anneal=(12, 2)), step_now=12)
     cmd = replicate._train_command(kept, "dac", 14, tmp_path / "manifest.txt", threads=1)
     assert cmd[cmd.index("--anneal-start") + 1 : cmd.index("--anneal-start") + 4] == [

@@ -1,4 +1,4 @@
-"""`hybridcodec settle`: does distillation, done right, put more content into RVQ-1? Three arms, one question.
+"""`minireplication settle`: does distillation, done right, put more content into RVQ-1? Three arms, one question.
 
 Every arm is warm-started from the shipped `dac` mini (no distillation so far) at its step, on the same corpus,
 crops (a function of seed and step), seed and learning-rate re-warm, for the same number of steps:
@@ -28,10 +28,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from hybridbench.errors import HybridbenchError
 from hybridcodec import checkpoint as ckpt
 from hybridcodec.nn.losses import DISTILLATION_FORMS
-from hybridcodec.replicate import shipped_file, variant_step
+from minireplication.errors import ReplicationError
+from minireplication.replicate import shipped_file, variant_step
 
 FORM_ARMS = tuple(f"new-target-{form}" for form in DISTILLATION_FORMS)
 ARMS = ("no-distillation", "raw-target", *FORM_ARMS)
@@ -44,7 +44,7 @@ class Experiment:
     out: Path
     data: Path  # training manifest (the replication corpus)
     valid: Path  # its validation split
-    init_from: Path = Path("hybridcodec/checkpoints/mini")
+    init_from: Path = Path("minireplication/checkpoints/mini")
     steps: int = 3000  # per arm, from the shipped step
     anneal_steps: int = 1000  # the last steps of each arm anneal the learning rate to 0
     jobs: int = 2
@@ -100,7 +100,7 @@ def train_arms(exp: Experiment, arms: tuple[str, ...] = ARMS) -> None:
     with ThreadPoolExecutor(max_workers=max(1, exp.jobs)) as pool:
         failed = [arm for arm, rc in pool.map(one, todo) if rc != 0]
     if failed:
-        raise HybridbenchError(
+        raise ReplicationError(
             f"training failed for {', '.join(failed)}", f"see {exp.out / failed[0]}/train.log"
         )
 
@@ -124,8 +124,8 @@ def arm_model(exp: Experiment, arm: str) -> Path:
         return shipped_file(exp.init_from, "dac")
     step = variant_step(exp.out / arm)
     if step != exp.target:
-        raise HybridbenchError(
-            f"arm {arm} is at step {step}, not {exp.target}", "train the arms first (hybridcodec settle)"
+        raise ReplicationError(
+            f"arm {arm} is at step {step}, not {exp.target}", "train the arms first (minireplication settle)"
         )
     return ckpt.step_folder(exp.out / arm, step) / ckpt.MODEL_FILE
 
@@ -176,7 +176,7 @@ def evaluate(exp: Experiment, arms: tuple[str, ...] = (START, *ARMS)) -> dict:
     from hybridbench.stats import paired_rate_difference
     from hybridcodec import measure
     from hybridcodec import target as target_mod
-    from hybridcodec.inference import Codec
+    from hybridcodec.inference import LoadedModel
     from hybridcodec.teachers import TeacherSpec
 
     splits = {
@@ -209,7 +209,7 @@ def evaluate(exp: Experiment, arms: tuple[str, ...] = (START, *ARMS)) -> dict:
         # Measured once per model file (rows are cached by the store).
         if measured.get("model_sha256") != sha or measured.get("version") != MEASURES_VERSION:
             print(f"measuring arm {arm}", file=sys.stderr)
-            codec = Codec.load(path)
+            codec = LoadedModel.load(path)
             codes = {k: measure.encode_files(codec.encode, codec.sample_rate, f) for k, f in splits.items()}
             found = measure.probe_codec(
                 arm, 1, codec.codebook_sizes, (codes["fit"], target["fit"], mels["fit"]),
@@ -399,7 +399,7 @@ def _layer_section(results: dict) -> list[str]:
 
 def write_page(results: dict, *, page: Path, reports: Path, runs: Path) -> Path:
     """leaderboards/distillation-experiment.md (and its validation-curve figure) from results.json."""
-    from hybridbench.commands.run import _git_short
+    from hybridbench.provenance import git_short
     from hybridbench.report.tables import markdown_table
     from hybridbench.timing import cpu_name
 
@@ -430,9 +430,9 @@ def write_page(results: dict, *, page: Path, reports: Path, runs: Path) -> Path:
     text = [
         "# Does distillation put content into RVQ-1? The settling experiment",
         "",
-        f"Regenerate: `hybridcodec settle --out {runs} --arms {','.join(a for a in arms if a != START)}` "
+        f"Regenerate: `minireplication settle --out {runs} --arms {','.join(a for a in arms if a != START)}` "
         f"(`make settle` trains and reads every arm). Generated {time.strftime('%Y-%m-%d')} at git "
-        f"{_git_short()} on {cpu_name()} (CPU). Every arm is warm-started from the shipped `dac` mini at step "
+        f"{git_short()} on {cpu_name()} (CPU). Every arm is warm-started from the shipped `dac` mini at step "
         f"{exp['start_step']} and trained to step {exp['target_step']} on the same corpus, crops, seed and "
         f"learning-rate re-warm (back to the schedule, annealed to 0 over the last {exp['anneal_steps']} steps); "
         "they differ only in what is distilled into the first codebook.",
@@ -516,7 +516,7 @@ def write_page(results: dict, *, page: Path, reports: Path, runs: Path) -> Path:
         "ceiling above shows how contextual it is for a causal codec.",
         "- WER by Whisper base, not large-v3; English only.",
         f"- Loss forms compared: {', '.join(a.removeprefix('new-target-') for a in arms if a in FORM_ARMS)} "
-        f"(implemented: {', '.join(DISTILLATION_FORMS)}; `hybridcodec settle --arms` runs the others).",
+        f"(implemented: {', '.join(DISTILLATION_FORMS)}; `minireplication settle --arms` runs the others).",
         "",
     ]
     page.parent.mkdir(parents=True, exist_ok=True)

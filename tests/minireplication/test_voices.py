@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hybridbench.errors import HybridbenchError
-from hybridcodec.voices import VOICES, voice
+from hybridcodec.errors import HybridcodecError
+from minireplication.voices import VOICES, voice
 
 EXPECTED_RATE = {"pico-en-US": 16000, "pico-en-GB": 16000, "piper-joe": 22050, "hibari-heart": 24000}
 
@@ -21,5 +21,5 @@ def test_each_voice_renders_a_sentence_at_its_own_rate(name: str):
 
 
 def test_an_unknown_voice_names_the_known_ones():
-    with pytest.raises(HybridbenchError, match="pico-en-US"):
+    with pytest.raises(HybridcodecError, match="pico-en-US"):
         voice("nope")

@@ -16,7 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
 
-from hybridbench.errors import HybridbenchError
+from minireplication.errors import ReplicationError
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Voice:
         try:
             return " ".join(f"{p} {version(p)}" for p in self.packages)
         except PackageNotFoundError as exc:
-            raise HybridbenchError(
+            raise ReplicationError(
                 f"voice {self.name} needs {', '.join(self.packages)}", 'pip install -e ".[train]"'
             ) from exc
 
@@ -40,7 +40,7 @@ class Voice:
         audio, sr = _RENDERERS[self.name](text)
         audio = np.asarray(audio, dtype=np.float32).reshape(-1)
         if audio.size == 0:
-            raise HybridbenchError(f"voice {self.name} produced no audio for {text!r}")
+            raise ReplicationError(f"voice {self.name} produced no audio for {text!r}")
         return audio, sr
 
 
@@ -101,5 +101,5 @@ VOICES = {
 
 def voice(name: str) -> Voice:
     if name not in VOICES:
-        raise HybridbenchError(f"unknown voice {name!r}", f"choose from {', '.join(VOICES)}")
+        raise ReplicationError(f"unknown voice {name!r}", f"choose from {', '.join(VOICES)}")
     return VOICES[name]

@@ -28,7 +28,7 @@ from hybridbench.errors import HybridbenchError, TooFewPairsError
 from hybridbench.report.aggregate import item_frame, summarize
 from hybridbench.report.tables import _num, _pct, _with_ci, markdown_table, metric_cells, metric_label
 from hybridbench.store import ResultRow
-from hybridcodec.curves import TARGET_FULL_WER
+from minireplication.curves import TARGET_FULL_WER
 
 HYBRID = "hybridcodec-mini"
 BASELINES = ("dualcodec-mini", "dac-distill-mini", "dac-mini")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hybridbench.report import replication
 from hybridbench.store import ResultRow
+from minireplication import claims as replication
 
 SUITE = "asterisk-en-test"
 N = 40
@@ -151,7 +151,7 @@ def test_item_limits_per_suite_and_clear_errors():
 def test_the_training_table_names_every_machine_of_a_warm_started_chain():
     import json
 
-    from hybridbench.commands.leaderboard import _trained_where
+    from minireplication.leaderboard import _trained_where
 
     assert _trained_where({"device": "cpu (1 thread)", "step": "1750"}) == "cpu (1 thread)"
     first = {"step": 1750, "device": "cpu (1 thread)", "previous": None}
@@ -211,8 +211,8 @@ def test_the_target_needs_the_whole_interval_under_the_bar():
 def test_update_time_is_summed_from_the_shipped_training_log(tmp_path: Path):
     import csv
 
-    from hybridbench.commands.leaderboard import _training_time
     from hybridcodec.logs import COLUMNS, training_time
+    from minireplication.leaderboard import _training_time
 
     log = tmp_path / "hybrid-metrics.csv"
     assert training_time(log, 10) is None and _training_time(log, 10, 500) == "not logged"
@@ -230,8 +230,8 @@ def test_update_time_is_summed_from_the_shipped_training_log(tmp_path: Path):
 def test_the_last_learning_curve_point_is_quoted_beside_the_target(tmp_path: Path):
     import csv
 
-    from hybridbench.commands.leaderboard import _last_curve_point
-    from hybridcodec.curves import COLUMNS, CURVES_CSV
+    from minireplication.curves import COLUMNS, CURVES_CSV
+    from minireplication.leaderboard import _last_curve_point
 
     assert _last_curve_point(tmp_path) is None
     with open(tmp_path / CURVES_CSV, "w", newline="") as f:
@@ -265,7 +265,7 @@ def test_a_signal_metric_that_failed_on_an_item_leaves_fewer_pairs():
 
 
 def test_the_recipe_cell_names_an_anneal_only_when_there_is_one():
-    from hybridbench.commands.leaderboard import _anneal_note
+    from minireplication.leaderboard import _anneal_note
 
     assert _anneal_note({"lr": 3e-4, "anneal_start": None, "anneal_steps": 0}) == ""
     assert _anneal_note({"lr": 3e-4}) == ""  # checkpoints from before the anneal existed

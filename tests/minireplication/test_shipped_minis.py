@@ -10,23 +10,24 @@ import pytest
 import soundfile as sf
 import torch
 
-from hybridbench.codecs.hybridcodec import MINI_ADAPTERS
+from hybridbench.hashing import sha256_file
 from hybridbench.metrics.extra_signal import MelDistance
-from hybridcodec.checkpoint import read_metadata, sha256_file
+from hybridcodec.checkpoint import read_metadata
 from hybridcodec.model import HybridCodec
-from hybridcodec.ship import PACKAGED, packaged_path
+from minireplication.codecs import MINI_CODECS
+from minireplication.ship import PACKAGED, packaged_path
 
 
 def test_every_mini_codec_is_registered_and_finds_its_packaged_checkpoint():
     eps = {ep.name: ep for ep in entry_points(group="hybridbench.codecs")}
-    for cls in MINI_ADAPTERS:
+    for cls in MINI_CODECS:
         assert eps[cls.name].load() is cls
         status = cls.weights_status(None)
         assert status.available and Path(status.location) == packaged_path(cls.packaged)
 
 
 def test_the_four_were_trained_alike_and_say_so():
-    metas = {cls.packaged: read_metadata(packaged_path(cls.packaged)) for cls in MINI_ADAPTERS}
+    metas = {cls.packaged: read_metadata(packaged_path(cls.packaged)) for cls in MINI_CODECS}
     assert {m["variant"] for m in metas.values()} == set(metas)
     for key in ("step", "recipe", "corpus_manifest_sha256", "data_sha256", "device", "dtype"):
         assert len({m[key] for m in metas.values()}) == 1, key
@@ -42,7 +43,7 @@ def test_the_four_were_trained_alike_and_say_so():
     assert {name: sha256_file(PACKAGED / name) for name in sums} == sums
 
 
-@pytest.mark.parametrize("cls", MINI_ADAPTERS, ids=lambda c: c.name)
+@pytest.mark.parametrize("cls", MINI_CODECS, ids=lambda c: c.name)
 def test_trained_weights_reconstruct_speech_far_better_than_the_same_model_untrained(cls, speech_dir: Path):
     """Catches a loader that silently leaves weights at their initial values, or a wrong variant."""
     codec = cls.load()
