@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ import torch
 from tqdm.auto import tqdm
 
 from hybridbench.audio import RESAMPLER, load_audio, resample
-from hybridbench.codecs import CODECS, Codec, match_length
+from hybridbench.codecs import CODECS, Codec, DepthKind, match_length
 from hybridbench.errors import HybridbenchError, WeightsNotFoundError
 from hybridbench.hashing import sha256_file
 from hybridbench.metrics import METRICS, Metric, MetricFailure
@@ -124,6 +124,53 @@ class _CodecPlan:
     info: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class WorkUnit:
+    """One item of one suite for one codec, with the depths still to compute (depth -> row key)."""
+
+    codec: _CodecPlan
+    suite: str
+    item: Item
+    todo: dict[int, str]
+
+
+@dataclass
+class RunPlan:
+    """What a run will do, before it does it: the codecs and depths, the items, which rows are stored already."""
+
+    summary: RunSummary  # unavailable codecs/suites, keys, reused rows; execution adds what it computes
+    codecs: list[_CodecPlan]
+    items: dict[str, list[Item]]  # suite -> the items this run reads
+    problems: dict[str, list[Any]]  # suite -> dataset rows that did not become items
+    hashes: dict[tuple[str, str], str]  # (suite, item id) -> audio sha256
+    profiles: dict[str, AsrProfile]  # suite -> ASR profile
+    work: list[WorkUnit]
+
+    @property
+    def rows_to_compute(self) -> int:
+        return sum(len(unit.todo) for unit in self.work)
+
+    def table(self) -> list[dict[str, Any]]:
+        """Per codec and suite: depths, items, rows planned, stored already and to compute (for --dry-run)."""
+        todo: dict[tuple[str, str], int] = {}
+        for unit in self.work:
+            key = (unit.codec.name, unit.suite)
+            todo[key] = todo.get(key, 0) + len(unit.todo)
+        rows = []
+        for codec in self.codecs:
+            for suite, items in self.items.items():
+                total = len(items) * len(codec.depths)
+                left = todo.get((codec.name, suite), 0)
+                rows.append(
+                    {
+                        "codec": codec.name, "suite": suite, "depths": ",".join(map(str, codec.depths)),
+                        "items": len(items), "rows": total, "stored": total - left, "to compute": left,
+                        "asr": self.profiles[suite].name,
+                    }
+                )  # fmt: skip
+        return rows
+
+
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -167,14 +214,12 @@ def plan_codecs(config: RunConfig, summary: RunSummary) -> list[_CodecPlan]:
                 continue
             raise WeightsNotFoundError(f"{name}: weights not found at {status.location}", status.hint)
         info = cls.describe(weights)
-        q = info.num_codebooks
-        # Some codecs decode only some prefixes (SNAC: whole temporal scales); they say which.
-        valid = set(cls.valid_depths()) if hasattr(cls, "valid_depths") else set(range(1, q + 1))
+        valid = set(info.depths)
         if config.depths is None:
             depths = tuple(sorted(valid))
         else:
-            # depth_bitrates() is declared only by simulcast codecs (their depths are not a residual stack).
-            add_full = config.include_full_depth and cls.depth_bitrates() is None
+            # An operating-point codec's top depth is just another bitrate, not "everything it has".
+            add_full = config.include_full_depth and info.depth_kind is not DepthKind.OPERATING_POINTS
             wanted = {d for d in config.depths if d in valid} | ({max(valid)} if add_full else set())
             # A codec with no valid depth among those requested is scored at its full depth.
             depths = tuple(sorted(wanted)) or (max(valid),)
@@ -241,10 +286,45 @@ class Runner:
         codec.decode(codec.encode(warm), length=warm.shape[-1])
         return codec
 
-    # ---- the run ----------------------------------------------------------------------------------------
+    # ---- the run: a pure plan, then its execution ----------------------------------------------------------
     def run(self) -> RunSummary:
+        return self.execute(self.plan())
+
+    def plan(self) -> RunPlan:
+        """What the run will compute and what the store already holds; reads data and the store, writes nothing."""
         cfg = self.config
         summary = RunSummary()
+        suites = self._available_suites(summary)
+        codec_plans = plan_codecs(cfg, summary)
+        summary.codec_info = {p.name: p.info for p in codec_plans}
+        suite_items: dict[str, list[Item]] = {}
+        problems: dict[str, list[Any]] = {}
+        hashes: dict[tuple[str, str], str] = {}
+        profiles: dict[str, AsrProfile] = {}
+        for name, cls in suites.items():
+            suite_obj = cls(data_root=cfg.data_root)
+            items = suite_obj.items()
+            problems[name] = suite_obj.problems()
+            summary.problems[name] = len(problems[name])
+            limit = cfg.limit_for(name)
+            items = items[:limit] if limit is not None else items
+            if not items:
+                raise HybridbenchError(f"suite {name} has no items", "check --data-root and --limit")
+            suite_items[name] = items
+            profiles[name] = self.asr.for_language(items[0].language)
+            hashes.update({(name, item.id): item_sha256(item) for item in items})
+        summary.asr = {suite: profile.to_dict() for suite, profile in profiles.items()}
+        plan = RunPlan(summary, codec_plans, suite_items, problems, hashes, profiles, [])
+        store_path = cfg.out / "results.sqlite"
+        if store_path.is_file():
+            with ResultStore(store_path) as store:
+                self._plan_work(plan, lambda key: self._needs(store, key))
+        else:
+            self._plan_work(plan, lambda key: True)
+        return plan
+
+    def _available_suites(self, summary: RunSummary) -> dict[str, type]:
+        cfg = self.config
         suites = {name: SUITES.get(name) for name in dict.fromkeys(cfg.suites)}
         unknown = set(cfg.limit) - {"*", *suites} if isinstance(cfg.limit, dict) else set()
         if unknown:
@@ -261,65 +341,53 @@ class Runner:
                 del suites[name]
         if not suites:
             raise HybridbenchError("none of the requested suites has data here", "see `hybridbench suites`")
-        plans = plan_codecs(cfg, summary)
-        summary.codec_info = {p.name: p.info for p in plans}
+        return suites
 
-        suite_items: dict[str, list[Item]] = {}
-        hashes: dict[tuple[str, str], str] = {}
-        profiles: dict[str, AsrProfile] = {}
-        for name, cls in suites.items():
-            suite_obj = cls(data_root=cfg.data_root)
-            items = suite_obj.items()
-            _write_problems(cfg.out / f"problems-{name}.jsonl", suite_obj.problems())
-            summary.problems[name] = len(suite_obj.problems())
-            limit = cfg.limit_for(name)
-            items = items[:limit] if limit is not None else items
-            if not items:
-                raise HybridbenchError(f"suite {name} has no items", "check --data-root and --limit")
-            suite_items[name] = items
-            profiles[name] = self.asr.for_language(items[0].language)
-            h = {item.id: item_sha256(item) for item in items}
-            hashes.update({(name, k): v for k, v in h.items()})
-            write_manifest(cfg.out / f"manifest-{name}.jsonl", name, items, h)
-
-        summary.asr = {suite: profile.to_dict() for suite, profile in profiles.items()}
+    def _plan_work(self, plan: RunPlan, needed: Callable[[str], bool]) -> None:
+        """Every row's cache key; the rows `needed` says are not stored yet become work units."""
         metric_ids = [(m.spec.name, m.spec.version) for m in self.metrics]
-        work: list[tuple[_CodecPlan, str, Item, dict[int, str]]] = []
-        with ResultStore(cfg.out / "results.sqlite") as store:
-            for plan in plans:
-                for suite, items in suite_items.items():
-                    profile = profiles[suite]
-                    asr_id = {**profile.to_dict(), "model_sha256": self._asr_model_sha(profile)}
-                    for item in items:
-                        keys = {
-                            depth: row_key(
-                                SCHEMA_VERSION,
-                                plan.name,
-                                plan.weights_id,
-                                depth,
-                                suite,
-                                item.id,
-                                hashes[(suite, item.id)],
-                                item.text,
-                                item.language,
-                                asr_id,
-                                metric_ids if depth in plan.signal_depths else [],
-                                self.device.type,
-                            )
-                            for depth in plan.depths
-                        }
-                        summary.keys.extend(keys.values())
-                        todo = {d: k for d, k in keys.items() if self._needs(store, k)}
-                        summary.reused += len(keys) - len(todo)
-                        if todo:
-                            work.append((plan, suite, item, todo))
+        for codec_plan in plan.codecs:
+            for suite, items in plan.items.items():
+                profile = plan.profiles[suite]
+                asr_id = {**profile.to_dict(), "model_sha256": self._asr_model_sha(profile)}
+                for item in items:
+                    keys = {
+                        depth: row_key(
+                            SCHEMA_VERSION,
+                            codec_plan.name,
+                            codec_plan.weights_id,
+                            depth,
+                            suite,
+                            item.id,
+                            plan.hashes[(suite, item.id)],
+                            item.text,
+                            item.language,
+                            asr_id,
+                            metric_ids if depth in codec_plan.signal_depths else [],
+                            self.device.type,
+                        )
+                        for depth in codec_plan.depths
+                    }
+                    plan.summary.keys.extend(keys.values())
+                    todo = {d: k for d, k in keys.items() if needed(k)}
+                    plan.summary.reused += len(keys) - len(todo)
+                    if todo:
+                        plan.work.append(WorkUnit(codec_plan, suite, item, todo))
 
-            config = cfg.to_dict() | {"asr_resolved": {s: p.to_dict() for s, p in profiles.items()}}
+    def execute(self, plan: RunPlan) -> RunSummary:
+        """Compute the plan's work units, storing each row as it is made; returns the plan's summary, filled."""
+        cfg, summary = self.config, plan.summary
+        for name, items in plan.items.items():
+            _write_problems(cfg.out / f"problems-{name}.jsonl", plan.problems[name])
+            hashes = {item.id: plan.hashes[(name, item.id)] for item in items}
+            write_manifest(cfg.out / f"manifest-{name}.jsonl", name, items, hashes)
+        with ResultStore(cfg.out / "results.sqlite") as store:
+            config = cfg.to_dict() | {"asr_resolved": summary.asr}
             provenance = collect(self.device) | {
                 "resampler": RESAMPLER,
                 "codecs": summary.codec_info,
                 "metrics": [m.spec.to_dict() for m in self.metrics],
-                "asr_model_sha256": {p.name: self._asr_model_sha(p) for p in profiles.values()},
+                "asr_model_sha256": {p.name: self._asr_model_sha(p) for p in plan.profiles.values()},
                 "unavailable_codecs": summary.unavailable,
                 "batch_size": 1,
             }
@@ -327,17 +395,20 @@ class Runner:
             _write_json(cfg.out / "config.json", config)
             _write_json(cfg.out / "provenance.json", provenance)
 
-            total_rows = sum(len(todo) for *_, todo in work)
-            with tqdm(total=total_rows, desc="evaluating", unit="row", disable=None) as bar:
+            with tqdm(total=plan.rows_to_compute, desc="evaluating", unit="row", disable=None) as bar:
                 codec: Codec | None = None
                 loaded_for: str | None = None
-                for plan, suite, item, todo in work:
-                    if loaded_for != plan.name:
+                for unit in plan.work:
+                    # Work is ordered codec by codec, so each codec is loaded once.
+                    if loaded_for != unit.codec.name:
                         codec, loaded_for = None, None
-                        codec = self._load_codec(plan)
-                        loaded_for = plan.name
-                    bar.set_postfix_str(f"{plan.name} {suite} {item.id}")
-                    for row in self._evaluate_item(codec, plan, suite, item, todo, profiles[suite]):
+                        codec = self._load_codec(unit.codec)
+                        loaded_for = unit.codec.name
+                    bar.set_postfix_str(f"{unit.codec.name} {unit.suite} {unit.item.id}")
+                    profile = plan.profiles[unit.suite]
+                    for row in self._evaluate_item(
+                        codec, unit.codec, unit.suite, unit.item, unit.todo, profile
+                    ):
                         store.put(row)
                         summary.computed += 1
                         summary.failed += row.status == "failed"

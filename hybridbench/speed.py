@@ -60,12 +60,8 @@ def measure(
     codes = codec.encode(wav)
     calls = {
         "encode": lambda: codec.encode(wav),
-        # Codecs that run an SSL model to encode (DualCodec's w2v-BERT) expose that part on its own.
-        **(
-            {"ssl-features": lambda: codec.semantic_features(wav)}
-            if hasattr(codec, "semantic_features")
-            else {}
-        ),
+        # Codecs that run an SSL model to encode (DualCodec's w2v-BERT) and can run it alone declare so.
+        **({"ssl-features": lambda: codec.semantic_features(wav)} if codec.ssl_timed_apart else {}),
         f"decode@{depth}": lambda: codec.decode(codes[:, :depth], length=wav.shape[-1]),
         f"encode+decode@{depth}": lambda: codec.decode(codec.encode(wav)[:, :depth], length=wav.shape[-1]),
     }

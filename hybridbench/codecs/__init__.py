@@ -1,9 +1,18 @@
 """Codec registry: built-ins and third-party codecs, all declared in the `hybridbench.codecs` entry-point group."""
 
-from hybridbench.codecs.base import Codec, CodecInfo, WeightsStatus, bitrate, match_length
+from hybridbench.codecs.base import Codec, CodecInfo, DepthKind, WeightsStatus, bitrate, match_length
 from hybridbench.registry import Registry
 
 CODECS: Registry[type[Codec]] = Registry("codec", group="hybridbench.codecs", list_hint="hybridbench codecs")
 register_codec = CODECS.register
 
-__all__ = ["CODECS", "Codec", "CodecInfo", "WeightsStatus", "bitrate", "match_length", "register_codec"]
+__all__ = [
+    "CODECS",
+    "Codec",
+    "CodecInfo",
+    "DepthKind",
+    "WeightsStatus",
+    "bitrate",
+    "match_length",
+    "register_codec",
+]

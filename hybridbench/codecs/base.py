@@ -7,6 +7,13 @@ never typed in.
 
 Static facts (sample rate, frame rate, codebook sizes) are class attributes so that `hybridbench codecs` can
 list a codec without loading its weights; an adapter whose facts depend on the checkpoint overrides `describe`.
+
+What a codec can do is declared, never guessed by the harness, on the class with defaults here: how its depths
+compose (`depth_kind`, `valid_depths`), whether a padded batch gives each item's own codes (`batch_exact`),
+whether it is causal and streams (`causal`, `streamable`), and whether it runs an SSL model at inference that
+can be timed on its own (`needs_ssl_at_inference`, `ssl_timed_apart` with `semantic_features`). The runner,
+the speed measurement and the reports read only these declarations (through `CodecInfo` where no instance
+exists).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import dataclasses
 import math
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from typing import Any, ClassVar
 
 import torch
@@ -32,6 +40,18 @@ class WeightsStatus:
     sha256: str | None = None
 
 
+class DepthKind(str, Enum):
+    """What depth k means for a codec (the contract is always: decode `codes[:, :k]`)."""
+
+    # A residual stack: codebook k refines depths 1..k-1; the bitrate at depth k sums rows 1..k.
+    RESIDUAL = "residual"
+    # Rows grouped by temporal scale (SNAC): only whole scales decode, so only some depths are valid.
+    MULTI_SCALE = "multi-scale"
+    # Separate encodings at several bitrates (Opus, AMR-NB simulcast): depth k reads row k alone, and its
+    # bitrate is that operating point's (`depth_bitrates`), not a sum.
+    OPERATING_POINTS = "operating-points"
+
+
 @dataclass(frozen=True)
 class CodecInfo:
     """Everything a reader needs to compare codecs honestly; stored with every run."""
@@ -46,14 +66,23 @@ class CodecInfo:
     weights_license: str = "unknown"
     source: str = ""
     description: str = ""
-    # Bits/s at each depth when depths are not a residual stack (a simulcast codec whose depth k is operating
-    # point k alone); None: derived from the frame rate and codebook sizes of the first k codebooks.
+    depth_kind: DepthKind = DepthKind.RESIDUAL
+    # The depths that decode, in order; None: every depth 1..Q.
+    valid_depths: tuple[int, ...] | None = None
+    # Bits/s at each depth of an OPERATING_POINTS codec; None: derived from the frame rate and codebook sizes.
     depth_bitrates: tuple[float, ...] | None = None
+    batch_exact: bool = False
+    streamable: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def num_codebooks(self) -> int:
         return len(self.codebook_sizes)
+
+    @property
+    def depths(self) -> tuple[int, ...]:
+        """Every depth this codec decodes."""
+        return self.valid_depths or tuple(range(1, self.num_codebooks + 1))
 
     def bitrate(self, depth: int) -> float:
         return bitrate(self.frame_rate, self.codebook_sizes, depth, self.depth_bitrates)
@@ -61,8 +90,10 @@ class CodecInfo:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["codebook_sizes"] = list(self.codebook_sizes)
-        if self.depth_bitrates is not None:
-            d["depth_bitrates"] = list(self.depth_bitrates)
+        d["depth_kind"] = self.depth_kind.value
+        for key in ("valid_depths", "depth_bitrates"):
+            if d[key] is not None:
+                d[key] = list(d[key])
         return d
 
 
@@ -97,6 +128,15 @@ class Codec(ABC):
     codebook_sizes: ClassVar[tuple[int, ...]]
     causal: ClassVar[bool | None] = None
     needs_ssl_at_inference: ClassVar[bool] = False
+    # Capabilities (see the module docstring); the defaults are the cautious answers.
+    depth_kind: ClassVar[DepthKind] = DepthKind.RESIDUAL
+    # Encoding a zero-padded batch gives every item the codes it gets alone (and decoding likewise), so the
+    # runner may batch items of different lengths without changing a number.
+    batch_exact: ClassVar[bool] = False
+    # Encodes and decodes chunk by chunk with carried state, giving the offline codes and audio.
+    streamable: ClassVar[bool] = False
+    # `semantic_features(wav)` runs the inference-time SSL model alone, so speed reports can split it out.
+    ssl_timed_apart: ClassVar[bool] = False
     weights_license: ClassVar[str] = "unknown"
     source: ClassVar[str] = ""
     description: ClassVar[str] = ""
@@ -119,13 +159,22 @@ class Codec(ABC):
             weights_license=cls.weights_license,
             source=cls.source,
             description=cls.description,
+            depth_kind=cls.depth_kind,
+            valid_depths=cls.valid_depths(),
             depth_bitrates=cls.depth_bitrates(),
+            batch_exact=cls.batch_exact,
+            streamable=cls.streamable,
         )
 
     @classmethod
+    def valid_depths(cls) -> tuple[int, ...] | None:
+        """The depths that decode when only some do (a MULTI_SCALE codec's whole scales); None: all 1..Q."""
+        return None
+
+    @classmethod
     def depth_bitrates(cls) -> tuple[float, ...] | None:
-        """Bits/s at each depth for codecs whose depth k is not "the first k codebooks" of a residual stack
-        (simulcast operating points); None for every residual/RVQ codec, whose bitrate is derived."""
+        """Bits/s at each depth of an OPERATING_POINTS codec (each its own encoding); None for the others, whose
+        bitrate is derived from the frame rate and the first k codebook sizes."""
         return None
 
     @classmethod
@@ -179,6 +228,10 @@ class Codec(ABC):
             )
         wav = self._decode(codes)
         return match_length(wav, length) if length is not None else wav
+
+    def semantic_features(self, wav: torch.Tensor) -> torch.Tensor:
+        """wav [B, 1, T] -> the inference-time SSL model's features alone (codecs declaring `ssl_timed_apart`)."""
+        raise NotImplementedError(f"{self.name} does not run its SSL model apart (ssl_timed_apart is False)")
 
     def check_input(self, wav: torch.Tensor) -> None:
         if wav.dim() != 3 or wav.shape[1] != 1:

@@ -18,7 +18,7 @@ How operating points become depths (the contract: depth k decodes `codes[:, :k]`
   bitstream of operating point k, so decoding `codes[:, :k]` reads only row k (rows 1..k-1 are ignored, rows
   after k are never passed). The bitrate at depth k is therefore row k's rate alone, not the sum of rows 1..k
   that the base contract derives for a residual stack: these adapters declare their per-depth rates through
-  the contract's `depth_bitrates()`.
+  the contract's `depth_kind = OPERATING_POINTS` and `depth_bitrates()`.
 
   A bitstream is cut into fixed-width integer symbols so that it fits `[B, Q, F]`: every operating point
   spends a constant number of bits per codec frame (Opus in hard CBR, AMR by definition), written as
@@ -64,7 +64,7 @@ import torch
 
 from hybridbench.audio import resample
 from hybridbench.codecs._support import installed
-from hybridbench.codecs.base import Codec, CodecInfo, WeightsStatus
+from hybridbench.codecs.base import Codec, CodecInfo, DepthKind, WeightsStatus
 from hybridbench.errors import HybridbenchError
 
 _FFMPEG_LICENSE = "n/a (no weights; FFmpeg {lib} as bundled in the PyAV wheel)"
@@ -199,6 +199,7 @@ class OperatingPoint:
 class _SimulcastCodec(_FFmpegCodec):
     """Row k of the codes is operating point k's whole bitstream, cut into `symbols_per_frame` symbols a frame."""
 
+    depth_kind = DepthKind.OPERATING_POINTS
     operating_points: ClassVar[tuple[OperatingPoint, ...]]
     symbols_per_frame: ClassVar[int]
     payload_note: ClassVar[str]  # what the bitrate counts, stored with every run
@@ -230,7 +231,7 @@ class _SimulcastCodec(_FFmpegCodec):
 
     @classmethod
     def depth_bitrates(cls) -> tuple[float, ...]:
-        # The base contract sums rows 1..depth (a residual stack); a simulcast depth reads only its own row.
+        # A simulcast depth reads only its own row, so its rate is that operating point's.
         return tuple(op.bits_per_frame * cls.frames_per_second() for op in cls.operating_points)
 
     # Subclasses say which bits of a packet are payload and how to rebuild the packet from them.

@@ -68,6 +68,7 @@ class _DualCodec(Codec):
     sample_rate = 24000
     causal = False
     needs_ssl_at_inference = True
+    ssl_timed_apart = True
     weights_license = "not stated in the dualcodec package (code MIT); see hf.co/amphion/dualcodec"
     source = "pip dualcodec 0.4.2 (Amphion); weights hf://amphion/dualcodec + hf://facebook/w2v-bert-2.0"
 

@@ -20,6 +20,8 @@ class IdentityCodec(Codec):
     frame_rate = 16000.0
     codebook_sizes = (65536,)
     causal = True
+    batch_exact = True  # each sample is its own code: padding changes no item's codes
+    streamable = True
     weights_license = "n/a (no weights)"
     description = "reference: the original audio as 16-bit PCM (the ASR floor)"
 

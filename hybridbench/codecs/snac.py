@@ -37,7 +37,7 @@ import torch
 
 from hybridbench import weights as W
 from hybridbench.codecs import _support
-from hybridbench.codecs.base import Codec, CodecInfo, WeightsStatus
+from hybridbench.codecs.base import Codec, CodecInfo, DepthKind, WeightsStatus
 from hybridbench.errors import HybridbenchError
 
 PIP = "snac"
@@ -72,6 +72,7 @@ class _Snac(Codec):
     codebook_size: ClassVar[int] = 4096
     noise_seed: ClassVar[int] = 0
     causal = False
+    depth_kind = DepthKind.MULTI_SCALE
     needs_ssl_at_inference = False
     weights_license = "MIT (snac package LICENSE; the hub card is not readable offline)"
     source = "pip snac 1.2.1 (hubertsiuzdak/snac)"
@@ -107,7 +108,6 @@ class _Snac(Codec):
     def describe(cls, weights: str | None = None) -> CodecInfo:
         info = super().describe(weights)
         extra = {
-            "valid_depths": list(cls.valid_depths()),
             "scale_rates_hz": [cls.frame_rate * n for n in cls.scale_rows],
             "layout": "rows = codes of each coarse frame, scale by scale, coarse to fine; see hybridbench.codecs.snac",
             "decoder_noise": f"seeded with {cls.noise_seed} per decode call",

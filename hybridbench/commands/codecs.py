@@ -23,7 +23,8 @@ def _fmt_rate(x: float) -> str:
 def list_codecs(args: argparse.Namespace) -> int:
     header = ["codec", "sample rate", "frame rate (Hz)", "depths", "kbps @1", "kbps @full", "weights"]
     if args.details:
-        header += ["causal", "SSL at inference", "parameters", "weights license", "codebook sizes"]
+        header += ["depth kind", "causal", "streams", "batch exact", "SSL at inference", "parameters"]
+        header += ["weights license", "codebook sizes"]
     rows = []
     for name in CODECS.names():
         cls = CODECS.get(name)
@@ -36,9 +37,9 @@ def list_codecs(args: argparse.Namespace) -> int:
             name,
             str(info.sample_rate),
             _fmt_rate(info.frame_rate),
-            str(info.num_codebooks),
-            f"{info.bitrate(1) / 1000:.3g}",
-            f"{info.bitrate(info.num_codebooks) / 1000:.3g}",
+            _fmt_depths(info.depths),
+            f"{info.bitrate(info.depths[0]) / 1000:.3g}",
+            f"{info.bitrate(info.depths[-1]) / 1000:.3g}",
             weights,
         ]
         if args.details:
@@ -46,8 +47,11 @@ def list_codecs(args: argparse.Namespace) -> int:
             causal = "?" if info.causal is None else ("yes" if info.causal else "no")
             params = f"{info.parameters / 1e6:.1f}M" if info.parameters else "?"
             row += [
+                info.depth_kind.value,
                 causal,
-                "yes" if info.needs_ssl_at_inference else "no",
+                _yes(info.streamable),
+                _yes(info.batch_exact),
+                _yes(info.needs_ssl_at_inference),
                 params,
                 info.weights_license,
                 sizes,
@@ -57,6 +61,15 @@ def list_codecs(args: argparse.Namespace) -> int:
     for name, reason in CODECS.broken().items():
         print(f"\nplugin {name} failed to load: {reason}")
     return 0
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _fmt_depths(depths: tuple[int, ...]) -> str:
+    """1..12 -> '12'; SNAC's (1, 3, 7) -> '1,3,7'."""
+    return str(len(depths)) if depths == tuple(range(1, len(depths) + 1)) else ",".join(map(str, depths))
 
 
 def _compact_sizes(sizes: tuple[int, ...]) -> str:

@@ -13,8 +13,8 @@ from hybridbench.metrics import DEFAULT_METRICS
 from hybridbench.presets import PRESETS, PresetRun, RunPreset
 from hybridbench.provenance import git_short
 from hybridbench.registry import parse_names
-from hybridbench.report.tables import write_tables
-from hybridbench.runner import RunConfig, Runner, describe_limit, parse_limit
+from hybridbench.report.tables import markdown_table, write_tables
+from hybridbench.runner import RunConfig, Runner, RunPlan, describe_limit, parse_limit
 from hybridbench.store import ResultStore
 from hybridbench.timing import device_name
 
@@ -47,6 +47,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="timed runs per call; RTF uses the median (default: 3, or the preset's)",
     )
     p.add_argument("--retry-failed", action="store_true", help="recompute rows stored as failures")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print what would be computed and what is stored already, load no model, write nothing",
+    )
     p.add_argument("--no-reference", action="store_true", help="do not add the identity (ASR floor) row")
     p.add_argument(
         "--preset",
@@ -139,7 +144,11 @@ def run(args: argparse.Namespace) -> int:
     preset = PRESETS.get(args.preset) if args.preset else None
     config = build_config(args, preset)
     runner = Runner(config)
-    summary = runner.run()
+    plan = runner.plan()
+    if args.dry_run:
+        print_plan(plan, config)
+        return 0
+    summary = runner.execute(plan)
     with ResultStore(config.out / "results.sqlite") as store:
         rows = list(store.rows(summary.keys))
     context = {
@@ -194,3 +203,19 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {name}: {hint}")
     print(f"tables: {', '.join(str(p) for p in paths)}")
     return 0
+
+
+def print_plan(plan: RunPlan, config: RunConfig) -> None:
+    """The --dry-run answer: the rows per codec and suite, how many are stored, and what is left out."""
+    rows = plan.table()
+    header = list(rows[0]) if rows else ["codec", "suite"]
+    print(markdown_table(header, [[str(r[h]) for h in header] for r in rows]))
+    summary = plan.summary
+    print(
+        f"\n{plan.rows_to_compute} rows to compute, {summary.reused} stored already in "
+        f"{config.out / 'results.sqlite'}; metrics {','.join(config.metrics) or 'none'}, device {config.device}"
+    )
+    for name, hint in summary.unavailable_suites.items():
+        print(f"suite not run (no data here): {name}: {hint}")
+    for name, hint in summary.unavailable.items():
+        print(f"codec not run (no weights here): {name}: {hint}")

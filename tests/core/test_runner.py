@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from hybridbench.codecs import CODECS, Codec
+from hybridbench.codecs import CODECS, Codec, DepthKind
 from hybridbench.report.aggregate import item_frame, summarize
 from hybridbench.runner import RunConfig, Runner
 from hybridbench.store import ResultStore
@@ -99,6 +99,23 @@ def test_second_run_does_no_new_work(identity_run, monkeypatch):
     with sqlite3.connect(config.out / "results.sqlite") as db:
         assert db.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 24
         assert db.execute("SELECT COUNT(*) FROM invocations").fetchone()[0] == 2
+
+
+def test_the_plan_counts_stored_rows_and_a_dry_run_writes_nothing(identity_run, tmp_path, capsys):
+    from hybridbench.cli import main
+
+    config, _ = identity_run
+    plan = Runner(config).plan()
+    assert plan.rows_to_compute == 0 and plan.summary.reused == 24
+    assert plan.table() == [
+        {"codec": "identity", "suite": "synthetic-en", "depths": "1", "items": 24, "rows": 24, "stored": 24,
+         "to compute": 0, "asr": "whisper-tiny.en"}
+    ]  # fmt: skip
+    fresh = tmp_path / "fresh"
+    argv = ["run", "--codecs", "identity", "--suites", "synthetic-en", "--limit", "2", "--out", str(fresh)]
+    assert main([*argv, "--dry-run", "--depths", "1"]) == 0
+    assert "2 rows to compute, 0 stored already" in capsys.readouterr().out
+    assert not fresh.exists()
 
 
 def test_run_folder_records_provenance_and_data_hashes(identity_run):
@@ -199,6 +216,7 @@ class ScaleCodec(_TestCodec):
 
     name = "test-scales"
     codebook_sizes = (65536, 65536, 65536)
+    depth_kind = DepthKind.MULTI_SCALE
 
     @classmethod
     def valid_depths(cls):
