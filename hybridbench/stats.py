@@ -365,12 +365,3 @@ def paired_rate_difference(
         test=_TEST_WORDS.format(n_resamples),
         confidence=confidence,
     )
-
-
-def paired_corpus_rate_difference(
-    counts_a: Sequence[EditCounts], counts_b: Sequence[EditCounts], **kwargs: Any
-) -> PairedComparison:
-    """`paired_rate_difference` on two equally ordered lists of EditCounts (item i of A is item i of B)."""
-    ea, la = edit_arrays(counts_a)
-    eb, lb = edit_arrays(counts_b)
-    return paired_rate_difference(ea, la, eb, lb, **kwargs)

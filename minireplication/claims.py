@@ -23,10 +23,17 @@ from typing import Any
 
 import pandas as pd
 
-from hybridbench.commands.compare import MIN_PAIRS, Comparison, compare_rows
+from hybridbench.comparison import MIN_PAIRS, Comparison, compare_rows
 from hybridbench.errors import HybridbenchError, TooFewPairsError
 from hybridbench.report.aggregate import item_frame, summarize
-from hybridbench.report.tables import _num, _pct, _with_ci, markdown_table, metric_cells, metric_label
+from hybridbench.report.tables import (
+    format_num,
+    format_pct,
+    format_with_ci,
+    markdown_table,
+    metric_cells,
+    metric_label,
+)
 from hybridbench.store import ResultRow
 from minireplication.curves import TARGET_FULL_WER
 
@@ -219,7 +226,7 @@ def verdicts(
                 Verdict(
                     f"target of this replication: HybridCodec mini full-depth WER < {100 * TARGET_FULL_WER:.0f} %",
                     "—",
-                    f"{_with_ci(h.to_dict(), 'wer', pct=True)} %",
+                    f"{format_with_ci(h.to_dict(), 'wer', pct=True)} %",
                     _target_verdict(wer, h.get("wer_high", wer)),
                 )
             )
@@ -269,7 +276,7 @@ def _wer_by_depth(summary: pd.DataFrame, suite: str) -> str:
         cells = []
         for d in depths:
             hit = s[(s["codec"] == codec) & (s["depth"] == d)]
-            cells.append(_pct(hit.iloc[0]["wer"]) if len(hit) else "—")
+            cells.append(format_pct(hit.iloc[0]["wer"]) if len(hit) else "—")
         rows.append([codec, *cells])
     return markdown_table(header, rows)
 
@@ -290,11 +297,11 @@ def _quality(summary: pd.DataFrame, suite: str, metrics: list[str]) -> str:
                 [
                     codec,
                     str(rec["depth"]),
-                    _num(rec.get("kbps"), 2),
-                    _with_ci(rec, "wer", pct=True),
+                    format_num(rec.get("kbps"), 2),
+                    format_with_ci(rec, "wer", pct=True),
                     *metric_cells(rec, metrics),
-                    _num(rec.get("rtf_encode"), 4),
-                    _num(rec.get("rtf_decode"), 4),
+                    format_num(rec.get("rtf_encode"), 4),
+                    format_num(rec.get("rtf_decode"), 4),
                     str(rec["items"]),
                     str(rec["failed"]),
                 ]  # fmt: skip

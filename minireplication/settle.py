@@ -171,7 +171,7 @@ def mel_losses(path: Path, files: list[Path]) -> dict[str, float]:
 
 def evaluate(exp: Experiment, arms: tuple[str, ...] = (START, *ARMS)) -> dict:
     """Every measurement of the page, written to OUT/results.json (rows stay in OUT/eval/<arm>/)."""
-    from hybridbench.commands.compare import compare_rows
+    from hybridbench.comparison import compare_rows
     from hybridbench.report.aggregate import item_frame, summarize
     from hybridbench.stats import paired_rate_difference
     from hybridcodec import measure
@@ -322,10 +322,6 @@ LABELS = {
 } | {arm: f"new target, {arm.removeprefix('new-target-')}" for arm in FORM_ARMS}
 
 
-def _pct(v: float) -> str:
-    return f"{100 * v:.1f}"
-
-
 def _verdict(results: dict) -> list[str]:
     """What the experiment shows, read from the paired intervals and probes (never typed in)."""
     arms, chosen = results["arms"], results["chosen_form_arm"]
@@ -400,7 +396,7 @@ def _layer_section(results: dict) -> list[str]:
 def write_page(results: dict, *, page: Path, reports: Path, runs: Path) -> Path:
     """leaderboards/distillation-experiment.md (and its validation-curve figure) from results.json."""
     from hybridbench.provenance import git_short
-    from hybridbench.report.tables import markdown_table
+    from hybridbench.report.tables import format_pct, markdown_table
     from hybridbench.timing import cpu_name
 
     exp, arms, chosen = results["experiment"], results["arms"], results["chosen_form_arm"]
@@ -415,8 +411,8 @@ def write_page(results: dict, *, page: Path, reports: Path, runs: Path) -> Path:
         w1, w12 = a["wer1"], a["wer12"]
         arm_rows.append(
             [LABELS.get(arm, arm) + (" — chosen form" if arm == chosen else ""),
-             f"{_pct(w1['wer'])} [{_pct(w1['wer_low'])}, {_pct(w1['wer_high'])}]",
-             f"{_pct(w12['wer'])} [{_pct(w12['wer_low'])}, {_pct(w12['wer_high'])}]",
+             f"{format_pct(w1['wer'])} [{format_pct(w1['wer_low'])}, {format_pct(w1['wer_high'])}]",
+             f"{format_pct(w12['wer'])} [{format_pct(w12['wer_low'])}, {format_pct(w12['wer_high'])}]",
              f"{a['probe']['test']['teacher_r2']:.3f}", f"{a['probe']['test']['logmel_r2']:.3f}",
              f"{a['probe']['valid']['teacher_r2']:.3f}", f"{a['mel_loss']['depth1']:.3f}", f"{a['mel_loss']['full']:.3f}",
              str(w1["items"])]

@@ -71,7 +71,7 @@ def item_frame(rows: list[ResultRow]) -> pd.DataFrame:
             for name, value in p.get("metrics", {}).items():
                 rec[name] = value
             for name, reason in p.get("metric_failures", {}).items():
-                rec[f"{name} failure"] = reason
+                rec[f"{name}_failure"] = reason
         records.append(rec)
     return pd.DataFrame.from_records(records)
 
@@ -145,9 +145,9 @@ def summarize(items: pd.DataFrame, metric_names: list[str]) -> pd.DataFrame:
             attempted = ok[_ran(ok, name)]
             values = attempted[name].dropna() if name in attempted else pd.Series(dtype=float)
             rec[name] = float(np.mean(values)) if len(values) else None
-            rec[f"{name} low"], rec[f"{name} high"] = _interval(mean_interval, values.to_numpy())
-            rec[f"{name} n"] = int(len(values))
-            rec[f"{name} failed"] = int(len(attempted) - len(values))
+            rec[f"{name}_low"], rec[f"{name}_high"] = _interval(mean_interval, values.to_numpy())
+            rec[f"{name}_n"] = int(len(values))
+            rec[f"{name}_failed"] = int(len(attempted) - len(values))
         out.append(rec)
     return pd.DataFrame.from_records(out)
 

@@ -17,11 +17,11 @@ from hybridbench.report.aggregate import item_frame, per_codec, summarize
 from hybridbench.store import ResultRow
 
 
-def _pct(x: Any) -> str:
+def format_pct(x: Any) -> str:
     return "—" if x is None or pd.isna(x) else f"{100 * x:.1f}"
 
 
-def _num(x: Any, digits: int = 3) -> str:
+def format_num(x: Any, digits: int = 3) -> str:
     return "—" if x is None or pd.isna(x) else f"{x:.{digits}f}"
 
 
@@ -29,13 +29,13 @@ def _missing(x: Any) -> bool:
     return x is None or pd.isna(x)
 
 
-def _with_ci(rec: dict[str, Any], key: str, *, pct: bool, digits: int = 3) -> str:
+def format_with_ci(rec: dict[str, Any], key: str, *, pct: bool, digits: int = 3) -> str:
     """`value [low, high]`, the 95 % interval over items; the value alone when no interval exists."""
-    fmt = _pct if pct else (lambda v: _num(v, digits))
+    fmt = format_pct if pct else (lambda v: format_num(v, digits))
     value, low, high = (
         rec.get(key),
-        rec.get(f"{key}_low", rec.get(f"{key} low")),
-        rec.get(f"{key}_high", rec.get(f"{key} high")),
+        rec.get(f"{key}_low"),
+        rec.get(f"{key}_high"),
     )
     if _missing(value):
         return "—"
@@ -62,9 +62,9 @@ def metric_cells(rec: dict[str, Any], names: list[str]) -> list[str]:
     """Each metric's mean with its interval, and over how many items when some could not be scored."""
     cells = []
     for name in names:
-        cell = _with_ci(rec, name, pct=False)
-        if rec.get(f"{name} failed"):
-            cell += f" (n={rec[f'{name} n']})"
+        cell = format_with_ci(rec, name, pct=False)
+        if rec.get(f"{name}_failed"):
+            cell += f" (n={rec[f'{name}_n']})"
         cells.append(cell)
     return cells
 
@@ -121,13 +121,13 @@ def write_tables(
             md_rows.append(
                 [
                     codec,
-                    *[_with_ci(rec[f"WER@{d}"], "wer", pct=True) for d in depths],
+                    *[format_with_ci(rec[f"WER@{d}"], "wer", pct=True) for d in depths],
                     str(top["depth"]),
-                    _num(top.get("kbps"), 2),
-                    _with_ci(top, "cer", pct=True),
+                    format_num(top.get("kbps"), 2),
+                    format_with_ci(top, "cer", pct=True),
                     *metric_cells(top, metric_names),
-                    _num(top.get("rtf_encode"), 4),
-                    _num(top.get("rtf_decode"), 4),
+                    format_num(top.get("rtf_encode"), 4),
+                    format_num(top.get("rtf_decode"), 4),
                     str(top["items"]),
                     str(top["failed"]),
                 ]
@@ -154,12 +154,12 @@ def write_tables(
             [
                 r["codec"],
                 str(r["depth"]),
-                _num(r.get("kbps"), 2),
-                _with_ci(r, "wer", pct=True),
-                _pct(r.get("wer_utterance_mean")),
-                _with_ci(r, "cer", pct=True),
-                *[_with_ci(r, n, pct=False) for n in metric_names],
-                _num(r.get("rtf_decode"), 4),
+                format_num(r.get("kbps"), 2),
+                format_with_ci(r, "wer", pct=True),
+                format_pct(r.get("wer_utterance_mean")),
+                format_with_ci(r, "cer", pct=True),
+                *[format_with_ci(r, n, pct=False) for n in metric_names],
+                format_num(r.get("rtf_decode"), 4),
                 str(r["items"]),
                 str(r["failed"]),
             ]

@@ -51,6 +51,7 @@ def test_codecs_table_lists_facts_and_how_to_get_missing_weights(capsys):
         ),
         (["run", "--codecs", "identity", "--suites", "synthetic-fr", "--out", "x"], "English-only"),
         (["run", "--codecs", "identity", "--suites", "synthetic-en"], "missing --out"),
+        (["run", "--preset", "mini-replicaton"], "did you mean 'mini-replication'"),
         (
             ["run", "--codecs", "identity", "--suites", "synthetic-en", "--out", "x", "--depths", "1,four"],
             "invalid --depths",
@@ -161,3 +162,12 @@ def test_limits_per_suite_take_that_many_items_of_each(capsys, tmp_path):
     assert code == 0 and "rows: 3 computed (0 failed)" in out  # 1 synthetic item, 2 of the other suite
     code, _, err = _run(capsys, *argv, "--limit", "synthetic-fr=1")
     assert code == 2 and "--limit names suites that are not in this run: synthetic-fr" in err
+
+
+def test_metrics_lists_each_metrics_declared_semantics(capsys):
+    code, out, _ = _run(capsys, "metrics")
+    assert code == 0
+    row = next(line for line in out.splitlines() if line.startswith("| pesq-wb |"))
+    assert [c.strip() for c in row.strip("|").split("|")][1:5] == ["higher", "16000 Hz", "yes", "yes"]
+    row = next(line for line in out.splitlines() if line.startswith("| dnsmos-ovrl |"))
+    assert [c.strip() for c in row.strip("|").split("|")][3:5] == ["no", "no"]  # no reference; opt-in

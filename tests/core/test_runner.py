@@ -163,8 +163,8 @@ def test_signal_metrics_at_full_depth_only_skip_the_other_depths_and_key_them_ap
     assert set(full["metrics"]) == {"stoi"} and full["signal_metrics"] == ["stoi"]
     assert set(rows[("identity", 1)]["metrics"]) == {"stoi"}  # not in the list: every depth scored
     table = _summary(tmp_path)
-    assert table.loc[("test-noisy", 1), ["stoi n", "stoi failed"]].tolist() == [0, 0]  # not run, not failed
-    assert table.loc[("test-noisy", 2), ["stoi n", "stoi failed"]].tolist() == [2, 0]
+    assert table.loc[("test-noisy", 1), ["stoi_n", "stoi_failed"]].tolist() == [0, 0]  # not run, not failed
+    assert table.loc[("test-noisy", 2), ["stoi_n", "stoi_failed"]].tolist() == [2, 0]
     # Scored and unscored rows have different keys: scoring every depth reuses only the rows that were scored.
     again = Runner(RunConfig(**{**config.__dict__, "signal_full_depth_only": []})).run()
     assert (again.computed, again.reused) == (2, 4)

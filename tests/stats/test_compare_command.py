@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from hybridbench import stats
+from hybridbench import comparison, stats
 from hybridbench.commands import compare as compare_cmd
 from hybridbench.errors import HybridbenchError
 from hybridbench.metrics.signal import PesqWideband, Stoi
@@ -272,7 +272,7 @@ def test_comparison_against_the_floor_at_another_depth(run_dir, capsys):
 def test_compare_rows_values_equal_the_stats_call(run_dir):
     with ResultStore(run_dir / "results.sqlite") as store:
         rows = list(store.rows())
-    c = compare_cmd.compare_rows(
+    c = comparison.compare_rows(
         rows, a="bad", b="good", depth=1, metric="stoi", resamples=1000, run_dir=run_dir
     )
     direct = stats.paired_mean_difference(np.full(N_ITEMS, 0.8), np.full(N_ITEMS, 0.9), n_resamples=1000)

@@ -102,7 +102,8 @@ def test_edit_count_wrapper_matches_arrays_and_is_deterministic():
         EditCounts(0, 0, 0, 12),
         EditCounts(1, 0, 0, 9),
     ]
-    r1 = stats.paired_corpus_rate_difference(counts_a, counts_b, n_resamples=1000, seed=3)
+    (ea, la), (eb, lb) = stats.edit_arrays(counts_a), stats.edit_arrays(counts_b)
+    r1 = stats.paired_rate_difference(ea, la, eb, lb, n_resamples=1000, seed=3)
     r2 = stats.paired_rate_difference(
         [3, 2, 0, 3], [10, 8, 12, 9], [0, 1, 0, 1], [10, 8, 12, 9], n_resamples=1000, seed=3
     )
