@@ -32,7 +32,7 @@ bench: $(STAMP)
 # target: hybridcodec/README.md).
 # The shipped recipe anneals the learning rate to 0 from step 17,000 to 18,500 (ANNEAL_START=17000
 # ANNEAL_STEPS=1500, recorded in the checkpoints and kept by later runs), so 18,500 is as far as it goes unless
-# REWARM=1 with a later anneal trains on past it (hybridcodec/README.md: "--rewarm").
+# REWARM=1 with a later anneal trains on past it (minireplication/README.md).
 STEPS ?= 18500
 replicate: $(STAMP)
 	-$(PY) -m hybridbench.cli data prepare asterisk-en asterisk-fr librivox-mini
