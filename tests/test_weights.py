@@ -4,20 +4,67 @@ from __future__ import annotations
 
 import hashlib
 import io
+from pathlib import Path
 
+import huggingface_hub
 import pytest
 import torch
+from huggingface_hub import constants as hf_constants
 
 from hybridbench import weights as W
 from hybridbench.cli import main
 from hybridbench.errors import HybridbenchError, WeightsNotFoundError
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"  # what "main" resolves to in the fake hub
 
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("HYBRIDBENCH_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("HYBRIDBENCH_OFFLINE", "1")
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # DAC's own cache (~/.cache/descript) stays out of it
+    # huggingface_hub read HF_HUB_CACHE at import; point it at an empty folder so the user's cache is never seen.
+    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(tmp_path / "hf-hub"))
+
+
+def _publish(repo_id: str, filename: str, content: bytes, *, commit: str = COMMIT, lfs: bool = True) -> Path:
+    """Lay a file out exactly as huggingface_hub caches it: blob named by its etag, snapshot link, refs/main."""
+    repo = Path(hf_constants.HF_HUB_CACHE) / f"models--{repo_id.replace('/', '--')}"
+    etag = hashlib.sha256(content).hexdigest() if lfs else hashlib.sha1(content).hexdigest()
+    blob = repo / "blobs" / etag
+    blob.parent.mkdir(parents=True, exist_ok=True)
+    blob.write_bytes(content)
+    (repo / "refs").mkdir(exist_ok=True)
+    (repo / "refs" / "main").write_text(commit)
+    link = repo / "snapshots" / commit / filename
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if not link.is_symlink():
+        link.symlink_to(blob)
+    return link
+
+
+@pytest.fixture
+def fake_hub(monkeypatch):
+    """hf_hub_download that serves `<repo>/<file>` as bytes into the (isolated) HF cache and records its calls."""
+    calls = []
+
+    def hf_hub_download(repo_id, filename, *, revision=None, cache_dir=None, **kwargs):
+        calls.append((repo_id, filename, revision))
+        assert Path(cache_dir) == Path(hf_constants.HF_HUB_CACHE)  # the shared cache, not a private one
+        assert revision in ("main", COMMIT), revision
+        return str(
+            _publish(repo_id, filename, f"{repo_id}/{filename}".encode(), lfs=filename != "config.json")
+        )
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", hf_hub_download)
+    monkeypatch.delenv("HYBRIDBENCH_OFFLINE")
+    monkeypatch.setattr(W, "_reachable", lambda url, timeout=3.0: True)  # no network in tests
+    return calls
+
+
+def _no_download(*args, **kwargs):
+    raise AssertionError("nothing may be downloaded here")
 
 
 @pytest.fixture
@@ -47,6 +94,8 @@ def test_table_is_consistent_and_never_invents_checksums():
         assert ckpt.files and ckpt.license and ckpt.source
         for wf in ckpt.files:
             assert wf.url.startswith("https://")
+            if ckpt.repo:  # hub files are taken at the row's revision, and fetched by hand from there too
+                assert ckpt.revision and f"/{ckpt.repo}/resolve/{ckpt.revision}/" in wf.url
             # Only EnCodec publishes (part of) a checksum in its file name; everything else is computed at fetch.
             assert wf.sha256 is None
             if wf.sha256_prefix:
@@ -64,7 +113,7 @@ def test_fetch_offline_fails_at_once_naming_the_files(capsys):
     with pytest.raises(WeightsNotFoundError) as err:
         W.fetch("dualcodec-25hz")
     message = str(err.value)
-    assert "cannot reach huggingface.co" in message
+    assert "cannot reach huggingface.co (HYBRIDBENCH_OFFLINE is set)" in message
     for name in (
         "dualcodec_25hz_16384_1024.safetensors",
         "w2vbert2_mean_var_stats_emilia.pt",
@@ -179,3 +228,129 @@ def test_loading_downloads_missing_files_when_the_source_is_reachable(served, ca
     located = W.locate("tiny-test")
     assert located.sha256 == digest and (located.folder / "tiny.safetensors").read_bytes() == src.read_bytes()
     assert "sha256" in capsys.readouterr().err
+
+
+# ---- Hugging Face Hub checkpoints --------------------------------------------------------------------------
+def test_hub_fetch_pins_one_commit_records_and_enforces(fake_hub):
+    out = io.StringIO()
+    (snapshot,) = W.fetch("mimi", out=out)
+    # The row's revision for the first file, then the commit it resolved to, so both land in one snapshot.
+    assert fake_hub == [("kyutai/mimi", "model.safetensors", "main"), ("kyutai/mimi", "config.json", COMMIT)]
+    assert snapshot.name == COMMIT and (snapshot / "config.json").is_file()
+    assert f"hf://kyutai/mimi@{COMMIT}" in out.getvalue()
+    digest = hashlib.sha256(b"kyutai/mimi/model.safetensors").hexdigest()
+    record = W._record_path(snapshot / "model.safetensors")
+    assert record.read_text().split()[0] == digest
+    # The record lives in hybridbench's cache; the shared HF cache holds only what huggingface_hub wrote.
+    assert record.is_relative_to(W.cache_dir("weights")) and not list(snapshot.glob("*.sha256*"))
+    # Later loads find the snapshot without downloading, and report the main file's sha256.
+    fake_hub.clear()
+    located = W.locate("mimi")
+    assert located.folder == snapshot and located.sha256 == digest and fake_hub == []
+    assert W.status_of("mimi") == (True, str(snapshot), "", None)
+    # A small file without a hub sha256 that changes after its first use is refused by its record.
+    config = (snapshot / "config.json").resolve()
+    config.write_bytes(b"swapped")
+    with pytest.raises(HybridbenchError, match=r"recorded at first use.*weights fetch"):
+        W.locate("mimi")
+
+
+def test_hub_blob_that_is_not_what_the_hub_published_is_refused():
+    # An LFS blob is named by its sha256: a corrupted one is refused even before any record exists.
+    link = _publish("kyutai/mimi", "model.safetensors", b"original")
+    _publish("kyutai/mimi", "config.json", b"{}", lfs=False)
+    link.resolve().write_bytes(b"corrupted")
+    with pytest.raises(HybridbenchError, match="the Hugging Face Hub published") as err:
+        W.locate("mimi")
+    assert "\n" not in str(err.value) and "hybridbench weights fetch" in str(err.value)
+    assert not W._record_path(link).exists()  # nothing wrong was recorded
+
+
+def test_hub_cache_filled_by_another_tool_is_used_offline(monkeypatch):
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", _no_download)
+    link = _publish("kyutai/mimi", "model.safetensors", b"weights")
+    _publish("kyutai/mimi", "config.json", b"{}", lfs=False)
+    located = W.locate("mimi")  # HYBRIDBENCH_OFFLINE=1: found through refs/main, no network
+    assert located.folder == link.parent and located.sha256 == hashlib.sha256(b"weights").hexdigest()
+    assert W.main_file(located, "mimi") == link
+    # A checkpoint whose files sit in a sub-folder of the repository resolves to the snapshot root.
+    _publish("fnlp/SpeechTokenizer", "speechtokenizer_hubert_avg/SpeechTokenizer.pt", b"st")
+    _publish("fnlp/SpeechTokenizer", "speechtokenizer_hubert_avg/config.json", b"{}", lfs=False)
+    assert W.hub_folder(W.CHECKPOINTS["speechtokenizer"]).name == COMMIT
+    # An incomplete snapshot does not count as present.
+    _publish("hubertsiuzdak/snac_24khz", "config.json", b"{}", lfs=False)
+    assert W.present_folder(W.CHECKPOINTS["snac-24khz"]) is None
+
+
+@pytest.mark.parametrize("flag", ["HF_HUB_OFFLINE", "HYBRIDBENCH_OFFLINE"])
+def test_offline_flags_fail_at_once_with_the_fetch_command(flag, monkeypatch, capsys):
+    monkeypatch.delenv("HYBRIDBENCH_OFFLINE")
+    monkeypatch.setenv(flag, "1")
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", _no_download)
+    monkeypatch.setattr(W.socket, "create_connection", _no_download)  # not even a reachability probe
+    with pytest.raises(WeightsNotFoundError) as err:
+        W.locate("mimi")
+    message = str(err.value)
+    assert (
+        "\n" not in message
+        and "model.safetensors" in message
+        and "`hybridbench weights fetch mimi`" in message
+    )
+    assert main(["weights", "fetch", "mimi"]) == 2
+    line = capsys.readouterr().err.strip()
+    assert "\n" not in line and f"cannot reach huggingface.co ({flag} is set)" in line
+    assert f"{W.folder(W.CHECKPOINTS['mimi'])}/" in line and "hf://kyutai/mimi@main" in line
+
+
+def test_legacy_cache_layout_is_found_without_a_download(fake_hub, monkeypatch, capsys):
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", _no_download)
+    mimi = W.CHECKPOINTS["mimi"]
+    legacy = W.folder(mimi)
+    legacy.mkdir(parents=True)
+    for wf in mimi.files:
+        (legacy / wf.filename).write_bytes(wf.filename.encode())
+    assert W.locate("mimi").folder == legacy
+    assert W.fetch("mimi", out=io.StringIO()) == [legacy]
+    assert main(["weights", "list"]) == 0
+    (row,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| mimi ")]
+    assert "hf://kyutai/mimi@main" in row and "| here |" in row
+
+
+def test_hub_download_failure_is_one_line(fake_hub, monkeypatch):
+    def refused(*args, **kwargs):
+        raise huggingface_hub.errors.LocalEntryNotFoundError("connection reset\nmore detail")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", refused)
+    with pytest.raises(
+        HybridbenchError, match=r"hf://kyutai/mimi@main failed: LocalEntryNotFoundError"
+    ) as err:
+        W.fetch("mimi", out=io.StringIO())
+    assert "\n" not in str(err.value)
+
+
+# ---- files hosted elsewhere ----------------------------------------------------------------------------------
+def test_direct_download_failure_leaves_nothing(served, tmp_path, monkeypatch):
+    ckpt, src, digest = served
+    gone = W.WeightFile("tiny.safetensors", (tmp_path / "absent.safetensors").as_uri())
+    monkeypatch.setitem(
+        W.CHECKPOINTS, ckpt.name, W.Checkpoint(ckpt.name, ckpt.source, ckpt.folder, (gone,), "test")
+    )
+    with pytest.raises(HybridbenchError, match="download of .* failed"):
+        W.fetch("tiny-test", out=io.StringIO())
+    assert not list(W.folder(ckpt).iterdir())
+
+
+def test_direct_download_checks_size_and_prefix(tmp_path):
+    from hybridbench.download import download
+
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"payload")
+    digest = hashlib.sha256(b"payload").hexdigest()
+    dest = tmp_path / "out" / "file.bin"
+    with pytest.raises(HybridbenchError, match="expected 8 bytes, got 7"):
+        download(src.as_uri(), dest, size=8)
+    with pytest.raises(HybridbenchError, match="starting with ffff"):
+        download(src.as_uri(), dest, sha256_prefix="ffff")
+    assert not list(dest.parent.iterdir())
+    assert download(src.as_uri(), dest, sha256=digest, sha256_prefix=digest[:8], size=7) == digest
+    assert dest.read_bytes() == b"payload" and list(dest.parent.iterdir()) == [dest]

@@ -1,6 +1,8 @@
 """`hybridbench weights fetch NAME` / `hybridbench weights path NAME` / `hybridbench weights list`.
 
 NAME is a codec (`dualcodec-25hz` fetches the DualCodec checkpoint and w2v-BERT-2.0) or a checkpoint name.
+Hub checkpoints go to the Hugging Face cache, the others to hybridbench's; see hybridbench.weights for where
+each kind of file lives and how it is checked.
 """
 
 from __future__ import annotations
@@ -59,12 +61,12 @@ def run_list(args: argparse.Namespace) -> int:
             users.setdefault(name, []).append(codec)
     rows = []
     for ckpt in W.CHECKPOINTS.values():
-        present = not W.missing_files(ckpt)
+        present = W.present_folder(ckpt) is not None  # either cache: hybridbench's or Hugging Face's
         rows.append(
             [
                 ckpt.name,
                 ", ".join(users.get(ckpt.name, [])),
-                ckpt.source,
+                ckpt.origin,
                 ", ".join(wf.filename for wf in ckpt.files),
                 ckpt.license,
                 "here" if present else f"missing: hybridbench weights fetch {ckpt.name}",
