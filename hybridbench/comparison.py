@@ -176,88 +176,25 @@ def compare_rows(
 ) -> Comparison:
     """Pair the items both codecs scored and test the difference. `rows` may hold other codecs and suites."""
     depth_b = depth if b_depth is None else b_depth
-    if metric.lower() in RATE_METRICS:
-        metric = metric.lower()
+    metric = metric.lower() if metric.lower() in RATE_METRICS else metric
     if a == b and depth == depth_b:
         raise HybridbenchError(
             "A and B are the same codec at the same depth", "compare two codecs or two depths"
         )
     if resamples < 1000:
         raise HybridbenchError(f"--resamples {resamples} is too few", "use at least 1000 (default 10000)")
-    rows = _latest_per_item(rows)
-    for name, k in ((a, depth), (b, depth_b)):
-        have = sorted({r.depth for r in rows if r.codec == name})
-        if k not in have:
-            raise HybridbenchError(
-                f"codec {name!r} has no results at depth {k} in this run",
-                f"its depths here: {', '.join(map(str, have)) or 'none'}",
-            )
-    rows = [r for r in rows if (r.codec, r.depth) in ((a, depth), (b, depth_b))]
-    suites = sorted({r.suite for r in rows if r.codec == a} & {r.suite for r in rows if r.codec == b})
-    if suite is None:
-        if len(suites) != 1:
-            raise HybridbenchError(
-                "the two codecs share no suite at these depths"
-                if not suites
-                else "the run holds several suites",
-                f"choose one with --suite: {', '.join(suites)}" if suites else "check --a, --b and --depth",
-            )
-        suite = suites[0]
-    elif suite not in suites:
-        raise HybridbenchError(
-            f"suite {suite!r} has results for both codecs at these depths only in: {', '.join(suites) or 'none'}",
-            "check --suite",
-        )
-    rows = [r for r in rows if r.suite == suite]
+    rows, suite = _rows_of_one_suite(_latest_per_item(rows), (a, depth), (b, depth_b), suite)
     asr = sorted({str(r.payload.get("asr")) for r in rows})
     if len(asr) > 1:
         raise HybridbenchError(
             f"the rows of {a} and {b} were transcribed by different ASR profiles ({', '.join(asr)})",
             "rerun both codecs with the same --asr into the run folder",
         )
-
     frame = item_frame(rows)
-    if metric in RATE_METRICS:
-        kind, unit, label, definition = RATE_METRICS[metric]
-        value_columns = [f"{kind}_sub", f"{kind}_del", f"{kind}_ins", f"ref_{unit}"]
-        higher_is_better = False
-    else:
-        if metric not in frame.columns and f"{metric} failure" not in frame.columns:
-            stored = sorted(
-                {
-                    m
-                    for r in rows
-                    for m in (*r.payload.get("metrics", {}), *r.payload.get("metric_failures", {}))
-                }
-            )
-            raise HybridbenchError(
-                f"metric {metric!r} is not stored for these rows",
-                f"stored: {', '.join(['wer', 'cer', *stored])}",
-            )
-        higher_is_better, label, definition = _metric_direction(run_dir, metric)
-        value_columns = [metric]
-
-    def scored(codec: str, k: int) -> tuple[pd.DataFrame, set[str]]:
-        part = frame[(frame["codec"] == codec) & (frame["depth"] == k)].set_index("item_id")
-        ok = part[part["status"] == "ok"]
-        ok = (
-            ok[ok[value_columns].notna().all(axis=1)]
-            if set(value_columns) <= set(ok.columns)
-            else ok.iloc[:0]
-        )
-        return ok, set(part.index)
-
-    ok_a, all_a = scored(a, depth)
-    ok_b, all_b = scored(b, depth_b)
-    both = all_a & all_b
+    columns, higher_is_better, label, definition = _metric_columns(frame, rows, metric, run_dir)
+    ok_a, all_a = _scored(frame, a, depth, columns)
+    ok_b, all_b = _scored(frame, b, depth_b, columns)
     paired = sorted(set(ok_a.index) & set(ok_b.index))
-    a_ok, b_ok = set(ok_a.index), set(ok_b.index)
-    counts = {
-        "dropped_a_failed": len({i for i in both if i not in a_ok and i in b_ok}),
-        "dropped_b_failed": len({i for i in both if i in a_ok and i not in b_ok}),
-        "dropped_both_failed": len({i for i in both if i not in a_ok and i not in b_ok}),
-        "dropped_unmatched": len(all_a ^ all_b),
-    }
     if len(paired) < MIN_PAIRS:
         raise TooFewPairsError(
             f"only {len(paired)} item(s) scored by both {a} and {b} on {suite} (need at least {MIN_PAIRS})",
@@ -265,19 +202,6 @@ def compare_rows(
             pairs=len(paired),
         )
     pa, pb = ok_a.loc[paired], ok_b.loc[paired]
-    if metric in RATE_METRICS:
-        ea = pa[value_columns[:3]].to_numpy(dtype=np.float64).sum(axis=1)
-        eb = pb[value_columns[:3]].to_numpy(dtype=np.float64).sum(axis=1)
-        la, lb = pa[value_columns[3]].to_numpy(np.float64), pb[value_columns[3]].to_numpy(np.float64)
-        if la.sum() == 0 or lb.sum() == 0:
-            raise HybridbenchError(
-                f"the paired items of {suite} have no reference text", "WER is undefined here"
-            )
-        result = stats.paired_rate_difference(ea, la, eb, lb, n_resamples=resamples, seed=seed)
-    else:
-        result = stats.paired_mean_difference(
-            pa[metric].to_numpy(np.float64), pb[metric].to_numpy(np.float64), n_resamples=resamples, seed=seed
-        )
     normalizer = None
     if metric in RATE_METRICS and "normalizer" in pa:
         normalizer = ", ".join(sorted(set(pa["normalizer"]) | set(pb["normalizer"])))
@@ -292,11 +216,102 @@ def compare_rows(
         depth_a=depth,
         depth_b=depth_b,
         pairs=len(paired),
-        **counts,
-        result=result,
+        **_dropped(set(ok_a.index), all_a, set(ok_b.index), all_b),
+        result=_paired_difference(pa, pb, metric, columns, suite, resamples=resamples, seed=seed),
         normalizer=normalizer,
         asr=asr[0] if asr else None,
     )
+
+
+def _rows_of_one_suite(
+    rows: list[ResultRow], side_a: tuple[str, int], side_b: tuple[str, int], suite: str | None
+) -> tuple[list[ResultRow], str]:
+    """The rows of the two (codec, depth) sides on the one suite both scored (or the one asked for)."""
+    for name, k in (side_a, side_b):
+        have = sorted({r.depth for r in rows if r.codec == name})
+        if k not in have:
+            raise HybridbenchError(
+                f"codec {name!r} has no results at depth {k} in this run",
+                f"its depths here: {', '.join(map(str, have)) or 'none'}",
+            )
+    rows = [r for r in rows if (r.codec, r.depth) in (side_a, side_b)]
+    suites = sorted(
+        {r.suite for r in rows if r.codec == side_a[0]} & {r.suite for r in rows if r.codec == side_b[0]}
+    )
+    if suite is None:
+        if len(suites) != 1:
+            raise HybridbenchError(
+                "the two codecs share no suite at these depths"
+                if not suites
+                else "the run holds several suites",
+                f"choose one with --suite: {', '.join(suites)}" if suites else "check --a, --b and --depth",
+            )
+        suite = suites[0]
+    elif suite not in suites:
+        raise HybridbenchError(
+            f"suite {suite!r} has results for both codecs at these depths only in: {', '.join(suites) or 'none'}",
+            "check --suite",
+        )
+    return [r for r in rows if r.suite == suite], suite
+
+
+def _metric_columns(
+    frame: pd.DataFrame, rows: list[ResultRow], metric: str, run_dir: Path | None
+) -> tuple[list[str], bool, str, str]:
+    """(the item-frame columns the metric is computed from, higher is better, label, definition)."""
+    if metric in RATE_METRICS:
+        kind, unit, label, definition = RATE_METRICS[metric]
+        return [f"{kind}_sub", f"{kind}_del", f"{kind}_ins", f"ref_{unit}"], False, label, definition
+    if metric not in frame.columns and f"{metric}_failure" not in frame.columns:
+        stored = sorted(
+            {m for r in rows for m in (*r.payload.get("metrics", {}), *r.payload.get("metric_failures", {}))}
+        )
+        raise HybridbenchError(
+            f"metric {metric!r} is not stored for these rows", f"stored: {', '.join(['wer', 'cer', *stored])}"
+        )
+    higher_is_better, label, definition = _metric_direction(run_dir, metric)
+    return [metric], higher_is_better, label, definition
+
+
+def _scored(frame: pd.DataFrame, codec: str, depth: int, columns: list[str]) -> tuple[pd.DataFrame, set[str]]:
+    """(the items of one side with every column present, by item id; every item id that side has a row for)."""
+    part = frame[(frame["codec"] == codec) & (frame["depth"] == depth)].set_index("item_id")
+    ok = part[part["status"] == "ok"]
+    ok = ok[ok[columns].notna().all(axis=1)] if set(columns) <= set(ok.columns) else ok.iloc[:0]
+    return ok, set(part.index)
+
+
+def _dropped(a_ok: set[str], all_a: set[str], b_ok: set[str], all_b: set[str]) -> dict[str, int]:
+    """Why items are not in the pairs: which side failed them, or only one side has them."""
+    both = all_a & all_b
+    return {
+        "dropped_a_failed": len({i for i in both if i not in a_ok and i in b_ok}),
+        "dropped_b_failed": len({i for i in both if i in a_ok and i not in b_ok}),
+        "dropped_both_failed": len({i for i in both if i not in a_ok and i not in b_ok}),
+        "dropped_unmatched": len(all_a ^ all_b),
+    }
+
+
+def _paired_difference(
+    pa: pd.DataFrame,
+    pb: pd.DataFrame,
+    metric: str,
+    columns: list[str],
+    suite: str,
+    *,
+    resamples: int,
+    seed: int,
+) -> stats.PairedComparison:
+    """A - B on the paired items: a corpus rate from summed edits, or a mean of per-item values."""
+    if metric not in RATE_METRICS:
+        a, b = pa[metric].to_numpy(np.float64), pb[metric].to_numpy(np.float64)
+        return stats.paired_mean_difference(a, b, n_resamples=resamples, seed=seed)
+    ea = pa[columns[:3]].to_numpy(dtype=np.float64).sum(axis=1)
+    eb = pb[columns[:3]].to_numpy(dtype=np.float64).sum(axis=1)
+    la, lb = pa[columns[3]].to_numpy(np.float64), pb[columns[3]].to_numpy(np.float64)
+    if la.sum() == 0 or lb.sum() == 0:
+        raise HybridbenchError(f"the paired items of {suite} have no reference text", "WER is undefined here")
+    return stats.paired_rate_difference(ea, la, eb, lb, n_resamples=resamples, seed=seed)
 
 
 def render(c: Comparison, alpha: float = 0.05) -> str:

@@ -111,85 +111,22 @@ def write_tables(
         suite_items.to_csv(out_dir / f"items-{suite}.csv", index=False)
         suite_summary.to_csv(out_dir / f"depths-{suite}.csv", index=False)
         codec_rows = per_codec(suite_summary, depths)
-
-        header = ["codec", *[f"WER@{d} %" for d in depths], "depth", "kbps", "CER %"]
-        header += [metric_label(name) for name in metric_names]
-        header += ["RTF enc", "RTF dec", "items", "failed"]
-        md_rows, csv_rows = [], []
-        for codec, rec in codec_rows.items():
-            top = rec["top"]
-            md_rows.append(
-                [
-                    codec,
-                    *[format_with_ci(rec[f"WER@{d}"], "wer", pct=True) for d in depths],
-                    str(top["depth"]),
-                    format_num(top.get("kbps"), 2),
-                    format_with_ci(top, "cer", pct=True),
-                    *metric_cells(top, metric_names),
-                    format_num(top.get("rtf_encode"), 4),
-                    format_num(top.get("rtf_decode"), 4),
-                    str(top["items"]),
-                    str(top["failed"]),
-                ]
-            )
-            csv_rows.append(
-                {
-                    "codec": codec,
-                    **{f"wer@{d}": rec[f"WER@{d}"].get("wer") for d in depths},
-                    **{f"wer@{d}_low": rec[f"WER@{d}"].get("wer_low") for d in depths},
-                    **{f"wer@{d}_high": rec[f"WER@{d}"].get("wer_high") for d in depths},
-                    "depth": top["depth"],
-                    "kbps": top.get("kbps"),
-                    "cer": top.get("cer"),
-                    **{n: top.get(n) for n in metric_names},
-                    "rtf_encode": top.get("rtf_encode"),
-                    "rtf_decode": top.get("rtf_decode"),
-                    "items": top["items"],
-                    "failed": top["failed"],
-                }
-            )
-        pd.DataFrame.from_records(csv_rows).to_csv(out_dir / f"summary-{suite}.csv", index=False)
-
-        depth_rows = [
-            [
-                r["codec"],
-                str(r["depth"]),
-                format_num(r.get("kbps"), 2),
-                format_with_ci(r, "wer", pct=True),
-                format_pct(r.get("wer_utterance_mean")),
-                format_with_ci(r, "cer", pct=True),
-                *[format_with_ci(r, n, pct=False) for n in metric_names],
-                format_num(r.get("rtf_decode"), 4),
-                str(r["items"]),
-                str(r["failed"]),
-            ]
-            for r in suite_summary.to_dict("records")
-        ]
-        depth_header = [
-            "codec",
-            "depth",
-            "kbps",
-            "WER %",
-            "mean utt. WER %",
-            "CER %",
-            *[metric_label(name) for name in metric_names],
-            "RTF dec",
-            "items",
-            "failed",
-        ]
+        pd.DataFrame.from_records(
+            [_codec_record(codec, rec, depths, metric_names) for codec, rec in codec_rows.items()]
+        ).to_csv(out_dir / f"summary-{suite}.csv", index=False)
         normalizers = sorted(set(suite_items.get("normalizer", pd.Series(dtype=str)).dropna()))
         md = "\n\n".join(
             [
                 f"# {suite}",
                 _context_lines(context, suite, normalizers),
                 "## By codec",
-                markdown_table(header, md_rows),
+                _by_codec_table(codec_rows, depths, metric_names),
                 "Brackets: 95 % BCa bootstrap interval over items (10,000 resamples, seed 0). "
                 "WER@k: decoded from the first k codebooks; — where a codec has fewer codebooks or k was not run. "
                 "`depth` is the codec's highest evaluated depth, at which kbps, CER, signal metrics and RTF dec are "
                 "given. A metric followed by (n=...) could not score every item; its mean is over n items.",
                 "## By depth",
-                markdown_table(depth_header, depth_rows),
+                _by_depth_table(suite_summary, metric_names),
                 "## Metrics",
                 metric_definitions(metric_names),
                 "",
@@ -199,6 +136,74 @@ def write_tables(
         path.write_text(md, encoding="utf-8")
         written.append(path)
     return written
+
+
+def _by_codec_table(codec_rows: dict[str, dict[str, Any]], depths: list[int], metric_names: list[str]) -> str:
+    """One row per codec: WER at each requested depth, the rest at its highest depth."""
+    header = ["codec", *[f"WER@{d} %" for d in depths], "depth", "kbps", "CER %"]
+    header += [metric_label(name) for name in metric_names]
+    header += ["RTF enc", "RTF dec", "items", "failed"]
+    rows = []
+    for codec, rec in codec_rows.items():
+        top = rec["top"]
+        rows.append(
+            [
+                codec,
+                *[format_with_ci(rec[f"WER@{d}"], "wer", pct=True) for d in depths],
+                str(top["depth"]),
+                format_num(top.get("kbps"), 2),
+                format_with_ci(top, "cer", pct=True),
+                *metric_cells(top, metric_names),
+                format_num(top.get("rtf_encode"), 4),
+                format_num(top.get("rtf_decode"), 4),
+                str(top["items"]),
+                str(top["failed"]),
+            ]
+        )
+    return markdown_table(header, rows)
+
+
+def _codec_record(
+    codec: str, rec: dict[str, Any], depths: list[int], metric_names: list[str]
+) -> dict[str, Any]:
+    """The by-codec table's row as numbers (summary-<suite>.csv)."""
+    top = rec["top"]
+    return {
+        "codec": codec,
+        **{f"wer@{d}": rec[f"WER@{d}"].get("wer") for d in depths},
+        **{f"wer@{d}_low": rec[f"WER@{d}"].get("wer_low") for d in depths},
+        **{f"wer@{d}_high": rec[f"WER@{d}"].get("wer_high") for d in depths},
+        "depth": top["depth"],
+        "kbps": top.get("kbps"),
+        "cer": top.get("cer"),
+        **{n: top.get(n) for n in metric_names},
+        "rtf_encode": top.get("rtf_encode"),
+        "rtf_decode": top.get("rtf_decode"),
+        "items": top["items"],
+        "failed": top["failed"],
+    }
+
+
+def _by_depth_table(suite_summary: pd.DataFrame, metric_names: list[str]) -> str:
+    """One row per (codec, depth) with every aggregate."""
+    header = ["codec", "depth", "kbps", "WER %", "mean utt. WER %", "CER %"]
+    header += [metric_label(name) for name in metric_names] + ["RTF dec", "items", "failed"]
+    rows = [
+        [
+            r["codec"],
+            str(r["depth"]),
+            format_num(r.get("kbps"), 2),
+            format_with_ci(r, "wer", pct=True),
+            format_pct(r.get("wer_utterance_mean")),
+            format_with_ci(r, "cer", pct=True),
+            *[format_with_ci(r, n, pct=False) for n in metric_names],
+            format_num(r.get("rtf_decode"), 4),
+            str(r["items"]),
+            str(r["failed"]),
+        ]
+        for r in suite_summary.to_dict("records")
+    ]
+    return markdown_table(header, rows)
 
 
 def _context_lines(context: dict[str, Any], suite: str, normalizers: list[str]) -> str:
