@@ -7,10 +7,12 @@ import dataclasses
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from hybridbench.errors import HybridbenchError
-from hybridcodec.config import PRESETS, VARIANTS, preset
+from hybridcodec.config import PRESETS, VARIANTS, TrainConfig, preset
 from hybridcodec.errors import HybridcodecError
 from hybridcodec.nn.losses import DISTILLATION_FORMS
 from hybridcodec.teachers import TARGETS, TEACHERS
@@ -23,10 +25,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train (or resume) a codec; torchrun-compatible for DDP")
-    t.add_argument("--preset", choices=sorted(PRESETS), default="mini")
+    t.add_argument("--preset", choices=sorted(PRESETS), help="a new run's config (default: mini)")
+    t.add_argument(
+        "--config", type=Path, metavar="FILE",
+        help="a new run's config as a TrainConfig JSON file (TrainConfig.to_json), instead of --preset and the "
+        "options that set config fields",
+    )  # fmt: skip
     t.add_argument(
         "--variant", choices=VARIANTS,
-        help="default hybrid; with --init-from a dac model, dac-distill adds a fresh semantic decoder to distill",
+        help="default hybrid; with --init-from a dac model, dac-distill adds a fresh semantic head to distill",
     )  # fmt: skip
     t.add_argument(
         "--data", nargs="+", required=True, metavar="DIR_OR_MANIFEST", help="folders, manifests or files"
@@ -64,7 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     t.add_argument("--batch-size", type=int, help="per process (default: the preset's)")
     t.add_argument("--segment-seconds", type=float, help="crop length (default: the preset's)")
-    t.add_argument("--lr", type=float)
+    t.add_argument("--lr", type=float, help="the schedule's base learning rate (default: the preset's)")
+    t.add_argument(
+        "--warmup", type=int, metavar="N", help="linear learning-rate warm-up over the first N updates"
+    )
     t.add_argument("--seed", type=int)
     t.add_argument("--log-every", type=int)
     t.add_argument("--sample-every", type=int)
@@ -79,8 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--no-progress", action="store_true")
     t.add_argument(
-        "--semantic-decoder-layers", type=int, metavar="N",
-        help="ConvNeXt blocks of the training-only semantic decoder (hybrid, dac-distill; default: the preset's); "
+        "--semantic-head-layers", "--semantic-decoder-layers", type=int, metavar="N", dest="semantic_head_layers",
+        help="ConvNeXt blocks of the training-only semantic head (hybrid, dac-distill; default: the preset's); "
         "with --init-from, the warm-started model gets a fresh one of N blocks",
     )  # fmt: skip
     add_anneal_args(t)
@@ -156,6 +166,103 @@ def anneal_option(args: argparse.Namespace) -> tuple[int, int] | None:
     return None if args.anneal_start is None else (args.anneal_start, args.anneal_steps)
 
 
+# TrainConfig's top-level fields that a train option of the same name sets.
+TOP_LEVEL_OPTIONS = (
+    "batch_size", "segment_seconds", "seed", "log_every", "sample_every", "checkpoint_every", "adversarial_start",
+)  # fmt: skip
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _config_changes(args: argparse.Namespace) -> list[tuple[str, Callable[[TrainConfig], TrainConfig]]]:
+    """Each option given that sets a field of a new run's config, with the change it makes."""
+    rep = dataclasses.replace
+    changes: list[tuple[str, Callable[[TrainConfig], TrainConfig]]] = [
+        (_flag(name), lambda c, name=name: rep(c, **{name: getattr(args, name)}))
+        for name in TOP_LEVEL_OPTIONS
+        if getattr(args, name) is not None
+    ]
+    if args.variant:
+        changes.append(("--variant", lambda c: rep(c, model=rep(c.model, variant=args.variant))))
+    if args.distillation_form:
+        form = args.distillation_form
+        changes.append(("--distillation-form", lambda c: rep(c, loss=rep(c.loss, distillation_form=form))))
+    if args.semantic_head_layers is not None:
+        layers = args.semantic_head_layers
+        changes.append(
+            ("--semantic-head-layers", lambda c: rep(c, model=rep(c.model, semantic_head_layers=layers)))
+        )
+    for name in ("lr", "warmup"):
+        if getattr(args, name) is not None:
+            value = getattr(args, name)
+            changes.append((_flag(name), lambda c, n=name, v=value: _with_schedule(c, **{n: v})))
+    return changes
+
+
+def _with_schedule(cfg: TrainConfig, **fields: Any) -> TrainConfig:
+    optim = dataclasses.replace(cfg.optim, schedule=dataclasses.replace(cfg.optim.schedule, **fields))
+    return dataclasses.replace(cfg, optim=optim)
+
+
+def _refuse_stored_config_changes(args: argparse.Namespace) -> None:
+    """A resumed or warm-started run keeps the config stored with its checkpoint."""
+    if args.resume and (args.variant or args.teacher_target or args.distillation_form):
+        raise HybridcodecError(
+            "a resumed run keeps its variant, teacher target and distillation form",
+            "drop --variant, --teacher-target and --distillation-form with --resume",
+        )
+    flag = "--resume" if args.resume else "--init-from"
+    if args.config is not None:
+        raise HybridcodecError(
+            f"--config starts a new run; {flag} continues with the checkpoint's own stored config",
+            "drop --config, or start a new run in another --out",
+        )
+    # The variant, distillation form and semantic head of a warm start are changes of its own (train.py).
+    names = [*(n for n in TOP_LEVEL_OPTIONS if getattr(args, n) is not None)]
+    names += [n for n in ("lr", "warmup") if getattr(args, n) is not None]
+    if names:
+        raise HybridcodecError(
+            f"{flag} continues with the checkpoint's own stored config; {', '.join(map(_flag, names))} "
+            "would change it",
+            "drop those options, or start a new run in another --out",
+        )
+
+
+def _config_file(args: argparse.Namespace) -> TrainConfig:
+    """The config of `--config`, refusing any option that would set it otherwise."""
+    try:
+        cfg = TrainConfig.from_json(Path(args.config).read_text())
+    except (OSError, ValueError, TypeError) as exc:
+        raise HybridcodecError(
+            f"--config {args.config}: not a readable TrainConfig JSON file ({exc})"
+        ) from exc
+    contradicting = [flag for flag, change in _config_changes(args) if change(cfg) != cfg]
+    contradicting += ["--preset"] if args.preset else []
+    anneal = anneal_option(args)
+    if (anneal is not None and anneal != cfg.optim.schedule.anneal) or args.rewarm:
+        contradicting.append("--anneal-start/--anneal-steps/--rewarm")
+    if args.teacher and cfg.model.teacher and args.teacher != cfg.model.teacher:
+        contradicting.append("--teacher")
+    if contradicting:
+        raise HybridcodecError(
+            f"--config {args.config} holds the run's config; {', '.join(contradicting)} would contradict it",
+            "set those fields in the file, or drop the options",
+        )
+    return cfg
+
+
+def _new_run_config(args: argparse.Namespace) -> TrainConfig:
+    """A new run's config: the `--config` file, or the preset with the options that change it."""
+    if args.config is not None:
+        return _config_file(args)
+    cfg = preset(args.preset or "mini", variant=args.variant or "hybrid")
+    for _, change in _config_changes(args):
+        cfg = change(cfg)
+    return cfg
+
+
 def _train(args: argparse.Namespace) -> None:
     import torch
 
@@ -164,43 +271,16 @@ def _train(args: argparse.Namespace) -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    if args.resume and (args.variant or args.teacher_target or args.distillation_form):
-        raise HybridcodecError(
-            "a resumed run keeps its variant, teacher target and distillation form",
-            "drop --variant, --teacher-target and --distillation-form with --resume",
-        )
-    cfg = preset(args.preset, variant=args.variant or "hybrid")
-    if args.distillation_form and args.init_from is None:
-        cfg = dataclasses.replace(
-            cfg, loss=dataclasses.replace(cfg.loss, distillation_form=args.distillation_form)
-        )
-    overrides = {
-        "batch_size": args.batch_size, "segment_seconds": args.segment_seconds, "seed": args.seed,
-        "log_every": args.log_every, "sample_every": args.sample_every, "checkpoint_every": args.checkpoint_every,
-        "adversarial_start": args.adversarial_start,
-    }  # fmt: skip
-    given = {k: v for k, v in overrides.items() if v is not None}
     stored = args.resume or args.init_from is not None  # the config comes from a checkpoint
-    if stored and (given or args.lr is not None):
-        names = ", ".join(
-            "--" + k.replace("_", "-") for k in [*given, *(["lr"] if args.lr is not None else [])]
-        )
-        flag = "--resume" if args.resume else "--init-from"
-        raise HybridcodecError(
-            f"{flag} continues with the checkpoint's own stored config; {names} would change it",
-            "drop those options, or start a new run in another --out",
-        )
-    layers = args.semantic_decoder_layers
+    if stored:
+        _refuse_stored_config_changes(args)
+    layers = args.semantic_head_layers
     if layers is not None and (layers < 0 or args.resume):
         raise HybridcodecError(
-            "--semantic-decoder-layers must be 0 or more, and a resumed run keeps its own",
+            "--semantic-head-layers must be 0 or more, and a resumed run keeps its own",
             "drop it with --resume, or warm-start a new run with --init-from",
         )
-    cfg = dataclasses.replace(cfg, **given)
-    if layers is not None and args.init_from is None:
-        cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, semantic_decoder_layers=layers))
-    if args.lr is not None:
-        cfg = dataclasses.replace(cfg, optim=dataclasses.replace(cfg.optim, lr=args.lr))
+    cfg = None if stored else _new_run_config(args)
     if args.steps < 1:
         raise HybridcodecError("--steps must be at least 1")
     teacher = None
@@ -209,16 +289,16 @@ def _train(args: argparse.Namespace) -> None:
             name=args.teacher, source=args.teacher_source, layer=args.teacher_layer, stats=args.teacher_stats,
             target=args.teacher_target or DEFAULT_TARGET[args.teacher],
         )  # fmt: skip
+    warm = args.init_from is not None
     options = RunOptions(
         out=args.out, data=tuple(args.data), steps=args.steps, teacher=teacher, resume=args.resume,
         device=args.device, precision=args.precision, feature_cache=args.feature_cache,
         deterministic=args.deterministic, progress=not args.no_progress, valid=tuple(args.valid),
-        init_from=args.init_from, semantic_decoder_layers=layers if args.init_from is not None else None,
+        init_from=args.init_from, semantic_head_layers=layers if warm else None,
         anneal=anneal_option(args), rewarm=args.rewarm,
-        variant=args.variant if args.init_from is not None else None,
-        distillation_form=args.distillation_form if args.init_from is not None else None,
+        variant=args.variant if warm else None, distillation_form=args.distillation_form if warm else None,
     )  # fmt: skip
-    out = train(None if stored else cfg, options)
+    out = train(cfg, options)
     if os.environ.get("RANK", "0") == "0":
         print(f"checkpoint: {out / 'model.safetensors'}", file=sys.stderr)
 

@@ -8,8 +8,8 @@ rebuilds its own model with no code-side guessing. Presets:
   not the widths; we take DAC's 24 kHz widths (encoder 64 -> latent 1024, decoder 1536) and ConvNeXt blocks of
   width 1024 with the usual 4x expansion (4096). That gives 159.51M parameters for what runs at inference
   (encoder, both streams, quantizers, decoder), 0.07 % from the paper's 159.62M, plus the training-only
-  semantic decoder (5 ConvNeXt blocks, as DualCodec's, then a 1x1 conv to the 1024-d teacher space; see
-  `semantic_decoder_layers`), which the paper does not count. tests/hybridcodec/test_presets.py asserts both.
+  semantic head (5 ConvNeXt blocks, as DualCodec's semantic decoder, then a 1x1 conv to the 1024-d teacher space;
+  see `semantic_head_layers`), which the paper does not count. tests/hybridcodec/test_presets.py asserts both.
 - `mini`: 16 kHz, hop 640 (25 Hz), a few million parameters, trainable on a CPU in minutes per hundred steps.
 - `tiny`: 16 kHz, 25 Hz, tens of thousands of parameters, for unit tests.
 """
@@ -27,11 +27,14 @@ VARIANTS = ("hybrid", "dac", "dac-distill", "dualcodec")
 # Variants whose training uses a teacher, and the one that also needs it to encode.
 DISTILLED_VARIANTS = ("hybrid", "dac-distill", "dualcodec")
 TEACHER_AT_INFERENCE = ("dualcodec",)
-# Variants whose semantic decoder (`ModelConfig.semantic_decoder_layers`) maps a codebook to the teacher space.
-SEMANTIC_DECODED = ("hybrid", "dac-distill")
-# The state-dict prefix of the training-only semantic decoder: what a warm start may replace, and what parameter
-# counts of the model that runs at inference leave out.
-SEMANTIC_DECODER_KEYS = "semantic_head."
+# Variants whose semantic head (`ModelConfig.semantic_head_layers`) maps a codebook to the teacher space.
+SEMANTIC_HEAD_VARIANTS = ("hybrid", "dac-distill")
+# The state-dict prefix of the training-only semantic head: what a warm start may replace, and what parameter
+# counts of the model that runs at inference leave out. The head is named `semantic_head` in the config too,
+# rather than renaming the weights to `semantic_decoder`: every shipped checkpoint stores `semantic_head.*`, and
+# `semantic_decoder` is already DualCodec's inference-time layer (HybridCodec.semantic_decoder).
+SEMANTIC_HEAD_KEYS = "semantic_head."
+SEMANTIC_DECODER_KEYS = SEMANTIC_HEAD_KEYS  # the name hybridcodec.adapter imports
 
 
 @dataclass(frozen=True)
@@ -55,13 +58,14 @@ class ModelConfig:
     quantizer_dropout: float = 0.5  # fraction of a batch trained at a random depth
     teacher_dim: int = 1024  # the teacher's feature size (set from the teacher at training time)
     teacher: str = ""  # the teacher's name, recorded for provenance (and needed at inference by `dualcodec`)
-    # The semantic decoder of `hybrid` and `dac-distill` (training only): this many causal ConvNeXt blocks on the
+    # The semantic head of `hybrid` and `dac-distill` (training only): this many causal ConvNeXt blocks on the
     # quantized RVQ-1 latent, then a 1x1 conv to the teacher space. 0 = the 1x1 conv alone, which is a rank-8
     # linear map of the 8-d factorized code: it cannot fit more of the teacher than its top 8 principal
     # components, so the distillation loss sits at that floor and keeps pulling on the codebook (what the minis
     # trained to step 4,000 with 0 showed). 0 is also what checkpoints from before this field hold. `dualcodec`
-    # distills from its own ConvNeXt semantic decoder and ignores this.
-    semantic_decoder_layers: int = 0
+    # distills from its own ConvNeXt semantic decoder and ignores this. Stored configs may spell it
+    # `semantic_decoder_layers` (see _upgraded).
+    semantic_head_layers: int = 0
     # How the teacher's raw features become the distillation target (hybridcodec.target; "raw" = unprocessed, as
     # checkpoints from before this field were trained), and how many window positions its statistics hold. The
     # statistics are buffers of the model (`teacher_target.*`), fitted on the training corpus.
@@ -144,82 +148,79 @@ class DiscriminatorConfig:
 
 
 @dataclass(frozen=True)
-class OptimConfig:
-    """AdamW + exponential decay per step, DAC's defaults."""
+class Schedule:
+    """The generator's learning rate at every update, as one value: the run's config holds all of it, so a
+    resumed or warm-started run continues it exactly and a checkpoint says what it was trained under.
+
+    A linear warm-up over the first `warmup` updates, then DAC's exponential decay by `gamma` per update, and the
+    `anneals`, each (start, steps): from update `start` the rate falls linearly to 0 over `steps` updates. DAC's
+    decay is set for 400k updates and barely moves in a short run, where the weights then keep jumping around a
+    plateau; an anneal settles them. Every anneal but the last ended in a re-warm (the rate went straight back
+    to the decay curve: a warm restart, so a run annealed too early can train on and anneal again later); after
+    the last one the rate stays 0.
+    """
 
     lr: float = 1e-4
-    betas: tuple[float, float] = (0.8, 0.99)
-    weight_decay: float = 0.0
-    lr_gamma: float = 0.999996
-    grad_clip_generator: float = 1e3
-    grad_clip_discriminator: float = 10.0
-    # A final anneal ("cooldown") of the generator's learning rate: from update `anneal_start` on it falls
-    # linearly to 0 over `anneal_steps` updates. DAC's decay is set for 400k updates and barely moves in a
-    # short run, where the weights then keep jumping around a plateau; the anneal settles them. None: off.
-    anneal_start: int | None = None
-    anneal_steps: int = 0
-    # Anneals finished before the current one, in order, each (start, steps). At the end of each the run was
-    # re-warmed: the learning rate went straight back to the exponential schedule, so a run annealed too early
-    # can train on (a warm restart) and anneal again later, and its checkpoints say so.
-    earlier_anneals: tuple[tuple[int, int], ...] = ()
+    warmup: int = 0
+    gamma: float = 0.999996
+    anneals: tuple[tuple[int, int], ...] = ()
 
     def __post_init__(self) -> None:
         # JSON gives lists; keep the field hashable and comparable with what the CLI builds.
-        object.__setattr__(self, "earlier_anneals", tuple(tuple(a) for a in self.earlier_anneals))
+        object.__setattr__(self, "anneals", tuple((int(a), int(n)) for a, n in self.anneals))
 
     @property
     def anneal(self) -> tuple[int, int] | None:
         """(start, steps) of the current (last) anneal, or None when the run has none."""
-        return None if self.anneal_start is None else (self.anneal_start, self.anneal_steps)
+        return self.anneals[-1] if self.anneals else None
 
-    @property
-    def anneals(self) -> tuple[tuple[int, int], ...]:
-        """Every anneal of the run, in order: the finished ones, then the current one."""
-        return self.earlier_anneals + ((self.anneal,) if self.anneal is not None else ())
-
-    def generator_lr(self, update: int) -> float:
-        """The generator's learning rate at update `update` (0-based): a pure function of the step, so a
-        resumed or warm-started run continues the schedule exactly."""
-        lr = self.lr * self.lr_gamma**update
+    def lr_at(self, update: int) -> float:
+        """The learning rate at update `update` (0-based), a pure function of the step."""
+        lr = self.lr * self.gamma**update
+        if update < self.warmup:
+            lr *= (update + 1) / self.warmup  # the first update already moves: no wasted step at 0
         for start, steps in self.anneals:
             if start <= update < start + steps:
                 return lr * (1.0 - (update - start) / steps)
-        if self.anneal is not None and update >= sum(self.anneal):
+        if self.anneals and update >= sum(self.anneals[-1]):
             return 0.0
         return lr
 
+    def with_anneal(
+        self,
+        asked: tuple[int, int] | None,
+        *,
+        rewarm: bool = False,
+        step: int,
+        target: int,
+        run: str = "this run",
+    ) -> Schedule:
+        """This schedule with the anneals a run now at `step`, training to `target`, follows: the ones it already
+        has, plus the newly `asked` one. One rule for one run and for the four replicate runs alike. An anneal is
+        asked for once and then kept; once it has begun it can neither change, start in the past, last under 1
+        step, nor be trained past (where the learning rate has reached 0, more steps would change nothing).
+        Until it begins it may be moved. The one way on past it is a re-warm (`rewarm`): once the last anneal has
+        finished, a new one may be asked, and the learning rate goes back up to its schedule until that one
+        starts."""
+        if rewarm and asked is None:
+            raise HybridcodecError(
+                "--rewarm needs the next anneal", "pass --anneal-start and --anneal-steps with it"
+            )
+        anneals = self.anneals
+        if asked is not None and tuple(asked) != self.anneal:
+            anneals = self._add_anneal(tuple(asked), rewarm=rewarm, step=step, run=run)
+        if anneals and target > sum(anneals[-1]):
+            end = sum(anneals[-1])
+            raise HybridcodecError(
+                f"--steps {target} goes past step {end}, where the annealed learning rate reaches 0",
+                f"pass --steps {end} or less, or --rewarm with a later anneal once step {end} is reached",
+            )
+        return replace(self, anneals=anneals)
 
-def describe_anneals(anneals: tuple[tuple[int, int], ...]) -> str:
-    """How a run's anneals read in a recipe: "annealed to 0 over steps 17000-18500, re-warmed and annealed
-    again over steps 23500-26000"; "" when it has none."""
-    spans = [f"steps {s}-{s + n}" for s, n in anneals]
-    return "annealed to 0 over " + ", re-warmed and annealed again over ".join(spans) if spans else ""
-
-
-def resolve_anneals(
-    current: tuple[tuple[int, int], ...],
-    asked: tuple[int, int] | None,
-    *,
-    rewarm: bool = False,
-    step: int,
-    target: int,
-    run: str = "this run",
-) -> tuple[tuple[int, int], ...]:
-    """The anneals, each (start, steps), a run now at `step`, training to `target`, follows: the ones it
-    already has (`current`), plus the newly `asked` one. One rule for one run and for the four replicate runs
-    alike. An anneal is asked for once and then kept; once it has begun it can neither change, start in the
-    past, last under 1 step, nor be trained past (where the learning rate has reached 0, more steps would
-    change nothing). Until it begins it may be moved. The one way on past it is a re-warm (`rewarm`): once the
-    last anneal has finished, a new one may be asked, and the learning rate goes back up to its schedule
-    until that one starts."""
-    last = current[-1] if current else None
-    if rewarm and asked is None:
-        raise HybridcodecError(
-            "--rewarm needs the next anneal", "pass --anneal-start and --anneal-steps with it"
-        )
-    new = None if asked is None or tuple(asked) == last else tuple(asked)
-    anneals = current
-    if new is not None:
+    def _add_anneal(
+        self, new: tuple[int, int], *, rewarm: bool, step: int, run: str
+    ) -> tuple[tuple[int, int], ...]:
+        last = self.anneal
         # An anneal that has not begun yet (no update has followed it) may still be moved: nothing changes.
         moved = last is not None and step <= last[0]
         if last is not None and not moved:
@@ -241,14 +242,25 @@ def resolve_anneals(
                 f"current step ({step}) and last at least 1 step",
                 f"e.g. --anneal-start {step} --anneal-steps 2000",
             )
-        anneals = (*current[:-1], new) if moved else (*current, new)
-    if anneals and target > sum(anneals[-1]):
-        end = sum(anneals[-1])
-        raise HybridcodecError(
-            f"--steps {target} goes past step {end}, where the annealed learning rate reaches 0",
-            f"pass --steps {end} or less, or --rewarm with a later anneal once step {end} is reached",
-        )
-    return anneals
+        return (*self.anneals[:-1], new) if moved else (*self.anneals, new)
+
+    def describe_anneals(self) -> str:
+        """How the anneals read in a recipe: "annealed to 0 over steps 17000-18500, re-warmed and annealed
+        again over steps 23500-26000"; "" when it has none."""
+        spans = [f"steps {s}-{s + n}" for s, n in self.anneals]
+        return "annealed to 0 over " + ", re-warmed and annealed again over ".join(spans) if spans else ""
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """AdamW with DAC's defaults; the generator's learning rate follows `schedule`, the discriminator's starts at
+    the same rate and decays by the same `gamma` per update of its own."""
+
+    schedule: Schedule = field(default_factory=Schedule)
+    betas: tuple[float, float] = (0.8, 0.99)
+    weight_decay: float = 0.0
+    grad_clip_generator: float = 1e3
+    grad_clip_discriminator: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -276,7 +288,9 @@ class TrainConfig:
 
 
 def from_dict(cls: type, data: dict[str, Any]) -> Any:
-    """Rebuild a (nested) config dataclass from JSON data; lists become tuples, unknown keys are an error."""
+    """Rebuild a (nested) config dataclass from JSON data; lists become tuples, unknown keys are an error. Data
+    stored under older field names (every checkpoint's config) reads as today's (`_upgraded`)."""
+    data = _upgraded(cls, data)
     known = {f.name: f for f in fields(cls)}
     unknown = set(data) - set(known)
     if unknown:
@@ -300,12 +314,32 @@ _NESTED = {
     (TrainConfig, "loss"): LossConfig,
     (TrainConfig, "discriminator"): DiscriminatorConfig,
     (TrainConfig, "optim"): OptimConfig,
+    (OptimConfig, "schedule"): Schedule,
 }
+
+# OptimConfig fields that stored configs hold in place of `schedule`.
+_OLD_SCHEDULE_FIELDS = ("lr", "lr_gamma", "anneal_start", "anneal_steps", "earlier_anneals")
+
+
+def _upgraded(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with the older names of stored configs (and so of shipped checkpoints) mapped to today's fields."""
+    if cls is ModelConfig and "semantic_decoder_layers" in data and "semantic_head_layers" not in data:
+        rest = {k: v for k, v in data.items() if k != "semantic_decoder_layers"}
+        return rest | {"semantic_head_layers": data["semantic_decoder_layers"]}
+    old = [k for k in _OLD_SCHEDULE_FIELDS if k in data]
+    if cls is OptimConfig and old and "schedule" not in data:
+        rest = {k: v for k, v in data.items() if k not in old}
+        start = data.get("anneal_start")
+        current = [] if start is None else [[start, data.get("anneal_steps", 0)]]
+        schedule = {"anneals": [*data.get("earlier_anneals", ()), *current]}
+        schedule |= {new: data[k] for k, new in (("lr", "lr"), ("lr_gamma", "gamma")) if k in data}
+        return rest | {"schedule": schedule}
+    return data
 
 
 def _paper() -> TrainConfig:
     return TrainConfig(
-        model=ModelConfig(semantic_decoder_layers=5),
+        model=ModelConfig(semantic_head_layers=5),
         loss=LossConfig(),
         discriminator=DiscriminatorConfig(),
         batch_size=8,  # per GPU; the paper trained on 4 GPUs
@@ -330,12 +364,12 @@ def _mini() -> TrainConfig:
             semantic_codebook_size=4096,
             acoustic_codebook_size=1024,
             n_acoustic_codebooks=11,  # 12 codebooks like the paper, so depths 1..12 mean the same thing
-            semantic_decoder_layers=2,  # as many as each stream
+            semantic_head_layers=2,  # as many as each stream
         ),
         # 16 kHz: no 320-bin mel at 2048 (its low bands would be empty filters).
         loss=LossConfig(mel_windows=(32, 64, 128, 256, 512, 1024), mel_bins=(5, 10, 20, 40, 80, 160)),
         discriminator=DiscriminatorConfig(periods=(2, 3, 5, 7, 11), fft_sizes=(1024, 512, 256), width=0.125),
-        optim=OptimConfig(lr=3e-4),
+        optim=OptimConfig(schedule=Schedule(lr=3e-4)),
         batch_size=8,
         segment_seconds=1.0,
         sample_every=100,
@@ -359,11 +393,13 @@ def _tiny() -> TrainConfig:
             acoustic_codebook_size=32,
             n_acoustic_codebooks=3,
             codebook_dim=4,
-            semantic_decoder_layers=1,
+            semantic_head_layers=1,
         ),
         loss=LossConfig(mel_windows=(64, 256, 1024), mel_bins=(10, 40, 80)),
         discriminator=DiscriminatorConfig(periods=(2, 3), fft_sizes=(256,), width=1 / 32),
-        optim=OptimConfig(lr=3e-3),  # high, so that 30 test steps show learning beyond noise
+        optim=OptimConfig(
+            schedule=Schedule(lr=3e-3)
+        ),  # high, so that 30 test steps show learning beyond noise
         batch_size=4,
         segment_seconds=0.48,
         log_every=1,

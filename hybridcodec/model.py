@@ -1,12 +1,12 @@
 """HybridCodec and the paper's three baselines, as one module with a `variant`.
 
     hybrid       wav -> Encoder -> h ─┬─ ConvNeXt_sem -> VQ(16384) = s ──────────────┬─> Decoder -> wav
-                                      │                   └─ semantic decoder (ConvNeXt, 1x1) -> teacher space
+                                      │                   └─ semantic head (ConvNeXt, 1x1) -> teacher space
                                       │                      (training loss only)
                                       └─ (h - s) -> ConvNeXt_ac -> RVQ(11 x 1024) = a ┘   (decoder input s + a)
     dac          wav -> Encoder -> RVQ(16384, 11 x 1024) -> Decoder
     dac-distill  as `dac`, the first codebook's output also mapped to the teacher space (by the same kind of
-                 semantic decoder) and distilled
+                 semantic head) and distilled
     dualcodec    teacher features -> ConvNeXt -> VQ(16384) -> ConvNeXt = s;  (Encoder(wav) - s) -> RVQ(11) = a;
                  Decoder(s + a). The teacher is an input, so it runs at inference too.
 
@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from dac.nn.layers import WNConv1d
 from torch import nn
 
-from hybridcodec.config import SEMANTIC_DECODER_KEYS, ModelConfig
+from hybridcodec.config import SEMANTIC_HEAD_KEYS, ModelConfig
 from hybridcodec.errors import HybridcodecError
 from hybridcodec.nn.convnext import ConvNeXtStack
 from hybridcodec.nn.layers import Decoder, Encoder
@@ -41,13 +41,13 @@ class ModelOutput:
     depth: torch.Tensor  # [B] number of codebooks the decoder saw per item (quantizer dropout)
 
 
-def semantic_decoder(c: ModelConfig) -> nn.Module:
-    """The training-only map from the quantized RVQ-1 latent to the teacher space (`semantic_decoder_layers`)."""
-    if c.semantic_decoder_layers == 0:
+def make_semantic_head(c: ModelConfig) -> nn.Module:
+    """The training-only map from the quantized RVQ-1 latent to the teacher space (`semantic_head_layers`)."""
+    if c.semantic_head_layers == 0:
         return WNConv1d(c.latent_dim, c.teacher_dim, kernel_size=1)
     return ConvNeXtStack(
         in_dim=c.latent_dim, dim=c.convnext_dim, intermediate_dim=c.convnext_intermediate,
-        layers=c.semantic_decoder_layers, out_dim=c.teacher_dim,
+        layers=c.semantic_head_layers, out_dim=c.teacher_dim,
     )  # fmt: skip
 
 
@@ -88,14 +88,14 @@ class HybridCodec(nn.Module):
                 input_dim=c.latent_dim, codebook_sizes=acoustic_sizes, codebook_dim=c.codebook_dim,
                 dropout=c.quantizer_dropout, min_depth=0,
             )  # fmt: skip
-            self.semantic_head = semantic_decoder(c)
+            self.semantic_head = make_semantic_head(c)
         elif c.variant in ("dac", "dac-distill"):
             self.vq = ResidualVQ(
                 input_dim=c.latent_dim, codebook_sizes=c.codebook_sizes, codebook_dim=c.codebook_dim,
                 dropout=c.quantizer_dropout, min_depth=1,
             )  # fmt: skip
             if c.variant == "dac-distill":
-                self.semantic_head = semantic_decoder(c)
+                self.semantic_head = make_semantic_head(c)
         else:  # dualcodec
             self.semantic_encoder = stack(c.teacher_dim, c.convnext_dim)
             self.semantic_vq = ResidualVQ(
@@ -213,20 +213,20 @@ class HybridCodec(nn.Module):
         return self.decoder(self.latent_from_codes(codes))
 
 
-def with_semantic_decoder(model: HybridCodec, layers: int, *, seed: int = 0) -> HybridCodec:
-    """`model` with a fresh semantic decoder of `layers` ConvNeXt blocks and every other weight kept.
+def with_semantic_head(model: HybridCodec, layers: int, *, seed: int = 0) -> HybridCodec:
+    """`model` with a fresh semantic head of `layers` ConvNeXt blocks and every other weight kept.
 
-    The semantic decoder only serves the training loss, so this changes nothing a checkpoint encodes or decodes;
-    it lets a warm start move a run to another semantic decoder. The new decoder is initialised from `seed`.
+    The semantic head only serves the training loss, so this changes nothing a checkpoint encodes or decodes;
+    it lets a warm start move a run to another semantic head. The new head is initialised from `seed`.
     """
-    config = replace(model.config, semantic_decoder_layers=layers)
+    config = replace(model.config, semantic_head_layers=layers)
     torch.manual_seed(seed)
     new = HybridCodec(config=config).to(next(model.parameters()).device)
-    kept = {k: v for k, v in model.state_dict().items() if not k.startswith(SEMANTIC_DECODER_KEYS)}
+    kept = {k: v for k, v in model.state_dict().items() if not k.startswith(SEMANTIC_HEAD_KEYS)}
     result = new.load_state_dict(kept, strict=False)
     stray = [
-        k for k in [*result.missing_keys, *result.unexpected_keys] if not k.startswith(SEMANTIC_DECODER_KEYS)
+        k for k in [*result.missing_keys, *result.unexpected_keys] if not k.startswith(SEMANTIC_HEAD_KEYS)
     ]
     if stray:
-        raise HybridcodecError(f"cannot move the semantic decoder: weights {stray[:3]} do not carry over")
+        raise HybridcodecError(f"cannot move the semantic head: weights {stray[:3]} do not carry over")
     return new.train(model.training)

@@ -3,8 +3,8 @@
 Each step: draw the step's crops (a function of seed, step and rank), run the generator once, update the
 discriminators on the detached reconstruction (LSGAN), then the generator on
     mel x15 + adversarial x1 + feature matching x2 + commitment x0.25 + codebook x1 + distillation x15
-(weights from `LossConfig`), with AdamW, per-step exponential LR decay (plus, when asked, a final linear anneal
-to 0, and after it, when asked, a re-warm and a later anneal: OptimConfig) and gradient-norm clipping. On a GPU
+(weights from `LossConfig`), with AdamW, the learning rate of `Schedule` (warm-up, per-step exponential decay,
+linear anneals to 0 with re-warms between them) and gradient-norm clipping. On a GPU
 the forward passes run under autocast (bf16 where supported, else fp16 with a GradScaler); CPU runs fp32.
 Checkpoints (see checkpoint.py) hold every RNG state of every rank, so `resume` continues bit for bit.
 
@@ -38,11 +38,11 @@ from tqdm import tqdm
 
 from hybridcodec import checkpoint as ckpt
 from hybridcodec import target as target_mod
-from hybridcodec.config import SEMANTIC_DECODED, TrainConfig, resolve_anneals
+from hybridcodec.config import SEMANTIC_HEAD_KEYS, SEMANTIC_HEAD_VARIANTS, TrainConfig
 from hybridcodec.data import CropSampler, FeatureStore, list_audio
 from hybridcodec.errors import HybridcodecError
 from hybridcodec.logs import RunLogger
-from hybridcodec.model import HybridCodec, with_semantic_decoder
+from hybridcodec.model import HybridCodec, with_semantic_head
 from hybridcodec.nn.discriminators import Discriminator
 from hybridcodec.nn.losses import (
     MultiScaleMelLoss,
@@ -73,17 +73,17 @@ class RunOptions:
     progress: bool = True
     valid: tuple[str, ...] = ()  # held-out folders/manifests: losses on fixed crops at every checkpoint
     init_from: Path | None = None  # warm start a new run from this model file (its config, teacher and step)
-    # With init_from: give the warm-started model a fresh semantic decoder of this many ConvNeXt blocks (training
+    # With init_from: give the warm-started model a fresh semantic head of this many ConvNeXt blocks (training
     # only, so nothing the model encodes changes); None keeps the file's.
-    semantic_decoder_layers: int | None = None
+    semantic_head_layers: int | None = None
     # (start, steps): anneal the generator's learning rate to 0 from update `start` over `steps` updates
-    # (OptimConfig). Allowed on a resumed or warm-started run; stored in its config from then on.
+    # (Schedule). Allowed on a resumed or warm-started run; stored in its config from then on.
     anneal: tuple[int, int] | None = None
     # With anneal, on a run whose last anneal has finished: raise the learning rate back to its schedule and
     # anneal again as `anneal` says (a warm restart; the earlier anneal stays in the config).
     rewarm: bool = False
     # With init_from: "dac-distill" turns a `dac` model into the distilled baseline (the same layers plus a fresh
-    # semantic decoder; the distillation target then needs `teacher`), and a distillation loss form of its own.
+    # semantic head; the distillation target then needs `teacher`), and a distillation loss form of its own.
     variant: str | None = None
     distillation_form: str | None = None
 
@@ -175,14 +175,49 @@ class Trainer:
     """Builds everything a run needs, then `fit()` runs it to `options.steps`."""
 
     def __init__(self, *, config: TrainConfig | None, options: RunOptions):
-        self.options = o = options
-        self.d = setup_distributed(o.device)
-        if o.deterministic:
+        self.options = options
+        self.d = setup_distributed(options.device)
+        self._determinism()
+        self.files = list_audio(list(options.data))
+        self.data_sha = data_fingerprint(self.files)
+        model, self.config, self.teacher_spec, state = self._start(config)
+        self.start_step = state["step"] if state else (self.warm_start or {}).get("step", 0)
+        self._follow_anneals()
+        model = self._teacher(model)
+        self._samplers()
+        self._models(model)
+        self._optimisers()
+        self._restore(state)
+        self._wrap()
+        self.eval_clip = self._eval_clip()
+
+    # ---- set-up steps --------------------------------------------------------------------------------------
+    def _determinism(self) -> None:
+        if self.options.deterministic:
             torch.use_deterministic_algorithms(True)
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        self.files = list_audio(list(o.data))
-        self.data_sha = data_fingerprint(self.files)
-        out = Path(o.out)
+
+    def _start(
+        self, config: TrainConfig | None
+    ) -> tuple[HybridCodec | None, TrainConfig, TeacherSpec | None, dict[str, Any] | None]:
+        """A fresh run, a resumed one or a warm start: (the model, None when it is built after the teacher; the
+        config; the teacher; the training state of a resumed run, else None). Sets `warm_start`."""
+        latest = self._latest_checkpoint()
+        self.warm_start: dict[str, Any] | None = None
+        state = None
+        if latest is not None:
+            model, config, teacher, state = self._resumed(latest)
+        elif self.options.init_from is not None:
+            model, config, teacher = self._warm_started()
+        else:
+            config, teacher, model = self._fresh(config), self.options.teacher, None
+            teacher = teacher if config.model.uses_teacher else None
+        _check_semantic_head(config, resumed=state is not None)
+        return model, config, teacher, state
+
+    def _latest_checkpoint(self) -> Path | None:
+        """The checkpoint a resumed run continues from; None for a new run. Refuses a mismatched --resume."""
+        o, out = self.options, Path(self.options.out)
         latest = ckpt.latest_checkpoint(out) if out.exists() else None
         if latest is not None and not o.resume:
             raise HybridcodecError(
@@ -192,102 +227,106 @@ class Trainer:
             raise HybridcodecError("--init-from starts a new run; --resume continues one", "pass one of them")
         if o.resume and latest is None:
             raise HybridcodecError(f"--resume: no checkpoint in {out}", "start without --resume")
+        return latest
 
-        state: dict[str, Any] | None = None
-        self.warm_start: dict[str, Any] | None = None
-        if latest is not None:
-            model, meta, state = ckpt.load_checkpoint(latest)
-            config = TrainConfig.from_json(meta["train_config"])
-            teacher = TeacherSpec(**json.loads(meta["teacher"])) if meta.get("teacher") else None
-            self.warm_start = next(iter(ckpt.warm_start_chain(meta)), None)
-            if state["data_sha256"] != self.data_sha:
-                raise HybridcodecError(
-                    "--data lists different files than the run being resumed",
-                    "pass the same --data as before",
-                )
-        elif o.init_from is not None:
-            model, meta = ckpt.load_model(o.init_from)
-            model = model.float()  # shipped files are fp16; training runs in fp32 (autocast on GPUs)
-            config = TrainConfig.from_json(meta["train_config"])
-            teacher = TeacherSpec(**json.loads(meta["teacher"])) if meta.get("teacher") else None
-            self.warm_start = {
-                "from": str(o.init_from),
-                "sha256": ckpt.sha256_file(ckpt.resolve_model_path(o.init_from)),
-                "step": int(meta["step"]),
-                "dtype": meta.get("dtype", "float32"),
-                "data_sha256": meta.get("data_sha256"),
-                "corpus_manifest_sha256": meta.get("corpus_manifest_sha256"),
-                "device": meta.get("device"),
-                # The source's own warm start, so a chain of machines stays on record.
-                "previous": next(iter(ckpt.warm_start_chain(meta)), None),
-            }
-            config, teacher, model = self._warm_start_changes(config, teacher, model)
-            old_layers, new_layers = config.model.semantic_decoder_layers, o.semantic_decoder_layers
-            if (
-                new_layers is not None
-                and new_layers != old_layers
-                and config.model.variant in SEMANTIC_DECODED
-                and "variant" not in self.warm_start.get("changed", {})
-            ):
-                model = with_semantic_decoder(model, new_layers, seed=config.seed)
-                config = dataclasses.replace(config, model=model.config)
-                self.warm_start.setdefault("changed", {})["semantic_decoder_layers"] = [
-                    old_layers,
-                    new_layers,
-                ]
-        else:
-            if config is None:
-                raise HybridcodecError("a new run needs a config (--preset)")
-            teacher = o.teacher if config.model.uses_teacher else None
-            if config.model.uses_teacher and teacher is None:
-                raise HybridcodecError(
-                    f"variant {config.model.variant} distills a teacher: pass --teacher",
-                    "w2v-bert-2.0 (the paper's, downloads when online) or whisper-base-encoder (offline)",
-                )
-            model = None
-        if (
-            config.model.variant in SEMANTIC_DECODED
-            and config.model.semantic_decoder_layers < 1
-            and state is None
-        ):
+    def _resumed(self, latest: Path) -> tuple[HybridCodec, TrainConfig, TeacherSpec | None, dict[str, Any]]:
+        model, meta, state = ckpt.load_checkpoint(latest)
+        config, teacher = TrainConfig.from_json(meta["train_config"]), _stored_teacher(meta)
+        self.warm_start = next(iter(ckpt.warm_start_chain(meta)), None)
+        if state["data_sha256"] != self.data_sha:
             raise HybridcodecError(
-                f"{config.model.variant} distills through a semantic decoder of 0 ConvNeXt blocks: a 1x1 conv of the "
-                f"{config.model.codebook_dim}-d code, which can fit only a rank-{config.model.codebook_dim} map",
-                "pass --semantic-decoder-layers 1 or more (the presets use 2 and 5)",
+                "--data lists different files than the run being resumed", "pass the same --data as before"
             )
-        self.start_step = state["step"] if state else (self.warm_start or {}).get("step", 0)
-        config = with_anneal(config, o.anneal, self.start_step, o.steps, rewarm=o.rewarm)
-        self.config, self.teacher_spec = config, teacher
-        mc = config.model
+        return model, config, teacher, state
 
-        # Teacher features: computed once per file (shared across ranks), then the teacher is freed.
+    def _warm_started(self) -> tuple[HybridCodec, TrainConfig, TeacherSpec | None]:
+        """The model file of `init_from` with its config and teacher, and the changes a warm start may make."""
+        source = self.options.init_from
+        assert source is not None
+        model, meta = ckpt.load_model(source)
+        model = model.float()  # shipped files are fp16; training runs in fp32 (autocast on GPUs)
+        self.warm_start = {
+            "from": str(source),
+            "sha256": ckpt.sha256_file(ckpt.resolve_model_path(source)),
+            "step": int(meta["step"]),
+            "dtype": meta.get("dtype", "float32"),
+            "data_sha256": meta.get("data_sha256"),
+            "corpus_manifest_sha256": meta.get("corpus_manifest_sha256"),
+            "device": meta.get("device"),
+            # The source's own warm start, so a chain of machines stays on record.
+            "previous": next(iter(ckpt.warm_start_chain(meta)), None),
+        }
+        config = TrainConfig.from_json(meta["train_config"])
+        config, teacher, model = self._warm_start_changes(config, _stored_teacher(meta), model)
+        config, model = self._new_semantic_head(config, model)
+        return model, config, teacher
+
+    def _fresh(self, config: TrainConfig | None) -> TrainConfig:
+        if config is None:
+            raise HybridcodecError("a new run needs a config (--preset)")
+        if config.model.uses_teacher and self.options.teacher is None:
+            raise HybridcodecError(
+                f"variant {config.model.variant} distills a teacher: pass --teacher",
+                "w2v-bert-2.0 (the paper's, downloads when online) or whisper-base-encoder (offline)",
+            )
+        return config
+
+    def _new_semantic_head(self, config: TrainConfig, model: HybridCodec) -> tuple[TrainConfig, HybridCodec]:
+        """A warm start asked for a semantic head of another size gets a fresh one (training only: nothing the
+        model encodes changes). A dac model turned dac-distill already got its head of that size."""
+        assert self.warm_start is not None
+        old, new = config.model.semantic_head_layers, self.options.semantic_head_layers
+        changed = self.warm_start.get("changed", {})
+        if (
+            new is None
+            or new == old
+            or config.model.variant not in SEMANTIC_HEAD_VARIANTS
+            or "variant" in changed
+        ):
+            return config, model
+        model = with_semantic_head(model, new, seed=config.seed)
+        # Recorded under the key that shipped checkpoints hold and the leaderboard reads.
+        self.warm_start["changed"] = changed | {"semantic_decoder_layers": [old, new]}
+        return dataclasses.replace(config, model=model.config), model
+
+    def _follow_anneals(self) -> None:
+        """The schedule with the anneal the options ask for, under its one rule (Schedule.with_anneal)."""
+        o, optim = self.options, self.config.optim
+        schedule = optim.schedule.with_anneal(o.anneal, rewarm=o.rewarm, step=self.start_step, target=o.steps)
+        self.config = dataclasses.replace(self.config, optim=dataclasses.replace(optim, schedule=schedule))
+
+    def _teacher(self, model: HybridCodec | None) -> HybridCodec:
+        """The teacher's features, computed once per file (shared across ranks; the teacher is loaded only when
+        some file's features are missing, and freed right after), and the model to train, built or converted
+        to the config's distillation target."""
         self.features: FeatureStore | None = None
         self.target_cpu: TeacherTarget | None = None
-        if teacher is not None:
-            self.features = FeatureStore.for_model(teacher, mc, self.d.device, o.feature_cache)
-            # The teacher is only loaded when some file's features are missing, and freed right after.
-            self.features.prepare(
-                self.files,
-                lambda: make_teacher(teacher, device=self.d.device),
-                rank=self.d.rank,
-                world=self.d.world,
+        teacher, mc = self.teacher_spec, self.config.model
+        if teacher is None:
+            return model if model is not None else _rebuilt(None, mc, seed=self.config.seed)
+        self.features = FeatureStore.for_model(teacher, mc, self.d.device, self.options.feature_cache)
+        self.features.prepare(
+            self.files,
+            lambda: make_teacher(teacher, device=self.d.device),
+            rank=self.d.rank,
+            world=self.d.world,
+        )
+        gc.collect()
+        _barrier(self.d)
+        if model is None or "variant" in (self.warm_start or {}).get("changed", {}):
+            mc = dataclasses.replace(mc, teacher_dim=self.features.dim, teacher=teacher.name)
+            self.config = dataclasses.replace(self.config, model=mc)
+        elif self.features.dim != mc.teacher_dim:
+            raise HybridcodecError(
+                f"the teacher features have {self.features.dim} dims, the model expects {mc.teacher_dim}",
+                "train with the teacher the checkpoint was trained with",
             )
-            gc.collect()
-            _barrier(self.d)
-            if model is None or "variant" in (self.warm_start or {}).get("changed", {}):
-                mc = dataclasses.replace(mc, teacher_dim=self.features.dim, teacher=teacher.name)
-                config = self.config = dataclasses.replace(config, model=mc)
-            elif self.features.dim != mc.teacher_dim:
-                raise HybridcodecError(
-                    f"the teacher features have {self.features.dim} dims, the model expects {mc.teacher_dim}",
-                    "train with the teacher the checkpoint was trained with",
-                )
-            model, teacher = self._with_target(model, teacher)
-            config, mc = self.config, self.config.model
-            self.teacher_spec = teacher
-        if model is None:
-            model = _rebuilt(None, mc, seed=config.seed)
+        model, self.teacher_spec = self._with_target(model, teacher)
+        return model
 
+    def _samplers(self) -> None:
+        """The training crops, and the fixed held-out crops scored at every checkpoint (rank 0 only)."""
+        config, mc, o = self.config, self.config.model, self.options
         segment_frames = max(1, round(config.segment_seconds * mc.frame_rate))
         self.sampler = CropSampler(
             files=self.files, sample_rate=mc.sample_rate, hop=mc.hop_length, segment_frames=segment_frames,
@@ -297,13 +336,17 @@ class Trainer:
         if o.valid and self.d.main:
             valid_files = list_audio(list(o.valid))
             if self.features is not None:
+                teacher = self.teacher_spec
                 self.features.prepare(valid_files, lambda: make_teacher(teacher, device=self.d.device))
             self.valid_batch = CropSampler(
                 files=valid_files, sample_rate=mc.sample_rate, hop=mc.hop_length, segment_frames=segment_frames,
                 batch_size=VALID_CROPS, seed=config.seed + 1, features=self.features, target=self.target_cpu,
             ).batch(0)  # fmt: skip
 
-        # Models: identical initialisation on every rank (DDP also broadcasts rank 0's at wrap time).
+    def _models(self, model: HybridCodec) -> None:
+        """Generator, discriminator and mel loss on the device, initialised identically on every rank (DDP also
+        broadcasts rank 0's at wrap time)."""
+        config = self.config
         torch.manual_seed(config.seed)
         random.seed(config.seed)
         self.model = model.to(self.d.device).train()
@@ -314,51 +357,56 @@ class Trainer:
             .train()
         )
         self.mel_loss = MultiScaleMelLoss(
-            sample_rate=mc.sample_rate, windows=config.loss.mel_windows, n_mels=config.loss.mel_bins
+            sample_rate=config.model.sample_rate, windows=config.loss.mel_windows, n_mels=config.loss.mel_bins
         ).to(self.d.device)
-        oc = config.optim
-        self.opt_g = torch.optim.AdamW(
-            self.model.parameters(), lr=oc.lr, betas=oc.betas, weight_decay=oc.weight_decay
-        )
-        self.opt_d = torch.optim.AdamW(
-            self.disc.parameters(), lr=oc.lr, betas=oc.betas, weight_decay=oc.weight_decay
-        )
-        # The generator's learning rate is set before every update from OptimConfig.generator_lr (a function
-        # of the step alone); the discriminator's decays per update of its own, which start late.
-        self.sched_d = torch.optim.lr_scheduler.ExponentialLR(self.opt_d, gamma=oc.lr_gamma)
-        self.amp_dtype = resolve_precision(o.precision, self.d.device)
+
+    def _optimisers(self) -> None:
+        oc = self.config.optim
+        lr, kw = oc.schedule.lr, {"betas": oc.betas, "weight_decay": oc.weight_decay}
+        self.opt_g = torch.optim.AdamW(self.model.parameters(), lr=lr, **kw)
+        self.opt_d = torch.optim.AdamW(self.disc.parameters(), lr=lr, **kw)
+        # The generator's learning rate is set before every update from the schedule (a function of the step
+        # alone); the discriminator's decays per update of its own, which start late.
+        self.sched_d = torch.optim.lr_scheduler.ExponentialLR(self.opt_d, gamma=oc.schedule.gamma)
+        self.amp_dtype = resolve_precision(self.options.precision, self.d.device)
         self.scaler = torch.amp.GradScaler(self.d.device.type, enabled=self.amp_dtype == torch.float16)
+
+    def _restore(self, state: dict[str, Any] | None) -> None:
+        """The RNGs (seeded per rank, or a resumed run's own states), the optimisers' state of a resumed run,
+        and the generator's learning rate at the start step."""
         # Different quantizer-dropout draws per rank, reproducible per (seed, rank, starting step).
-        torch.manual_seed(config.seed * 1000 + 1 + self.d.rank + 7919 * self.start_step)
-        random.seed(config.seed * 1000 + 1 + self.d.rank + 7919 * self.start_step)
+        seed = self.config.seed * 1000 + 1 + self.d.rank + 7919 * self.start_step
+        torch.manual_seed(seed)
+        random.seed(seed)
         if state is not None:
             self.disc.load_state_dict(state["discriminator"])
             self.opt_g.load_state_dict(state["generator_opt"])
             self.opt_d.load_state_dict(state["discriminator_opt"])
             self.sched_d.load_state_dict(state["discriminator_sched"])
             self.scaler.load_state_dict(state["scaler"])
-            rngs = state["rng"]
-            if len(rngs) != self.d.world and self.d.main:
-                print(
-                    f"warning: resuming {len(rngs)}-process RNG states on {self.d.world} processes (not bit-exact)"
-                )
-            if self.d.rank < len(rngs):
-                set_rng_state(rngs[self.d.rank])
+            self._restore_rngs(state["rng"])
         self._set_generator_lr(self.start_step)  # also overrides the rate stored with the optimizer state
 
+    def _restore_rngs(self, rngs: list[dict[str, Any]]) -> None:
+        if len(rngs) != self.d.world and self.d.main:
+            print(
+                f"warning: resuming {len(rngs)}-process RNG states on {self.d.world} processes (not bit-exact)"
+            )
+        if self.d.rank < len(rngs):
+            set_rng_state(rngs[self.d.rank])
+
+    def _wrap(self) -> None:
         if self.d.world > 1:
             ids = [self.d.device.index] if self.d.device.type == "cuda" else None
             self.g_train: torch.nn.Module = DDP(self.model, device_ids=ids)
             self.d_train: torch.nn.Module = DDP(self.disc, device_ids=ids)
         else:
             self.g_train, self.d_train = self.model, self.disc
-        self.eval_clip = self._eval_clip()
 
-    # ---- set-up steps --------------------------------------------------------------------------------------
     def _warm_start_changes(
         self, config: TrainConfig, teacher: TeacherSpec | None, model: HybridCodec
     ) -> tuple[TrainConfig, TeacherSpec | None, HybridCodec]:
-        """A warm start may turn `dac` into `dac-distill` (the same layers, a fresh semantic decoder, and the
+        """A warm start may turn `dac` into `dac-distill` (the same layers, a fresh semantic head, and the
         teacher of the options) and choose its own distillation form; both are recorded as `changed`."""
         o, changed = self.options, {}
         if o.variant and o.variant != config.model.variant:
@@ -370,11 +418,11 @@ class Trainer:
             if o.teacher is None:
                 raise HybridcodecError("--variant dac-distill distills a teacher: pass --teacher")
             changed["variant"] = [config.model.variant, o.variant]
-            layers = o.semantic_decoder_layers
-            layers = config.model.semantic_decoder_layers if layers is None else layers
+            layers = o.semantic_head_layers
+            layers = config.model.semantic_head_layers if layers is None else layers
             config = dataclasses.replace(
                 config,
-                model=dataclasses.replace(config.model, variant=o.variant, semantic_decoder_layers=layers),
+                model=dataclasses.replace(config.model, variant=o.variant, semantic_head_layers=layers),
             )
             teacher = o.teacher
         elif o.teacher is not None and teacher is not None and o.teacher != teacher:
@@ -518,7 +566,7 @@ class Trainer:
         return logs
 
     def _set_generator_lr(self, step: int) -> float:
-        lr = self.config.optim.generator_lr(step)
+        lr = self.config.optim.schedule.lr_at(step)
         for group in self.opt_g.param_groups:
             group["lr"] = lr
         return lr
@@ -647,13 +695,13 @@ class Trainer:
 
 def _rebuilt(model: HybridCodec | None, config, *, seed: int) -> HybridCodec:
     """A model of `config` carrying every weight of `model` (None: freshly initialised from `seed`). Only what a
-    warm start may add starts fresh: the semantic decoder of a dac model turned dac-distill, and the target
+    warm start may add starts fresh: the semantic head of a dac model turned dac-distill, and the target
     statistics (filled in by the caller)."""
     torch.manual_seed(seed)
     new = HybridCodec(config=config)
     if model is None:
         return new
-    fresh = ("semantic_head.", "teacher_target.")
+    fresh = (SEMANTIC_HEAD_KEYS, "teacher_target.")
     kept = {k: v for k, v in model.state_dict().items() if not k.startswith("teacher_target.")}
     result = new.load_state_dict(kept, strict=False)
     stray = [k for k in [*result.missing_keys, *result.unexpected_keys] if not k.startswith(fresh)]
@@ -662,15 +710,19 @@ def _rebuilt(model: HybridCodec | None, config, *, seed: int) -> HybridCodec:
     return new
 
 
-def with_anneal(
-    config: TrainConfig, anneal: tuple[int, int] | None, step: int, target: int, *, rewarm: bool = False
-) -> TrainConfig:
-    """`config` with the learning-rate anneals it follows from `step` to `target` (see `resolve_anneals`)."""
-    oc = config.optim
-    anneals = resolve_anneals(oc.anneals, anneal, rewarm=rewarm, step=step, target=target)
-    start, steps = anneals[-1] if anneals else (None, 0)
-    optim = dataclasses.replace(oc, anneal_start=start, anneal_steps=steps, earlier_anneals=anneals[:-1])
-    return dataclasses.replace(config, optim=optim)
+def _stored_teacher(meta: dict[str, str]) -> TeacherSpec | None:
+    return TeacherSpec(**json.loads(meta["teacher"])) if meta.get("teacher") else None
+
+
+def _check_semantic_head(config: TrainConfig, *, resumed: bool) -> None:
+    """A new run distilling through a semantic head of 0 blocks could only fit a rank-`codebook_dim` map."""
+    mc = config.model
+    if mc.variant in SEMANTIC_HEAD_VARIANTS and mc.semantic_head_layers < 1 and not resumed:
+        raise HybridcodecError(
+            f"{mc.variant} distills through a semantic head of 0 ConvNeXt blocks: a 1x1 conv of the "
+            f"{mc.codebook_dim}-d code, which can fit only a rank-{mc.codebook_dim} map",
+            "pass --semantic-head-layers 1 or more (the presets use 2 and 5)",
+        )
 
 
 def train(config: TrainConfig | None, options: RunOptions) -> Path:

@@ -175,7 +175,7 @@ def anneal_spans(out: Path) -> list[tuple[int, int]]:
     for variant in ADAPTER:
         path = Path(out) / variant / MODEL_FILE
         if path.is_file():
-            anneals = TrainConfig.from_json(read_metadata(path)["train_config"]).optim.anneals
+            anneals = TrainConfig.from_json(read_metadata(path)["train_config"]).optim.schedule.anneals
             return [(start, start + steps) for start, steps in anneals]
     return []
 

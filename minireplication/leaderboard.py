@@ -112,9 +112,9 @@ def _distillation_note(meta: dict, train: dict, recipe: dict) -> str:
 
 
 def _anneal_note(optim: dict) -> str:
-    from hybridcodec.config import OptimConfig, describe_anneals, from_dict
+    from hybridcodec.config import OptimConfig, from_dict
 
-    text = describe_anneals(from_dict(OptimConfig, optim).anneals)
+    text = from_dict(OptimConfig, optim).schedule.describe_anneals()
     return f" {text}" if text else ""
 
 

@@ -12,7 +12,7 @@ The recipe (everything but `--steps`) is written to OUT/recipe.json on the first
 recipe is refused, so one folder never mixes two recipes.
 
 The one schedule change allowed later is a final anneal (`--anneal-start S --anneal-steps N`): from step S every
-variant's learning rate falls linearly to 0 at step S + N (OptimConfig). It is asked for once, recorded in
+variant's learning rate falls linearly to 0 at step S + N (Schedule). It is asked for once, recorded in
 OUT/anneal.json and in every later checkpoint's config, and kept by every later run; it can neither start in the
 past, nor change, nor be trained past. Once it has finished, `--rewarm` with a later anneal trains on: the
 learning rate goes back up to its schedule at once (a warm restart) and anneals again; anneal.json and the
@@ -22,7 +22,7 @@ A run folder lives on one machine. To go on training on another one (a new sessi
 folder of shipped checkpoints (`minireplication ship` writes them, with their training history) warm-starts every
 variant from its shipped model at the shipped step, under the same recipe: the crops and the learning rate go
 on where they stopped; the optimizer moments start afresh (see train.py), and each checkpoint records it. A
-variant whose shipped semantic decoder differs from the preset's (training only) gets a fresh one of the
+variant whose shipped semantic head differs from the preset's (training only) gets a fresh one of the
 preset's size, recorded as `changed` in the warm start.
 """
 
@@ -40,7 +40,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from hybridcodec import checkpoint as ckpt
-from hybridcodec.config import VARIANTS, TrainConfig, preset, resolve_anneals
+from hybridcodec.config import VARIANTS, Schedule, TrainConfig, preset
 from minireplication.errors import ReplicationError
 
 # The hybridbench codec that loads each variant's checkpoints.
@@ -107,10 +107,12 @@ class Plan:
     feature_cache: Path | None = None  # teacher features (default: the cache)
     variants: tuple[str, ...] = VARIANTS
     init_from: Path | None = None  # shipped <variant>.safetensors to warm-start new variants from
-    # (start, steps): the final learning-rate anneal of every variant (OptimConfig), asked for once; see
+    # (start, steps): the final learning-rate anneal of every variant (Schedule), asked for once; see
     # check_anneal.
     anneal: tuple[int, int] | None = None
-    rewarm: bool = False  # with anneal: train on past a finished anneal and anneal again (resolve_anneals)
+    rewarm: bool = (
+        False  # with anneal: train on past a finished anneal and anneal again (Schedule.with_anneal)
+    )
     earlier_anneals: tuple[tuple[int, int], ...] = ()  # finished before `anneal` (set by check_anneal)
 
 
@@ -189,35 +191,54 @@ def prepare_teacher_features(plan: Plan, manifest: Path) -> None:
     store.prepare(list_audio([str(manifest)]), lambda: make_teacher(spec, device=plan.device))
 
 
+CONFIG_FILE = "train_config.json"  # in a variant's run folder: the config its first `hybridcodec train` reads
+
+
+def variant_config(r: Recipe, variant: str, anneals: tuple[tuple[int, int], ...] = ()) -> TrainConfig:
+    """The training config of `variant` under recipe `r`: the preset with the recipe's settings."""
+    cfg = preset(r.preset, variant=variant)
+    schedule = dataclasses.replace(cfg.optim.schedule, lr=r.lr, anneals=anneals)
+    return dataclasses.replace(
+        cfg, seed=r.seed, batch_size=r.batch_size, segment_seconds=r.segment_seconds,
+        adversarial_start=r.adversarial_start, checkpoint_every=r.round_steps, sample_every=r.eval_every,
+        log_every=10, loss=dataclasses.replace(cfg.loss, distillation_form=r.distillation_form),
+        optim=dataclasses.replace(cfg.optim, schedule=schedule),
+    )  # fmt: skip
+
+
 def _train_command(plan: Plan, variant: str, target: int, manifest: Path, threads: int) -> list[str]:
+    """The `hybridcodec train` command that brings `variant` to `target`. A new run reads its config from
+    OUT/<variant>/train_config.json, written here; a resumed or warm-started one keeps its checkpoint's config,
+    and is told only the anneal, the one schedule change allowed later."""
     r, run = plan.recipe, plan.out / variant
     cmd = [sys.executable, "-m", "hybridcodec.cli", "train", "--steps", str(target), "--out", str(run)]
     cmd += ["--data", str(manifest), "--device", plan.device, "--threads", str(threads), "--no-progress"]
     if plan.valid is not None:
         cmd += ["--valid", str(plan.valid)]
+    if plan.feature_cache is not None:
+        cmd += ["--feature-cache", str(plan.feature_cache)]
+    if variant_step(run) == 0 and plan.init_from is None:
+        anneals = (*plan.earlier_anneals, plan.anneal) if plan.anneal is not None else ()
+        config = run / CONFIG_FILE
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(json.dumps(asdict(variant_config(r, variant, anneals)), indent=2) + "\n")
+        return [*cmd, "--config", str(config), "--teacher", r.teacher, "--teacher-target", r.teacher_target]
     if plan.anneal is not None:
         cmd += ["--anneal-start", str(plan.anneal[0]), "--anneal-steps", str(plan.anneal[1])]
         # A variant already on this anneal keeps it; one still on the finished earlier one re-warms to it.
         cmd += ["--rewarm"] if plan.earlier_anneals else []
-    if plan.feature_cache is not None:
-        cmd += ["--feature-cache", str(plan.feature_cache)]
     if variant_step(run) > 0:
         return [*cmd, "--resume"]
-    if plan.init_from is not None:
-        # The preset's semantic decoder, so that shipped files from before a change of it move to it (a fresh
-        # training-only decoder; the checkpoints record the change in their warm start).
-        layers = preset(r.preset, variant=variant).model.semantic_decoder_layers
-        return [
-            *cmd, "--init-from", str(shipped_file(plan.init_from, variant)),
-            "--semantic-decoder-layers", str(layers),
-        ]  # fmt: skip
+    # The preset's semantic head, so that shipped files from before a change of it move to it (a fresh
+    # training-only head; the checkpoints record the change in their warm start).
+    layers = preset(r.preset, variant=variant).model.semantic_head_layers
     return [
-        *cmd, "--preset", r.preset, "--variant", variant, "--teacher", r.teacher, "--seed", str(r.seed),
-        "--teacher-target", r.teacher_target, "--distillation-form", r.distillation_form,
-        "--batch-size", str(r.batch_size), "--segment-seconds", str(r.segment_seconds), "--lr", str(r.lr),
-        "--adversarial-start", str(r.adversarial_start), "--checkpoint-every", str(r.round_steps),
-        "--sample-every", str(r.eval_every), "--log-every", "10",
-    ]  # fmt: skip
+        *cmd,
+        "--init-from",
+        str(shipped_file(plan.init_from, variant)),
+        "--semantic-head-layers",
+        str(layers),
+    ]
 
 
 def _train_round(plan: Plan, target: int, manifest: Path) -> None:
@@ -272,7 +293,7 @@ def _shipped_anneals(plan: Plan) -> tuple[tuple[int, int], ...]:
     if plan.init_from is None:
         return ()
     meta = ckpt.read_metadata(shipped_file(plan.init_from, plan.variants[0]))
-    return TrainConfig.from_json(meta["train_config"]).optim.anneals
+    return TrainConfig.from_json(meta["train_config"]).optim.schedule.anneals
 
 
 def read_anneals(path: Path) -> tuple[tuple[int, int], ...]:
@@ -284,12 +305,12 @@ def read_anneals(path: Path) -> tuple[tuple[int, int], ...]:
 def check_anneal(plan: Plan, step_now: int) -> Plan:
     """`plan` with the run's anneals, checked before any variant trains so that a refusal is one line here
     rather than four failed training commands: asked for once (then recorded in OUT/anneal.json and kept by
-    every later run, with or without the options), under the rule of `resolve_anneals`."""
+    every later run, with or without the options), under the schedule's one rule (Schedule.with_anneal)."""
     path = plan.out / ANNEAL_FILE
-    stored = read_anneals(path) if path.is_file() else _shipped_anneals(plan)
-    anneals = resolve_anneals(
-        stored, plan.anneal, rewarm=plan.rewarm, step=step_now, target=plan.steps, run=str(plan.out)
-    )
+    stored = Schedule(anneals=read_anneals(path) if path.is_file() else _shipped_anneals(plan))
+    anneals = stored.with_anneal(
+        plan.anneal, rewarm=plan.rewarm, step=step_now, target=plan.steps, run=str(plan.out)
+    ).anneals
     if not anneals:
         return plan
     (start, steps), earlier = anneals[-1], anneals[:-1]

@@ -85,6 +85,6 @@ def test_a_semantic_decoder_that_can_only_fit_a_rank_8_map_is_refused(
     tmp_path: Path, speech_dir: Path, feature_cache: Path, tiny_config, run_options
 ):
     cfg = _config(tiny_config, "dac-distill")
-    cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, semantic_decoder_layers=0))
+    cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, semantic_head_layers=0))
     with pytest.raises(HybridcodecError, match="can fit only a rank-4 map"):
         Trainer(config=cfg, options=run_options(tmp_path / "r", speech_dir, feature_cache, 2))

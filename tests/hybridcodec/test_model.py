@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 
 import pytest
 import torch
 
-from hybridcodec.config import VARIANTS, preset
+from hybridcodec import checkpoint as ckpt
+from hybridcodec.config import VARIANTS, ModelConfig, preset
 from hybridcodec.errors import HybridcodecError
 from hybridcodec.model import HybridCodec
 
@@ -139,3 +142,27 @@ def test_invalid_codes_are_refused():
 def test_variant_is_validated():
     with pytest.raises(HybridcodecError, match="variant"):
         dataclasses.replace(preset("tiny").model, variant="encodec")
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "minireplication" / "checkpoints" / "mini"
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_shipped_checkpoints_load_with_their_stored_semantic_head_name(variant: str):
+    """The shipped minis store the head's size as `semantic_decoder_layers` and its weights as `semantic_head.*`;
+    both still read, strictly."""
+    path = SHIPPED / f"{variant}.safetensors"
+    if not path.is_file():
+        pytest.skip(f"{path} is not in this checkout")
+    stored = json.loads(ckpt.read_metadata(path)["model_config"])
+    model, _ = ckpt.load_model(path)  # every tensor matches the architecture its config rebuilds
+    assert model.config.semantic_head_layers == stored.get("semantic_decoder_layers", 0)
+    assert (model.semantic_head is not None) == (variant != "dac")
+
+
+def test_a_stored_model_config_of_either_name_gives_the_same_semantic_head():
+    cfg = preset("tiny", variant="dac-distill").model
+    data = json.loads(cfg.to_json())
+    assert "semantic_head_layers" in data
+    data["semantic_decoder_layers"] = data.pop("semantic_head_layers")
+    assert ModelConfig.from_json(json.dumps(data)) == cfg

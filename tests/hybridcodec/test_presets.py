@@ -22,7 +22,7 @@ def paper_model() -> HybridCodec:
 
 def test_paper_parameter_count(paper_model: HybridCodec):
     total = count(paper_model)
-    inference = total - count(paper_model.semantic_head)  # the semantic decoder only serves the training loss
+    inference = total - count(paper_model.semantic_head)  # the semantic head only serves the training loss
     assert abs(inference - PAPER_PARAMS) / PAPER_PARAMS < 0.005, inference
     assert inference == 159_509_922
     assert total == 201_529_762  # + 5 ConvNeXt blocks and a 1x1 conv to the teacher space (training only)

@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 
 from hybridcodec import checkpoint as ckpt
 from hybridcodec.cli import main
-from hybridcodec.config import OptimConfig, TrainConfig
+from hybridcodec.config import TrainConfig
 from hybridcodec.errors import HybridcodecError
 from hybridcodec.train import Trainer, train
 
@@ -191,60 +191,6 @@ def test_mixed_precision_steps_run(precision: str, tmp_path: Path, speech_dir: P
     assert logs[-1]["loss/mel"] > 0
 
 
-def test_learning_rate_is_dac_decay_then_a_linear_anneal_to_zero():
-    plain = OptimConfig(lr=1e-3, lr_gamma=0.99)
-    assert plain.generator_lr(0) == 1e-3 and plain.anneal is None
-    assert plain.generator_lr(50) == pytest.approx(1e-3 * 0.99**50, rel=1e-12)
-    annealed = OptimConfig(lr=1e-3, lr_gamma=0.99, anneal_start=40, anneal_steps=20)
-    assert annealed.anneal == (40, 20)
-    assert annealed.generator_lr(39) == plain.generator_lr(39)  # untouched before the anneal
-    assert annealed.generator_lr(40) == pytest.approx(plain.generator_lr(40), rel=1e-12)
-    assert annealed.generator_lr(50) == pytest.approx(0.5 * plain.generator_lr(50), rel=1e-12)
-    assert annealed.generator_lr(59) == pytest.approx(plain.generator_lr(59) / 20, rel=1e-12)
-    assert annealed.generator_lr(60) == 0.0
-
-
-def test_a_rewarm_returns_to_the_schedule_after_a_finished_anneal_then_anneals_again():
-    plain = OptimConfig(lr=1e-3, lr_gamma=0.99)
-    rewarmed = OptimConfig(
-        lr=1e-3, lr_gamma=0.99, anneal_start=80, anneal_steps=10, earlier_anneals=((40, 20),)
-    )
-    assert rewarmed.anneals == ((40, 20), (80, 10))
-    assert rewarmed.generator_lr(50) == pytest.approx(0.5 * plain.generator_lr(50), rel=1e-12)  # first anneal
-    assert rewarmed.generator_lr(60) == plain.generator_lr(
-        60
-    )  # re-warmed at its end, straight to the schedule
-    assert rewarmed.generator_lr(79) == plain.generator_lr(79)
-    assert rewarmed.generator_lr(85) == pytest.approx(0.5 * plain.generator_lr(85), rel=1e-12)
-    assert rewarmed.generator_lr(90) == 0.0 and rewarmed.generator_lr(500) == 0.0
-    # Stored as JSON lists, read back as the same (hashable) config.
-    config = dataclasses.replace(TrainConfig(), optim=rewarmed)
-    assert TrainConfig.from_json(config.to_json()) == config
-
-
-def test_anneal_rule_moves_an_anneal_not_begun_and_rewarms_only_a_finished_one():
-    from hybridcodec.config import resolve_anneals
-
-    # Not begun yet (the run is at its start step or before): moved, nothing trained under it.
-    assert resolve_anneals(((40, 20),), (50, 20), step=40, target=60) == ((50, 20),)
-    with pytest.raises(HybridcodecError, match="already anneals from step 40 over 20"):
-        resolve_anneals(((40, 20),), (50, 20), step=41, target=60)  # begun: kept
-    with pytest.raises(HybridcodecError, match=r"still annealing \(its learning rate reaches 0 at step 60\)"):
-        resolve_anneals(((40, 20),), (70, 10), rewarm=True, step=55, target=80)
-    with pytest.raises(HybridcodecError, match="add --rewarm"):
-        resolve_anneals(((40, 20),), (70, 10), step=60, target=80)  # finished: the hint names the way on
-    with pytest.raises(HybridcodecError, match="needs the next anneal"):
-        resolve_anneals(((40, 20),), None, rewarm=True, step=60, target=80)
-    assert resolve_anneals(((40, 20),), (70, 10), rewarm=True, step=60, target=80) == ((40, 20), (70, 10))
-    # Asked again once recorded (the same command run again): kept as it is, with or without --rewarm.
-    assert resolve_anneals(((40, 20), (70, 10)), (70, 10), rewarm=True, step=75, target=80) == (
-        (40, 20),
-        (70, 10),
-    )
-    with pytest.raises(HybridcodecError, match="goes past step 80"):
-        resolve_anneals(((40, 20), (70, 10)), None, step=75, target=81)
-
-
 def test_an_anneal_added_on_resume_is_followed_kept_and_never_trained_past(
     trained_run: dict, tmp_path: Path, speech_dir: Path, feature_cache: Path, run_options
 ):
@@ -259,12 +205,12 @@ def test_an_anneal_added_on_resume_is_followed_kept_and_never_trained_past(
     with pytest.raises(HybridcodecError, match=r"at or after the current step \(30\)"):
         Trainer(config=None, options=options(34, anneal=(10, 4)))
     Trainer(config=None, options=options(33, anneal=(30, 4))).fit()
-    oc = stored_config(out).optim
-    assert (oc.anneal_start, oc.anneal_steps) == (30, 4)  # recorded in the checkpoint's config
+    schedule = stored_config(out).optim.schedule
+    assert schedule.anneals == ((30, 4),)  # recorded in the checkpoint's config
     # Resumed without the options, the run keeps its anneal: update 34 (index 33) at a quarter of the rate.
     Trainer(config=None, options=options(34)).fit()
     lrs = [float(r["lr"]) for r in read_csv(out / "metrics.csv") if int(r["step"]) > 30]
-    decay = [oc.lr * oc.lr_gamma**s for s in range(30, 34)]
+    decay = [schedule.lr * schedule.gamma**s for s in range(30, 34)]
     assert lrs == pytest.approx([d * f for d, f in zip(decay, (1, 0.75, 0.5, 0.25), strict=True)], rel=1e-5)
     with pytest.raises(HybridcodecError, match="reaches 0"):
         Trainer(config=None, options=options(36)).fit()
@@ -272,12 +218,40 @@ def test_an_anneal_added_on_resume_is_followed_kept_and_never_trained_past(
         Trainer(config=None, options=options(34, anneal=(31, 3)))
     # Past the finished anneal only by a re-warm: back on the schedule at once, then the next anneal.
     Trainer(config=None, options=options(38, anneal=(36, 2), rewarm=True)).fit()
-    oc = stored_config(out).optim
-    assert oc.anneals == ((30, 4), (36, 2))  # the earlier anneal stays on record
+    schedule = stored_config(out).optim.schedule
+    assert schedule.anneals == ((30, 4), (36, 2))  # the earlier anneal stays on record
     lrs = [float(r["lr"]) for r in read_csv(out / "metrics.csv") if int(r["step"]) > 34]
-    decay = [oc.lr * oc.lr_gamma**s for s in range(34, 38)]
+    decay = [schedule.lr * schedule.gamma**s for s in range(34, 38)]
     assert lrs == pytest.approx([d * f for d, f in zip(decay, (1, 1, 1, 0.5), strict=True)], rel=1e-5)
 
 
 def stored_config(run: Path) -> TrainConfig:
     return TrainConfig.from_json(ckpt.read_metadata(run)["train_config"])
+
+
+def test_train_reads_a_new_runs_config_from_a_file_and_refuses_options_that_contradict_it(
+    tmp_path: Path, speech_dir: Path, tiny_config, capsys
+):
+    config = tiny_config(variant="dac", batch_size=2, segment_seconds=0.24, seed=3)
+    path = tmp_path / "config.json"
+    path.write_text(config.to_json())
+    out = tmp_path / "run"
+    argv = ["train", "--config", str(path), "--data", str(speech_dir), "--steps", "2", "--no-progress"]
+    refused = {
+        "--batch-size, --lr would contradict it": ["--batch-size", "3", "--lr", "1e-2"],
+        "--preset would contradict it": ["--preset", "tiny"],
+        "--anneal-start/--anneal-steps/--rewarm would contradict it": [
+            "--anneal-start",
+            "1",
+            "--anneal-steps",
+            "1",
+        ],
+        "--config starts a new run; --resume continues": ["--resume"],
+    }
+    for message, extra in refused.items():
+        assert main([*argv, "--out", str(out), *extra]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+    # What agrees with the file is no contradiction: the run trains under the file's config.
+    assert main([*argv, "--out", str(out), "--seed", "3", "--variant", "dac"]) == 0
+    assert stored_config(out) == config

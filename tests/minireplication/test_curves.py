@@ -46,7 +46,7 @@ def test_the_anneal_spans_are_read_from_the_checkpoint_config(tmp_path: Path):
     import dataclasses
 
     from hybridcodec import checkpoint as ckpt
-    from hybridcodec.config import preset
+    from hybridcodec.config import Schedule, preset
     from hybridcodec.model import HybridCodec
     from minireplication.curves import anneal_spans
 
@@ -56,15 +56,13 @@ def test_the_anneal_spans_are_read_from_the_checkpoint_config(tmp_path: Path):
     ckpt.save_model(tmp_path / "hybrid" / ckpt.MODEL_FILE, model, {"train_config": cfg.to_json()})
     assert anneal_spans(tmp_path) == []  # trained without an anneal
     annealed = dataclasses.replace(
-        cfg, optim=dataclasses.replace(cfg.optim, anneal_start=700, anneal_steps=300)
+        cfg, optim=dataclasses.replace(cfg.optim, schedule=Schedule(anneals=((700, 300),)))
     )
     ckpt.save_model(tmp_path / "hybrid" / ckpt.MODEL_FILE, model, {"train_config": annealed.to_json()})
     assert anneal_spans(tmp_path) == [(700, 1000)]
     rewarmed = dataclasses.replace(
         cfg,
-        optim=dataclasses.replace(
-            cfg.optim, anneal_start=1500, anneal_steps=500, earlier_anneals=((700, 300),)
-        ),
+        optim=dataclasses.replace(cfg.optim, schedule=Schedule(anneals=((700, 300), (1500, 500)))),
     )
     ckpt.save_model(tmp_path / "hybrid" / ckpt.MODEL_FILE, model, {"train_config": rewarmed.to_json()})
     assert anneal_spans(tmp_path) == [(700, 1000), (1500, 2000)]

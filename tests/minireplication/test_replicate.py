@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from hybridbench.errors import HybridbenchError
+from hybridcodec.config import TrainConfig
 from hybridcodec.errors import HybridcodecError
 from minireplication import replicate
 from minireplication.replicate import Plan, Recipe, variant_step
@@ -145,18 +146,22 @@ def test_an_anneal_is_asked_for_once_then_kept_and_passed_to_every_variant(tmp_p
     assert kept.anneal == (8, 6)
     with pytest.raises(HybridcodecError, match="already anneals from step 8 over 6"):
         replicate.check_anneal(plan(14, anneal=(12, 2)), step_now=12)
-    cmd = replicate._train_command(kept, "dac", 14, tmp_path / "manifest.txt", threads=1)
-    assert cmd[cmd.index("--anneal-start") + 1 : cmd.index("--anneal-start") + 4] == [
-        "8",
-        "--anneal-steps",
-        "6",
-    ]
-    assert "--rewarm" not in cmd
+    assert variant_config_of(kept).optim.schedule.anneals == ((8, 6),)
     # Once it has finished (step 14), a re-warm trains on to a later anneal; both stay on record.
     rewarmed = replicate.check_anneal(dataclasses.replace(plan(20, anneal=(16, 4)), rewarm=True), step_now=14)
     assert (rewarmed.earlier_anneals, rewarmed.anneal) == (((8, 6),), (16, 4))
     assert replicate.read_anneals(tmp_path / replicate.ANNEAL_FILE) == ((8, 6), (16, 4))
     again = replicate.check_anneal(plan(20), step_now=17)  # a later run, without the options
     assert (again.earlier_anneals, again.anneal) == (((8, 6),), (16, 4))
-    cmd = replicate._train_command(again, "dac", 18, tmp_path / "manifest.txt", threads=1)
-    assert "--rewarm" in cmd and cmd[cmd.index("--anneal-start") + 1] == "16"
+    assert variant_config_of(again).optim.schedule.anneals == ((8, 6), (16, 4))
+
+
+def variant_config_of(plan: Plan) -> TrainConfig:
+    """The config a new `dac` run of `plan` is given: the file its train command names."""
+    cmd = replicate._train_command(plan, "dac", 14, plan.out / "manifest.txt", threads=1)
+    path = Path(cmd[cmd.index("--config") + 1])
+    assert path == plan.out / "dac" / replicate.CONFIG_FILE and "--anneal-start" not in cmd
+    config = TrainConfig.from_json(path.read_text())
+    assert config == replicate.variant_config(plan.recipe, "dac", config.optim.schedule.anneals)
+    assert (config.batch_size, config.optim.schedule.lr, config.checkpoint_every) == (2, RECIPE.lr, 2)
+    return config
