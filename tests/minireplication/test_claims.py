@@ -76,6 +76,35 @@ def test_verdicts_follow_the_paired_intervals():
         v for v in replication.verdicts(rows, summary, measured) if "faster than DualCodec" in v.claim
     )
     assert speed.verdict == "partly (faster, < 3x)" and "encode 2.5x, encode+decode 2.5x" in speed.here
+    assert "mini models" in speed.claim  # labelled as the minis' setting, not the paper's
+
+
+def test_the_paper_size_measurement_decides_the_speed_claim_and_the_minis_follow():
+    from hybridbench.report.aggregate import item_frame, summarize
+    from minireplication.paper_speed import DUAL, HYBRID, Subject
+    from minireplication.paper_speed import summarize as summarize_speed
+
+    def subject(name, enc, dec):
+        s = Subject(name=name, sample_rate=24000, params={}, encode=None, decode=None)
+        s.times = {"encode": list(enc), "decode": list(dec)}
+        return s
+
+    # Two rounds of 2 s of audio: HybridCodec 0.4 + 0.4 s, then 0.5 + 0.5 s; DualCodec 1.2 + 0.4, 1.0 + 0.5.
+    timed = [subject(HYBRID, (0.4, 0.5), (0.4, 0.5)), subject(DUAL, (1.2, 1.0), (0.4, 0.5))]
+    paper = summarize_speed(timed, seconds=2.0, batch=1, repeats=2, device="test CPU")
+    assert paper.rtf[HYBRID] == {"encode": 0.225, "decode": 0.225, "encode+decode": 0.45}
+    assert paper.ratio_rounds == (2.0, 1.5)  # (1.2 + 0.4) / 0.8 and (1.0 + 0.5) / 1.0
+    assert paper.speedup == 0.775 / 0.45 and paper.encode_speedup == 1.1 / 0.45
+
+    rows = _rows()
+    found = replication.verdicts(rows, summarize(item_frame(rows), ["pesq-wb"]), paper_speed=paper)
+    speeds = [v for v in found if "faster than DualCodec" in v.claim]
+    assert len(speeds) == 2 and "paper-size" in speeds[0].claim and "mini models" in speeds[1].claim
+    assert (
+        speeds[0].verdict == "partly (faster, < 3x)"
+        and "encode+decode 1.72x (per round 1.50-2.00)" in speeds[0].here
+    )
+    assert speeds[1].verdict == "held"  # the minis' ratio, 4x, does not decide it
 
 
 def test_distillation_alone_is_dac_distill_against_dac():
