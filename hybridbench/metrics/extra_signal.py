@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from hybridbench.metrics.base import Metric, MetricFailure, MetricSpec
-from hybridbench.metrics.signal import SILENCE_PEAK
+from hybridbench.metrics.signal import PESQ_MAX_SECONDS, SILENCE_PEAK, check_pesq_length
 
 PESQ_NB_RATE = 8000
 
@@ -38,13 +38,16 @@ class PesqNarrowband(Metric):
         unit="MOS-LQO",
         description=(
             "ITU-T P.862 narrowband PESQ (P.862.1 MOS-LQO mapping, range about 1.02 to 4.55) on both signals "
-            "resampled from 16 to 8 kHz; not comparable with pesq-wb"
+            "resampled from 16 to 8 kHz; not comparable with pesq-wb; signals over "
+            f"{PESQ_MAX_SECONDS:.0f} s are a recorded failure (the pesq library can crash on them)"
         ),
     )
 
     def score(self, reference: np.ndarray, degraded: np.ndarray) -> float:
         from pesq import NoUtterancesError, PesqError, pesq
 
+        # The crash depends on duration, not on rate (see metrics/signal.py), so the same bound holds at 8 kHz.
+        check_pesq_length(reference, degraded, self.spec.sample_rate, self.spec.name)
         ref8 = _resample(reference, self.spec.sample_rate, PESQ_NB_RATE)
         deg8 = _resample(degraded, self.spec.sample_rate, PESQ_NB_RATE)
         try:
