@@ -4,7 +4,8 @@ Missing or unreadable audio is never dropped by a loader. `items()` returns ever
 whether or not its audio decodes; the runner loads each one and records a counted failure with the reason when it
 can't. Rows that cannot become an item at all (no transcript, a malformed line, a duplicate id, audio without a
 transcript) are listed by the suite's `problems()` with the reason, so a reviewer sees them instead of a
-silently shorter suite. (The Asterisk suites are the one exception, and say why: their packages are known to
+silently shorter suite; so is a line that is not UTF-8, or a file that cannot be read (`read_lines`), so one
+bad byte costs one row, not the suite. (The Asterisk suites are the one exception, and say why: their packages are known to
 list prompts they do not ship, so such a line is a problem there, not a failing item.)
 """
 
@@ -46,6 +47,40 @@ class ScannedSuite(Suite):
     def problems(self) -> list[Problem]:
         """Rows of the dataset that did not become items, with the reason."""
         return list(self._scan[1])
+
+
+def read_lines(path: Path, source: str) -> tuple[list[tuple[int, str]], list[Problem]]:
+    """A text file's lines as (line number, text), decoded as UTF-8, and the lines that could not be.
+
+    A line that is not UTF-8 (a transcript saved as Latin-1, a stray byte) becomes a Problem at `source:line`
+    instead of a UnicodeDecodeError that would stop every other row of the suite; a file that cannot be read at
+    all is one Problem. A UTF-8 byte-order mark (Windows editors write one) is dropped: kept, it would be glued
+    invisibly to the first line's id and path. Lines are split at "\n" (a "\r" before it is dropped), so the
+    line numbers are the ones an editor shows whatever the bytes on the other lines are.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return [], [Problem(source, f"cannot read the file: {exc.strerror or exc}")]
+    lines: list[tuple[int, str]] = []
+    problems: list[Problem] = []
+    raw_lines = data.split(b"\n")
+    if raw_lines and raw_lines[-1] == b"":
+        raw_lines.pop()  # the newline that ends the last line does not start another one
+    for lineno, raw in enumerate(raw_lines, start=1):
+        try:
+            text = raw.removesuffix(b"\r").decode("utf-8-sig" if lineno == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            problems.append(
+                Problem(
+                    f"{source}:{lineno}",
+                    f"line is not UTF-8 (byte 0x{raw[exc.start]:02x} at byte {exc.start + 1} of the line); "
+                    "re-save the file as UTF-8",
+                )
+            )
+            continue
+        lines.append((lineno, text))
+    return lines, problems
 
 
 def candidate_roots(explicit: str | Path | None, env_var: str, *defaults: Path) -> list[Path]:

@@ -20,7 +20,8 @@ Choices:
   run's manifest) says exactly which clips were used.
 - Items keep the TSV's row order; id = clip file stem; speaker = client_id; the sentence is kept as published.
 - A row whose MP3 is missing or does not decode is still an item: the runner's load fails and records a counted
-  failure with the reason. Rows with no path or no sentence, and repeated clips, are listed by `problems()`.
+  failure with the reason. Rows with no path or no sentence, lines that are not UTF-8, and repeated clips, are
+  listed by `problems()`.
 - MP3 is decoded by libsndfile (soundfile >= 0.12) or, where that lacks MP3, by FFmpeg through PyAV.
 """
 
@@ -40,6 +41,7 @@ from hybridbench.suites.common import (
     candidate_roots,
     default_data_dir,
     deterministic_subset,
+    read_lines,
 )
 
 ENV_VAR = "HYBRIDBENCH_COMMONVOICE"
@@ -58,10 +60,33 @@ def find_locale_dir(roots: list[Path], locale: str) -> Path | None:
     return None
 
 
-def read_tsv(path: Path) -> list[dict[str, str]]:
-    """Rows of a Common Voice TSV. Quoting is off: sentences contain bare double quotes."""
-    with path.open(encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+def read_tsv(path: Path) -> tuple[list[tuple[int, dict[str, str]]], list[Problem]]:
+    """Rows of a Common Voice TSV as (line number, row), and the lines that are not UTF-8 (see `read_lines`).
+
+    Quoting is off (sentences contain bare double quotes), so each line is one row and is split on its own;
+    a header that is not UTF-8 leaves nothing to name the columns by, which is an error, not a row problem.
+    """
+    lines, problems = read_lines(path, path.name)
+    if problems and (not lines or lines[0][0] != 1):  # the file, or its header line, could not be read
+        raise HybridbenchError(
+            str(problems[0]), "a Common Voice split is UTF-8 text whose first line names the columns"
+        )
+    if not lines:
+        return [], []
+    (_, header_line), *body = lines
+    header = _fields(header_line)
+    rows = []
+    for lineno, line in body:
+        if not line:
+            continue  # as csv.DictReader does
+        values = _fields(line)
+        # A short row keeps every column (None where it has no value), as csv.DictReader does.
+        rows.append((lineno, dict(zip(header, values + [None] * (len(header) - len(values)), strict=False))))
+    return rows, problems
+
+
+def _fields(line: str) -> list[str]:
+    return next(csv.reader([line], delimiter="\t", quoting=csv.QUOTE_NONE))
 
 
 def read_clip_durations(locale_dir: Path) -> dict[str, float]:
@@ -69,8 +94,10 @@ def read_clip_durations(locale_dir: Path) -> dict[str, float]:
     path = locale_dir / "clip_durations.tsv"
     if not path.is_file():
         return {}
+    # Only a shortcut: a clip whose line here is unreadable has its duration read from the audio instead.
+    rows, _ = read_tsv(path)
     durations = {}
-    for row in read_tsv(path):
+    for _, row in rows:
         clip, ms = row.get("clip"), row.get("duration[ms]")
         if clip and ms and ms.strip().isdigit():
             durations[clip] = int(ms) / 1000
@@ -123,13 +150,12 @@ class CommonVoiceFrench(ScannedSuite):
                 f"{self.name}: no {self.locale}/{self.split}.tsv under {', '.join(map(str, self.roots))}",
                 f"splits found: {', '.join(available)}" if available else _how_to_get(),
             )
-        table = read_tsv(tsv)
-        _check_table(tsv, table, self.locale)
+        table, problems = read_tsv(tsv)
+        _check_table(tsv, [row for _, row in table], self.locale)
         durations = read_clip_durations(locale_dir)
         rows: list[tuple[str, dict[str, str]]] = []
-        problems: list[Problem] = []
         seen: set[str] = set()
-        for lineno, row in enumerate(table, start=2):  # line 1 is the header
+        for lineno, row in table:
             where = f"{tsv.name}:{lineno}"
             clip, sentence = (row.get("path") or "").strip(), (row.get("sentence") or "").strip()
             if not clip or not sentence:

@@ -13,7 +13,7 @@ Items are every transcript line (audio: the FLAC, or a same-named WAV for a conv
 (speaker, chapter, utterance) number; speaker = the LibriSpeech speaker id; the transcript is kept as published
 (capitals, no punctuation): normalization happens at scoring.
 A transcript line whose FLAC is missing is still an item (the runner records its load failure); a FLAC with no
-transcript line, a malformed line and a duplicate id are listed by `problems()`.
+transcript line, a malformed line, a line that is not UTF-8 and a duplicate id are listed by `problems()`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,13 @@ from hybridbench.audio import probe_duration
 from hybridbench.errors import HybridbenchError
 from hybridbench.paths import cache_dir
 from hybridbench.suites.base import Item, SuiteStatus
-from hybridbench.suites.common import Problem, ScannedSuite, candidate_roots, default_data_dir
+from hybridbench.suites.common import (
+    Problem,
+    ScannedSuite,
+    candidate_roots,
+    default_data_dir,
+    read_lines,
+)
 from hybridbench.suites.download import download, extract_tar
 
 ENV_VAR = "HYBRIDBENCH_LIBRISPEECH"
@@ -116,7 +122,9 @@ class _LibriSpeech(ScannedSuite):
         items: dict[str, Item] = {}
         problems: list[Problem] = []
         for trans in sorted(split_dir.glob("*/*/*.trans.txt")):
-            for lineno, line in enumerate(trans.read_text(encoding="utf-8").splitlines(), start=1):
+            lines, unreadable = read_lines(trans, str(trans.relative_to(split_dir)))
+            problems.extend(unreadable)
+            for lineno, line in lines:
                 if not line.strip():
                     continue
                 utt_id, _, text = line.strip().partition(" ")

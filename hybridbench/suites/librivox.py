@@ -25,7 +25,7 @@ from hybridbench.audio import probe_duration
 from hybridbench.errors import HybridbenchError
 from hybridbench.suites import debian
 from hybridbench.suites.base import Item, SuiteStatus
-from hybridbench.suites.common import Problem, ScannedSuite, candidate_roots
+from hybridbench.suites.common import Problem, ScannedSuite, candidate_roots, read_lines
 
 ENV_VAR = "HYBRIDBENCH_LIBRIVOX"
 DEBIAN_DIR = Path("/usr/share/pocketsphinx/test/data/librivox")
@@ -34,11 +34,14 @@ SPEAKER = "librivox-sense_and_sensibility_01_austen"
 _LINE = re.compile(r"^\s*(?:<s>)?\s*(?P<text>.*?)\s*(?:</s>)?\s*\((?P<id>[^()\s]+)\)\s*$")
 
 
-def parse_transcription(content: str, source: str) -> tuple[dict[str, str], list[Problem]]:
-    """utterance id -> text from a sphinx `transcription` file."""
+def parse_transcription(
+    content: str | list[tuple[int, str]], source: str
+) -> tuple[dict[str, str], list[Problem]]:
+    """utterance id -> text from a sphinx `transcription` file (its text, or its numbered lines)."""
     texts: dict[str, str] = {}
     problems: list[Problem] = []
-    for lineno, line in enumerate(content.splitlines(), start=1):
+    lines = list(enumerate(content.splitlines(), start=1)) if isinstance(content, str) else content
+    for lineno, line in lines:
         if not line.strip():
             continue
         match = _LINE.match(line)
@@ -90,10 +93,16 @@ class LibriVoxMini(ScannedSuite):
         if folder is None:
             where = ", ".join(map(str, self.roots))
             raise HybridbenchError(f"{self.name}: no transcription file under {where}", self.status().hint)
-        transcription = folder / "transcription"
-        texts, problems = parse_transcription(transcription.read_text(encoding="utf-8"), "transcription")
+        lines, problems = read_lines(folder / "transcription", "transcription")
+        texts, malformed = parse_transcription(lines, "transcription")
+        problems.extend(malformed)
         fileids = folder / "fileids"
-        order = fileids.read_text(encoding="utf-8").split() if fileids.is_file() else list(texts)
+        if fileids.is_file():
+            id_lines, unreadable = read_lines(fileids, "fileids")
+            problems.extend(unreadable)
+            order = [utt_id for _, line in id_lines for utt_id in line.split()]
+        else:
+            order = list(texts)
         items = []
         for utt_id in order:
             if utt_id not in texts:

@@ -10,7 +10,7 @@ no recording of it exists. A codec can only reconstruct recordings, so each item
 against its own `prompt_text`. That is the only reading of "SeedTTS-en" that gives a codec a reference audio and a
 reference transcript, and it is this harness's choice (the HybridCodec paper does not say which files it used).
 A prompt wav that several meta.lst lines share is one item (first line wins; a different prompt_text on a later
-line is listed by `problems()`). Items keep meta.lst order; id = the wav's file stem; speaker = None, because
+line is listed by `problems()`, as is a line that is not UTF-8). Items keep meta.lst order; id = the wav's file stem; speaker = None, because
 seed-tts-eval does not publish the Common Voice client ids; duration from the WAV header.
 
 The data is looked for under `--data-root`, then `$HYBRIDBENCH_SEEDTTS`, then `$HYBRIDBENCH_CACHE/data`; each may
@@ -27,7 +27,13 @@ from pathlib import Path
 from hybridbench.audio import probe_duration
 from hybridbench.errors import HybridbenchError
 from hybridbench.suites.base import Item, SuiteStatus
-from hybridbench.suites.common import Problem, ScannedSuite, candidate_roots, default_data_dir
+from hybridbench.suites.common import (
+    Problem,
+    ScannedSuite,
+    candidate_roots,
+    default_data_dir,
+    read_lines,
+)
 
 ENV_VAR = "HYBRIDBENCH_SEEDTTS"
 SOURCE = "https://github.com/BytedanceSpeech/seed-tts-eval"
@@ -71,9 +77,8 @@ class SeedTTSEnglish(ScannedSuite):
             where = ", ".join(map(str, self.roots))
             raise HybridbenchError(f"{self.name}: no en/meta.lst under {where}", _how_to_get())
         items: dict[Path, Item] = {}
-        problems: list[Problem] = []
-        lines = (lang_dir / "meta.lst").read_text(encoding="utf-8").splitlines()
-        for lineno, line in enumerate(lines, start=1):
+        lines, problems = read_lines(lang_dir / "meta.lst", "meta.lst")
+        for lineno, line in lines:
             if not line.strip():
                 continue
             where = f"meta.lst:{lineno}"
