@@ -46,3 +46,17 @@ def test_the_check_sees_a_private_import(tmp_path: Path):
         ]
     finally:
         bad.unlink()
+
+
+def test_the_direction_of_dependency_holds():
+    """import-linter's contract (pyproject.toml): also in `make lint`; here so that CI, which runs the tests,
+    refuses an import against the direction too."""
+    import shutil
+    import subprocess
+    import sys
+
+    exe = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
+    if exe is None:
+        pytest.skip("import-linter is not installed (pip install -e '.[dev]')")
+    done = subprocess.run([exe], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:]
