@@ -28,7 +28,7 @@ from hybridbench.hashing import sha256_file
 from hybridbench.metrics import METRICS, Metric, MetricFailure
 from hybridbench.metrics.asr import ASR_SAMPLE_RATE, AsrChoice, AsrProfile, Transcriber
 from hybridbench.provenance import collect
-from hybridbench.store import ResultRow, ResultStore
+from hybridbench.store import ResultRow, ResultStore, check_run_folder
 from hybridbench.suites import SUITES, Item
 from hybridbench.timing import timed
 
@@ -293,6 +293,9 @@ class Runner:
     def plan(self) -> RunPlan:
         """What the run will compute and what the store already holds; reads data and the store, writes nothing."""
         cfg = self.config
+        # Before any suite is read or model loaded: an unusable --out would otherwise end the run in a traceback
+        # after its first item.
+        check_run_folder(cfg.out)
         summary = RunSummary()
         suites = self._available_suites(summary)
         codec_plans = plan_codecs(cfg, summary)
@@ -377,6 +380,7 @@ class Runner:
     def execute(self, plan: RunPlan) -> RunSummary:
         """Compute the plan's work units, storing each row as it is made; returns the plan's summary, filled."""
         cfg, summary = self.config, plan.summary
+        check_run_folder(cfg.out)  # it may have changed since the plan
         for name, items in plan.items.items():
             _write_problems(cfg.out / f"problems-{name}.jsonl", plan.problems[name])
             hashes = {item.id: plan.hashes[(name, item.id)] for item in items}

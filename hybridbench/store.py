@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from hybridbench.errors import HybridbenchError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
@@ -40,6 +43,42 @@ CREATE TABLE IF NOT EXISTS invocations (
 """
 
 
+# The columns each table must have, in order (an INSERT writes them by position): a store with other columns is
+# another program's file or another schema, and writing into it would fail halfway or corrupt it.
+COLUMNS = {
+    "results": ("key", "codec", "suite", "item_id", "depth", "status", "error", "payload", "created"),
+    "invocations": ("id", "started", "config", "provenance", "computed", "reused"),
+}
+_DAMAGED_HINT = "move it aside or delete it to start a new store, or pass another --out"
+
+
+def check_run_folder(folder: Path) -> None:
+    """Refuse, with one line, an `--out` that cannot hold a run: a file, a path under a file, a folder (or the
+    nearest existing folder above it) that this process cannot write. Nothing is created here, so --dry-run
+    can check too; the run creates the folder when it writes its first file."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise HybridbenchError(f"--out {folder} is a file, not a folder", "pass a folder path to --out")
+    existing = folder
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise HybridbenchError(
+            f"--out {folder} is under {existing}, which is a file", "pass a folder path to --out"
+        )
+    # os.access says yes to root on a read-only mount, so try: create and remove a file where the run will write.
+    try:
+        with tempfile.TemporaryFile(dir=existing, prefix=".hybridbench-write-check-"):
+            pass
+    except OSError as exc:
+        raise HybridbenchError(
+            f"--out {folder}: cannot write in {existing} ({exc.strerror or exc})",
+            "pass a folder you can write to with --out",
+        ) from None
+
+
 @dataclass(frozen=True)
 class ResultRow:
     key: str
@@ -55,11 +94,55 @@ class ResultRow:
 class ResultStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.executescript(SCHEMA)
-        self.db.commit()
+        # Readers (compare, leaderboards) open stores too, maybe read-only ones: the write check of --out is the
+        # runner's (check_run_folder); here only what would otherwise end in a traceback.
+        if self.path.exists() and not self.path.is_file():
+            raise HybridbenchError(f"{self.path} is not a file", _DAMAGED_HINT)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path)
+        except (OSError, sqlite3.Error) as exc:
+            raise HybridbenchError(
+                f"cannot open the results store {self.path} ({exc})", "check the folder given to --out"
+            ) from None
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self._check_existing()
+            self.db.executescript(SCHEMA)
+            self.db.commit()
+        except sqlite3.DatabaseError as exc:  # "file is not a database", "database disk image is malformed"
+            self.db.close()
+            raise HybridbenchError(
+                f"{self.path} is not a readable results store ({exc})", _DAMAGED_HINT
+            ) from None
+        except HybridbenchError:
+            self.db.close()
+            raise
+
+    def _check_existing(self) -> None:
+        """An existing file must be this store, whole: otherwise a run would die on its first write or read
+        (a traceback) or add its tables into another program's database."""
+        tables = {
+            name: tuple(col[1] for col in self.db.execute(f"PRAGMA table_info({name})"))
+            for (name,) in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if name in COLUMNS
+        }
+        others = self.db.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        ).fetchone()[0] - len(tables)
+        if not tables and not others:
+            return  # a new (empty) file
+        wrong = [name for name in COLUMNS if tables.get(name) != COLUMNS[name]]
+        if wrong:
+            raise HybridbenchError(
+                f"{self.path} is a SQLite file of another schema (no matching {', '.join(wrong)} table)",
+                _DAMAGED_HINT,
+            )
+        # A truncated or overwritten file can open and list its tables, then fail on the page a later read
+        # needs; quick_check reads every page once (milliseconds for a store of thousands of rows).
+        verdict = self.db.execute("PRAGMA quick_check").fetchone()[0]
+        if verdict != "ok":
+            raise HybridbenchError(f"{self.path} is damaged (SQLite: {verdict})", _DAMAGED_HINT)
 
     def close(self) -> None:
         self.db.close()
