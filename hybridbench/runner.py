@@ -28,7 +28,7 @@ from hybridbench.hashing import sha256_file
 from hybridbench.metrics import METRICS, Metric, MetricFailure
 from hybridbench.metrics.asr import ASR_SAMPLE_RATE, AsrChoice, AsrProfile, Transcriber
 from hybridbench.provenance import collect
-from hybridbench.store import ResultRow, ResultStore, check_run_folder
+from hybridbench.store import ResultRow, ResultStore, check_run_folder, run_lock
 from hybridbench.suites import SUITES, Item
 from hybridbench.timing import timed
 
@@ -378,9 +378,15 @@ class Runner:
                         plan.work.append(WorkUnit(codec_plan, suite, item, todo))
 
     def execute(self, plan: RunPlan) -> RunSummary:
-        """Compute the plan's work units, storing each row as it is made; returns the plan's summary, filled."""
+        """Compute the plan's work units, storing each row as it is made; returns the plan's summary, filled.
+
+        The run folder is locked meanwhile (`store.run_lock`): a second run on it stops before computing."""
+        check_run_folder(self.config.out)  # it may have changed since the plan
+        with run_lock(self.config.out):
+            return self._execute(plan)
+
+    def _execute(self, plan: RunPlan) -> RunSummary:
         cfg, summary = self.config, plan.summary
-        check_run_folder(cfg.out)  # it may have changed since the plan
         for name, items in plan.items.items():
             _write_problems(cfg.out / f"problems-{name}.jsonl", plan.problems[name])
             hashes = {item.id: plan.hashes[(name, item.id)] for item in items}

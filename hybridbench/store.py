@@ -8,7 +8,9 @@ unless asked (`--retry-failed`), so a rerun reproduces the same table.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 import tempfile
 import time
@@ -77,6 +79,47 @@ def check_run_folder(folder: Path) -> None:
             f"--out {folder}: cannot write in {existing} ({exc.strerror or exc})",
             "pass a folder you can write to with --out",
         ) from None
+
+
+LOCK_NAME = "run.lock"
+
+
+@contextlib.contextmanager
+def run_lock(folder: Path) -> Iterator[Path]:
+    """Hold `folder/run.lock` while a run computes into `folder`; a second run on the same folder stops at once.
+
+    Two runs on one --out would both find the same rows missing and compute each twice. The lock is
+    fcntl.flock on the open file, not the file's existence: the kernel releases it when the process ends,
+    however it ends, so a lock left by a crashed or killed run never blocks the next one (the file itself stays,
+    and means nothing without the flock). The file holds the holder's process id, for the message. Where
+    fcntl does not exist (Windows) there is no lock and a run proceeds as before.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        yield Path(folder) / LOCK_NAME
+        return
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOCK_NAME
+    with open(path, "a+", encoding="utf-8") as f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "unknown"
+            raise HybridbenchError(
+                f"another run is computing into {folder}: {path} is held by process {holder}",
+                "wait for it to finish, or pass another --out",
+            ) from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        try:
+            yield path
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,17 @@ Each ends as a one-line error with what to do (`hybridbench run` returns 2), bef
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from hybridbench.cli import main
-from hybridbench.store import ResultRow, ResultStore
+from hybridbench.errors import HybridbenchError
+from hybridbench.store import ResultRow, ResultStore, run_lock
 
 DRY = [
     "run",
@@ -122,3 +126,43 @@ def test_out_in_a_folder_that_cannot_be_written(capsys, tmp_path):
         pytest.skip("needs /sys, a folder that refuses writes even to root")
     err = _one_line_error(capsys, *DRY, "--out", "/sys/hybridbench-run")
     assert "--out /sys/hybridbench-run: cannot write in /sys" in err and "you can write to" in err
+
+
+# ---- two runs on one --out -------------------------------------------------------------------------------------
+
+RUN = ["run", "--codecs", "identity", "--suites", "synthetic-en", "--limit", "1", "--depths", "1"]
+RUN += ["--timing-repeats", "1"]
+
+
+def test_a_second_run_on_the_same_out_refuses_at_once(capsys, tmp_path):
+    out = tmp_path / "run"
+    with run_lock(out) as lock:  # a second open of the lock file conflicts like another process would
+        err = _one_line_error(capsys, *RUN, "--out", str(out))
+    assert f"another run is computing into {out}: {lock} is held by process {os.getpid()}" in err
+    assert "pass another --out" in err
+    assert not (out / "results.sqlite").exists()  # refused before computing anything
+
+
+def test_the_lock_of_a_dead_run_does_not_block(tmp_path):
+    out = tmp_path / "run"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(HybridbenchError, match=f"held by process {holder.pid}"), run_lock(out):
+            pass
+    finally:
+        holder.kill()  # as a crash or kill -9 would end it: nothing removes the file
+        holder.wait()
+    assert (out / "run.lock").is_file()
+    with run_lock(out):
+        pass
+
+
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from hybridbench.store import run_lock
+with run_lock(Path(sys.argv[1])):
+    print("locked", flush=True)
+    time.sleep(600)
+"""
