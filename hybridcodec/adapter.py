@@ -34,6 +34,7 @@ class HybridCodec(Codec):
     frame_rate = 25.0
     codebook_sizes = _PAPER_SIZES
     causal = True
+    streamable = True  # chunked encode/decode equal to the offline codes and audio: hybridcodec.streaming
     weights_license = "whatever your training data allows (trained locally)"
     source = "hybridcodec/ in this repository (reimplementation of arXiv 2606.06743)"
     description = (
@@ -76,6 +77,7 @@ class HybridCodec(Codec):
                 "frame_rate": cfg.frame_rate,
                 "codebook_sizes": cfg.codebook_sizes,
                 "causal": cls.causal and not cfg.needs_teacher_at_inference,
+                "streamable": cls.streamable and not cfg.needs_teacher_at_inference,
                 "needs_ssl_at_inference": cfg.needs_teacher_at_inference,
                 "parameters": _count_parameters(resolve_model_path(weights)),
                 "extra": {
@@ -164,6 +166,7 @@ class HybridCodecDualCodec(HybridCodec):
     name = "hybridcodec-dualcodec"
     variant = "dualcodec"
     causal = False  # the teacher (an attention encoder over the whole input) runs at inference
+    streamable = False  # so its encoder cannot stream (hybridcodec.streaming refuses it)
     needs_ssl_at_inference = True
     description = "DualCodec design retrained with hybridcodec (teacher features as the semantic input)"
 
