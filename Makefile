@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install bench test test-slow lint format clean replicate ship leaderboard settle
+.PHONY: install bench test test-slow lint format clean replicate ship leaderboard settle speed
 
 # torch and torchaudio are pinned as a matched pair in the same pip call as everything else, so no other
 # requirement can drag torch to another release. Exact versions: torchaudio 2.11.1 (a later upload) satisfies
@@ -52,6 +52,11 @@ ship: $(STAMP)
 
 leaderboard: $(STAMP)
 	$(PY) -m minireplication.cli leaderboard $(if $(LIMIT),--limit '$(LIMIT)',) $(if $(METRICS),--metrics '$(METRICS)',)
+
+# leaderboards/speed.md: HybridCodec, DualCodec (with w2v-BERT 2.0) and DAC at paper size, offline and streaming,
+# on this machine. Run it with nothing else on the machine (benchmarks/speed_board.py).
+speed: $(STAMP)
+	$(PY) benchmarks/speed_board.py --out leaderboards/speed.md
 
 test: $(STAMP)
 	$(PY) -m pytest -q
