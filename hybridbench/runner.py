@@ -122,6 +122,7 @@ class _CodecPlan:
     depths: tuple[int, ...]
     signal_depths: frozenset[int]  # the depths whose decoded audio gets the signal metrics
     info: dict[str, Any]
+    valid_depths: tuple[int, ...] = ()  # every depth the codec decodes, whether or not this run asks for it
 
 
 @dataclass(frozen=True)
@@ -213,7 +214,18 @@ def plan_codecs(config: RunConfig, summary: RunSummary) -> list[_CodecPlan]:
                 summary.unavailable[name] = status.hint
                 continue
             raise WeightsNotFoundError(f"{name}: weights not found at {status.location}", status.hint)
-        info = cls.describe(weights)
+        try:
+            # Read here, while planning: a wrong checkpoint must stop the run before any codec computes a row.
+            # An adapter whose describe() reads the checkpoint (HybridCodec) finds a wrong file now; one whose
+            # describe() is static finds it only when the codec loads.
+            info = cls.describe(weights)
+        except HybridbenchError:
+            raise
+        except Exception as exc:  # another package's error type (e.g. hybridcodec's) or a plain parse error
+            raise HybridbenchError(
+                f"{name}: cannot read its weights at {status.location or weights}: {exc}".splitlines()[0],
+                f"check --weights {name}=PATH",
+            ) from None
         valid = set(info.depths)
         if config.depths is None:
             depths = tuple(sorted(valid))
@@ -221,7 +233,8 @@ def plan_codecs(config: RunConfig, summary: RunSummary) -> list[_CodecPlan]:
             # An operating-point codec's top depth is just another bitrate, not "everything it has".
             add_full = config.include_full_depth and info.depth_kind is not DepthKind.OPERATING_POINTS
             wanted = {d for d in config.depths if d in valid} | ({max(valid)} if add_full else set())
-            # A codec with no valid depth among those requested is scored at its full depth.
+            # A codec with no valid depth among those requested is scored at its full depth (a run that
+            # requests depths no codec has is refused below, by _check_requested_depths).
             depths = tuple(sorted(wanted)) or (max(valid),)
         signal_depths = frozenset(
             {max(valid)} & set(depths) if name in config.signal_full_depth_only else depths
@@ -235,9 +248,51 @@ def plan_codecs(config: RunConfig, summary: RunSummary) -> list[_CodecPlan]:
                 depths,
                 signal_depths,
                 info.to_dict(),
+                tuple(sorted(valid)),
             )
         )
+    _check_requested_depths(config, plans)
     return plans
+
+
+def _depth_list(depths: Iterable[int]) -> str:
+    """1,2,3,4,8 -> '1-4,8': a codec's valid depths, short enough for a one-line error."""
+    runs: list[list[int]] = []
+    for d in sorted(depths):
+        if runs and d == runs[-1][-1] + 1:
+            runs[-1].append(d)
+        else:
+            runs.append([d])
+    return ",".join(f"{r[0]}-{r[-1]}" if len(r) > 2 else ",".join(map(str, r)) for r in runs)
+
+
+def _check_requested_depths(config: RunConfig, plans: list[_CodecPlan]) -> None:
+    """Refuse requested depths that no codec of the run has, instead of quietly scoring full depths.
+
+    The rule: each depth given to --depths must be valid for at least one codec of the run other than the
+    identity reference, which is lossless and has depth 1 only: it is scored there whatever is asked (the ASR
+    floor), so a run of identity alone has nothing to check. A codec that has none of the requested
+    depths is still scored at its full depth beside the others, as before. With include_full_depth (a
+    preset's setting) the depths are a menu written for codecs of different sizes, which --codecs may narrow to
+    codecs that lack some of them, and every codec's full depth is added anyway: there only a menu of which no
+    depth is valid for any codec is refused.
+    """
+    if config.depths is None:
+        return
+    named = [p for p in plans if p.name != REFERENCE_CODEC]
+    if not named:  # identity alone, or every codec skipped for missing weights (the run reports that instead)
+        return
+    valid = {p.name: set(p.valid_depths) for p in named}
+    everywhere = set().union(*valid.values())
+    unknown = [d for d in config.depths if d not in everywhere]
+    if not unknown or (config.include_full_depth and len(unknown) < len(config.depths)):
+        return
+    listed = "; ".join(f"{name}: {_depth_list(depths)}" for name, depths in valid.items())
+    raise HybridbenchError(
+        f"--depths {','.join(map(str, unknown))}: no codec of this run has "
+        f"{'that depth' if len(unknown) == 1 else 'those depths'} (valid depths: {listed})",
+        "pick depths from those lists, or --depths all",
+    )
 
 
 def _check_depths(depths: list[int] | None) -> None:
@@ -264,7 +319,10 @@ class Runner:
     def __init__(self, config: RunConfig):
         _check_depths(config.depths)
         if config.timing_repeats < 1:
-            raise HybridbenchError("--timing-repeats must be at least 1")
+            raise HybridbenchError(
+                f"--timing-repeats must be at least 1, got {config.timing_repeats}",
+                "it is how many timed runs each encode and decode gets; RTF uses their median",
+            )
         self.config = config
         self.device = resolve_device(config.device)
         self.asr = AsrChoice.parse(config.asr)

@@ -72,7 +72,9 @@ def _parse_depths(value: str) -> list[int] | None:
 
 
 def parse_weights(values: list[str], codecs: list[str]) -> dict[str, str]:
-    """--weights CODEC=PATH (or PATH when one codec is named) -> {codec: path}; a missing file is an error."""
+    """--weights CODEC=PATH (or PATH when one codec is named) -> {codec: path}; a missing file is an error, and
+    so are weights for a codec the command does not run (a typo or a forgotten --codecs entry would otherwise
+    leave that codec on its default weights, or the weights unused, without a word)."""
     out = {}
     for value in values:
         name, sep, path = value.partition("=")
@@ -83,6 +85,13 @@ def parse_weights(values: list[str], codecs: list[str]) -> dict[str, str]:
                     f"--weights {value} does not say which codec it is for", "write --weights CODEC=PATH"
                 )
             name, path = named[0], value
+        if name not in codecs:
+            raise HybridbenchError(
+                f"--weights for {name}, which --codecs does not name (codecs: {', '.join(codecs)})",
+                f"add {name} to --codecs, or correct the name before '='",
+            )
+        if name in out:
+            raise HybridbenchError(f"--weights names {name} twice", "give each codec one weights file")
         if not Path(path).is_file():
             raise HybridbenchError(f"weights file not found: {path}", "check the path given to --weights")
         out[name] = path
@@ -98,7 +107,7 @@ def build_config(args: argparse.Namespace, preset: RunPreset | None = None) -> R
         out = args.out or Path(preset.out)
         limit = parse_limit(args.limit or preset.limit)
         metrics = args.metrics or preset.metrics
-        repeats = args.timing_repeats or preset.timing_repeats
+        repeats = args.timing_repeats if args.timing_repeats is not None else preset.timing_repeats
     else:
         missing = [
             flag
@@ -119,7 +128,8 @@ def build_config(args: argparse.Namespace, preset: RunPreset | None = None) -> R
         )
         limit = parse_limit(args.limit)
         metrics = args.metrics or ",".join(DEFAULT_METRICS)
-        repeats = args.timing_repeats or 3
+        # `or 3` would turn an explicit 0 into 3 without a word; 0 and below are refused by the Runner.
+        repeats = args.timing_repeats if args.timing_repeats is not None else 3
     codec_names = parse_names(codecs)
     return RunConfig(
         codecs=codec_names,

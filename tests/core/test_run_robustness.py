@@ -14,7 +14,10 @@ from pathlib import Path
 import pytest
 
 from hybridbench.cli import main
+from hybridbench.codecs import CODECS, WeightsStatus
+from hybridbench.codecs.identity import IdentityCodec
 from hybridbench.errors import HybridbenchError
+from hybridbench.runner import RunConfig, RunSummary, plan_codecs
 from hybridbench.store import ResultRow, ResultStore, run_lock
 
 DRY = [
@@ -166,3 +169,98 @@ with run_lock(Path(sys.argv[1])):
     print("locked", flush=True)
     time.sleep(600)
 """
+
+
+# ---- flags that were silently ignored or replaced --------------------------------------------------------------
+
+
+class _UnreadableCheckpointCodec(IdentityCodec):
+    """Weights that exist (WeightsStatus says so) but are not its checkpoint: describe() reads and rejects them."""
+
+    name = "test-unreadable-checkpoint"
+
+    @classmethod
+    def weights_status(cls, weights=None):
+        return WeightsStatus(available=True, location=weights)
+
+    @classmethod
+    def describe(cls, weights=None):
+        raise KeyError("model_config")  # what reading another model's safetensors header looks like
+
+
+@pytest.fixture
+def unreadable_checkpoint_codec(monkeypatch):
+    """Registered for one test only: `hybridbench codecs` elsewhere calls describe() on every codec."""
+    CODECS.names()  # load the entry points first, so the registry is complete before the addition
+    monkeypatch.setitem(CODECS._items, _UnreadableCheckpointCodec.name, _UnreadableCheckpointCodec)
+    return _UnreadableCheckpointCodec
+
+
+def _plan_depths(tmp_path, codecs, depths, full=False):
+    cfg = RunConfig(
+        codecs=codecs,
+        suites=[],
+        out=tmp_path,
+        depths=depths,
+        include_reference=False,
+        include_full_depth=full,
+    )
+    return {p.name: p.depths for p in plan_codecs(cfg, RunSummary())}
+
+
+def test_a_depth_no_codec_has_is_an_error_naming_each_codecs_depths(capsys, tmp_path):
+    argv = [a if a != "identity" else "identity,g722" for a in DRY]
+    err = _one_line_error(
+        capsys, *argv, "--out", str(tmp_path / "run"), "--depths", "99"
+    )  # the last one wins
+    assert "--depths 99: no codec of this run has that depth (valid depths: g722: 1-3)" in err
+    with pytest.raises(HybridbenchError, match=r"--depths 7,99: .*opus: 1-\d+; g722: 1-3"):
+        _plan_depths(tmp_path, ["opus", "g722"], [1, 7, 99])
+
+
+def test_the_identity_reference_is_scored_at_its_one_depth_whatever_is_asked(tmp_path):
+    assert _plan_depths(tmp_path, ["identity"], [4, 12]) == {"identity": (1,)}
+
+
+def test_a_depth_some_codec_has_still_runs_every_codec(tmp_path):
+    # g722 has depth 3, opus does not: opus is scored at its full depth beside it, as before.
+    planned = _plan_depths(tmp_path, ["opus", "g722"], [3])
+    assert planned["g722"] == (3,) and len(planned["opus"]) == 1
+
+
+def test_a_presets_depth_menu_may_name_depths_only_bigger_codecs_have(tmp_path):
+    # The preset rule: with each codec's full depth added, only a menu with no valid depth at all is refused.
+    assert _plan_depths(tmp_path, ["g722"], [1, 12], full=True) == {"g722": (1, 3)}
+    with pytest.raises(HybridbenchError, match="--depths 12,99: no codec of this run has those depths"):
+        _plan_depths(tmp_path, ["g722"], [12, 99], full=True)
+
+
+@pytest.mark.parametrize("repeats", ["0", "-2"])
+def test_timing_repeats_below_one_is_an_error_not_three(capsys, tmp_path, repeats):
+    err = _one_line_error(capsys, *DRY, "--out", str(tmp_path / "run"), "--timing-repeats", repeats)
+    assert f"--timing-repeats must be at least 1, got {repeats}" in err
+
+
+def test_weights_for_a_codec_not_in_the_run_is_an_error(capsys, tmp_path):
+    weights = tmp_path / "w.pth"
+    weights.write_bytes(b"x")
+    err = _one_line_error(capsys, *DRY, "--out", str(tmp_path / "run"), "--weights", f"dac-16khz={weights}")
+    assert "--weights for dac-16khz, which --codecs does not name (codecs: identity)" in err
+
+
+def test_an_unreadable_checkpoint_stops_the_run_before_any_row_is_computed(
+    capsys, tmp_path, unreadable_checkpoint_codec
+):
+    weights = tmp_path / "other-model.safetensors"
+    weights.write_bytes(b"not this codec's checkpoint")
+    argv = [a if a != "identity" else f"identity,{_UnreadableCheckpointCodec.name}" for a in RUN]
+    err = _one_line_error(
+        capsys,
+        *argv,
+        "--out",
+        str(tmp_path / "run"),
+        "--weights",
+        f"{_UnreadableCheckpointCodec.name}={weights}",
+    )
+    assert f"test-unreadable-checkpoint: cannot read its weights at {weights}: 'model_config'" in err
+    assert not (tmp_path / "run" / "results.sqlite").exists()  # identity, planned first, computed nothing

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from hybridbench.codecs import CODECS, Codec, DepthKind
+from hybridbench.errors import HybridbenchError
 from hybridbench.report.aggregate import item_frame, summarize
 from hybridbench.runner import RunConfig, Runner
 from hybridbench.store import ResultStore
@@ -238,10 +239,16 @@ def test_planned_depths_respect_a_codecs_valid_prefixes(tmp_path):
         return plan_codecs(cfg, RunSummary())[0].depths
 
     assert depths(None) == (1, 3)
-    assert depths([1, 2]) == (1,)
+    assert depths([1]) == (1,)
     assert depths([1, 2], full=True) == (1, 3)
-    assert depths([2]) == (3,)  # nothing valid requested: its full depth
     assert depths([1, 2, 4, 8, 12], full=True) == (1, 3)
+    # A depth no codec of the run has is refused (issue 22), no longer dropped or replaced by the full depth.
+    with pytest.raises(
+        HybridbenchError, match=r"--depths 2: no codec of this run has that depth .*test-scales: 1,3"
+    ):
+        depths([1, 2])
+    with pytest.raises(HybridbenchError, match="--depths 2: no codec"):
+        depths([2])
 
 
 def test_full_depth_is_added_to_residual_stacks_but_not_to_simulcast_operating_points(tmp_path):
