@@ -36,6 +36,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
+from hybridbench.hashing import sha256_file
 from hybridcodec import checkpoint as ckpt
 from hybridcodec import target as target_mod
 from hybridcodec.config import SEMANTIC_HEAD_KEYS, SEMANTIC_HEAD_VARIANTS, TrainConfig
@@ -140,7 +141,7 @@ def data_fingerprint(files: list[Path]) -> str:
 
 def manifest_hashes(sources: tuple[str, ...]) -> dict[str, str]:
     """sha256 of every manifest file among the data sources (folders have no single file to hash)."""
-    return {str(s): ckpt.sha256_file(Path(s)) for s in sources if Path(s).is_file()}
+    return {str(s): sha256_file(Path(s)) for s in sources if Path(s).is_file()}
 
 
 def describe_device(device: torch.device, world: int) -> str:
@@ -247,7 +248,7 @@ class Trainer:
         model = model.float()  # shipped files are fp16; training runs in fp32 (autocast on GPUs)
         self.warm_start = {
             "from": str(source),
-            "sha256": ckpt.sha256_file(ckpt.resolve_model_path(source)),
+            "sha256": sha256_file(ckpt.resolve_model_path(source)),
             "step": int(meta["step"]),
             "dtype": meta.get("dtype", "float32"),
             "data_sha256": meta.get("data_sha256"),

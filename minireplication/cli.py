@@ -15,6 +15,7 @@ from minireplication import leaderboard
 from minireplication.errors import ReplicationError
 from minireplication.replicate import Recipe
 from minireplication.settle import ARMS
+from minireplication.ship import PACKAGED
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("ship", help="copy the replication's four checkpoints into the package as fp16")
     s.add_argument("--from", dest="run", type=Path, default=Path("runs/mini-replication"))
     s.add_argument("--step", type=int, help="default: the latest step all four variants reached")
+    s.add_argument(
+        "--to", type=Path, default=PACKAGED,
+        help="folder to write them to (default: %(default)s, the package's; an unfinished run ships elsewhere, "
+        "e.g. minireplication/checkpoints/replication-v2, to warm-start from with --init-from)",
+    )  # fmt: skip
 
     leaderboard.add_parser(sub)
     return parser
@@ -117,7 +123,7 @@ def _settle(args: argparse.Namespace) -> None:
 def _ship(args: argparse.Namespace) -> None:
     from minireplication.ship import ship
 
-    for path in ship(args.run, step=args.step):
+    for path in ship(args.run, args.to, step=args.step):
         print(path)
 
 

@@ -39,6 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from hybridbench.hashing import sha256_file
 from hybridcodec import checkpoint as ckpt
 from hybridcodec.config import VARIANTS, Schedule, TrainConfig, preset
 from minireplication.errors import ReplicationError
@@ -338,7 +339,7 @@ def run(plan: Plan, *, evaluate: bool = True) -> None:
         what = f"corpus {corpus.summary['files']} files, {corpus.summary['hours']:.2f} h"
     else:
         data, what = Path(plan.data), f"data {plan.data}"
-        sha = ckpt.sha256_file(data) if data.is_file() else None
+        sha = sha256_file(data) if data.is_file() else None
         summary = {"data": str(data), "manifest_sha256": sha, "files": None, "hours": None}
         (plan.out / "corpus.json").write_text(json.dumps(summary, indent=2) + "\n")
     prepare_teacher_features(plan, Path(data))

@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from hybridbench.hashing import sha256_file
 from hybridcodec import checkpoint as ckpt
 from hybridcodec.nn.losses import DISTILLATION_FORMS
 from minireplication.errors import ReplicationError
@@ -204,7 +205,7 @@ def evaluate(exp: Experiment, arms: tuple[str, ...] = (START, *ARMS)) -> dict:
     for arm in arms:
         path = arm_model(exp, arm)
         cached = exp.out / "eval" / arm / "measures.json"
-        sha = ckpt.sha256_file(path)
+        sha = sha256_file(path)
         measured = json.loads(cached.read_text()) if cached.is_file() else {}
         # Measured once per model file (rows are cached by the store).
         if measured.get("model_sha256") != sha or measured.get("version") != MEASURES_VERSION:
@@ -297,7 +298,7 @@ def evaluate(exp: Experiment, arms: tuple[str, ...] = (START, *ARMS)) -> dict:
         "teacher": dataclasses.asdict(spec),
         "target_stats_sha256": target_mod.make_target(stats, frame_rate=measure.FRAME_RATE).sha256(),
         "teacher_check": {
-            "fit": f"the replication corpus, manifest {ckpt.sha256_file(exp.data)[:12]}",
+            "fit": f"the replication corpus, manifest {sha256_file(exp.data)[:12]}",
             "held_out": EVAL_SUITE,
             "rows": measure.as_dict(checks),
         },

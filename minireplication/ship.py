@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from hybridbench.hashing import sha256_file
 from hybridcodec import checkpoint as ckpt
 from hybridcodec.config import VARIANTS
 from minireplication.errors import ReplicationError
@@ -51,6 +52,7 @@ def ship(
         "dtype": "float16",
         "shipped_by": "minireplication ship",
     }
+    Path(dest).mkdir(parents=True, exist_ok=True)
     written = []
     for variant in variants:
         folder = ckpt.step_folder(run / variant, step)
@@ -62,7 +64,7 @@ def ship(
         target = Path(dest) / f"{variant}.safetensors"
         ckpt.save_model(target, model.to(torch.float16), {**meta, **extra})
         written.append(target)
-    sums = "".join(f"{ckpt.sha256_file(p)}  {p.name}\n" for p in written)
+    sums = "".join(f"{sha256_file(p)}  {p.name}\n" for p in written)
     (Path(dest) / "SHA256SUMS").write_text(sums)
     history = Path(dest) / HISTORY
     copy_rows_upto(run / "curves.csv", history / "curves.csv", step)

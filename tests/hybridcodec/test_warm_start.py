@@ -10,6 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from hybridbench.hashing import sha256_file
 from hybridcodec import checkpoint as ckpt
 from hybridcodec.cli import main
 from hybridcodec.errors import HybridcodecError
@@ -42,7 +43,7 @@ def test_warm_start_takes_the_weights_step_and_learning_rate_of_the_file(
     meta = ckpt.read_metadata(out)
     warm = json.loads(meta["warm_start"])
     assert meta["step"] == "34" and warm["step"] == 30 and warm["dtype"] == "float16"
-    assert warm["sha256"] == ckpt.sha256_file(shipped)
+    assert warm["sha256"] == sha256_file(shipped)
     with open(out / "metrics.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [int(r["step"]) for r in rows] == [31, 32, 33, 34]
