@@ -3,7 +3,8 @@
 
     python benchmarks/hybridcodec_speed.py [--seconds 4] [--repeats 3] [--batch 1] [--device cuda] [--threads 2]
 
-Random weights, batch `--batch`, fp32 unless `--precision bf16` (autocast on CUDA). Run on a quiet machine.
+Random weights, batch `--batch`, fp32 unless `--precision bf16` (autocast on CUDA), `--optimisation` applied
+to every model (`minireplication.paper_speed.OPTIMISATIONS`). Run on a quiet machine.
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ from contextlib import nullcontext
 
 import torch
 
-from minireplication.paper_speed import DUAL, HYBRID, build_subjects, run_interleaved, summarize
+from minireplication.paper_speed import (
+    DUAL,
+    HYBRID,
+    OPTIMISATIONS,
+    build_subjects,
+    run_interleaved,
+    summarize,
+)
 
 
 def main() -> None:
@@ -25,6 +33,9 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    parser.add_argument(
+        "--optimisation", choices=OPTIMISATIONS, default="none", help="applied to every model"
+    )
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -40,7 +51,7 @@ def main() -> None:
             return nullcontext()
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
-    subjects = build_subjects(device)
+    subjects = build_subjects(device, args.optimisation)
     run_interleaved(
         subjects,
         seconds=args.seconds,
@@ -53,7 +64,8 @@ def main() -> None:
         subjects, seconds=args.seconds, batch=args.batch, repeats=args.repeats, device=device_name
     )
     print(
-        f"device: {device_name} | torch {torch.__version__} | precision {args.precision} | batch {args.batch}"
+        f"device: {device_name} | torch {torch.__version__} | precision {args.precision} | batch {args.batch} "
+        f"| optimisation {args.optimisation}"
     )
     print(
         f"audio: {args.seconds:g} s per item (random noise; speed does not depend on content), random weights"

@@ -9,6 +9,12 @@ One command measures and writes everything on the page, on the current device:
 - throughput at batch `--batch` (items of `--batch-seconds`), audio seconds per second;
 - streaming HybridCodec (`benchmarks/hybridcodec_streaming.py`, run as a child process): algorithmic latency and
   per-chunk compute for chunks of 1, 2 and 4 frames;
+- inference optimisations (`--optimisations`, `--opt-batches`), each alone against `none` in interleaved rounds,
+  with its effect on the codes and the decoded audio against fp32 (`minireplication.paper_speed`). On the CPU
+  the default is `fold-weight-norm` alone: `compile` (a tiny DAC alone took ~3 min to compile on 2 loaded cores,
+  so the paper-size models would not fit `make speed`'s ~10 minutes), `bf16` (CPU autocast says nothing about
+  the GPU) and the `none` A/A control (one more build of every model) are left out; the GPU run
+  (`benchmarks/gpu_speed.sh`) measures all four;
 and the paper's figures beside ours, labelled as claims (an RTX A6000 there).
 
 Run it on a quiet machine (no training, no test suite): other jobs inflate the times unevenly and can turn a
@@ -29,7 +35,17 @@ import torch
 
 from hybridbench.provenance import git_short
 from hybridbench.timing import device_name
-from minireplication.paper_speed import DAC16, DUAL, HYBRID, build_subjects, run_interleaved, summarize
+from minireplication.paper_speed import (
+    DAC16,
+    DUAL,
+    HYBRID,
+    OPTIMISATIONS,
+    OptimisationResult,
+    build_subjects,
+    measure_optimisations,
+    run_interleaved,
+    summarize,
+)
 
 # The paper's own RTFs (PROTOCOL.md: RTX A6000, batch and precision not stated): claims, not measurements here.
 # Its DAC figure is its DAC (Distill), the same network with a training-only head.
@@ -54,7 +70,57 @@ def streaming(threads: int, seconds: float) -> dict:
         return json.loads(out.read_text())
 
 
-def page(batch1: dict, subjects1: list, batched: dict, stream: dict, args: argparse.Namespace) -> str:
+def default_optimisations(device: str) -> str:
+    """All of them on a GPU; on the CPU only what fits `make speed` and says something (see the docstring)."""
+    return ",".join(OPTIMISATIONS) if device.startswith("cuda") else "fold-weight-norm"
+
+
+def optimisation_section(results: list[OptimisationResult], args: argparse.Namespace) -> list[str]:
+    chosen = args.optimisations.split(",")
+    left_out = [o for o in OPTIMISATIONS if o not in chosen]
+    lines = [
+        "## Inference optimisations",
+        "",
+        f"Each optimisation alone against `none` (fp32, eager): the same seeded weights built twice, timed in "
+        f"{args.opt_repeats} interleaved rounds on the same {args.opt_seconds:g} s input per item after untimed "
+        "warm-up (compilation for `compile`). Output difference against fp32 `none`: share of equal codes from the "
+        "same input, and max abs / SNR of the audio decoded from the same codes (inf = identical). `none` is the "
+        "A/A control: its speed-up is the timing noise.",
+        "",
+        "| optimisation | batch | codec | encode RTF none → opt | decode RTF none → opt | speed-up (enc+dec) "
+        "| codes equal | audio max abs / SNR (dB) | warm-up (s) | applied |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        b, a = r.before, r.after
+        lines.append(
+            f"| {r.optimisation} | {r.batch} | {r.name} | {b['encode']:.3f} → {a['encode']:.3f} "
+            f"| {b['decode']:.3f} → {a['decode']:.3f} | {r.speedup:.2f}x | {r.code_agreement:.4f} "
+            f"| {r.max_abs:.2e} / {r.snr_db:.1f} | {r.warmup_s:.1f} | {r.applied or '-'} |"
+        )
+    lines += [
+        "",
+        "Not measured in this run: "
+        + (", ".join(f"`{o}`" for o in left_out) if left_out else "nothing of the four")
+        + (
+            " (on the CPU `compile` takes minutes per model, bf16 is CPU autocast, and the `none` A/A control "
+            "costs one more build of every model; `benchmarks/gpu_speed.sh` measures all four on a GPU)."
+            if left_out
+            else "."
+        )
+        + " Optimisations are measured alone, not combined.",
+    ]
+    return lines
+
+
+def page(
+    batch1: dict,
+    subjects1: list,
+    batched: dict,
+    stream: dict,
+    args: argparse.Namespace,
+    optimised: list[OptimisationResult],
+) -> str:
     s1, sb = batch1["speed"], batched["speed"]
     rounds = s1.ratio_rounds
     lines = [
@@ -123,11 +189,7 @@ def page(batch1: dict, subjects1: list, batched: dict, stream: dict, args: argpa
             f"| {r['encode_median_ms']:.1f} / {r['encode_p90_ms']:.1f} | {r['decode_median_ms']:.1f} / "
             f"{r['decode_p90_ms']:.1f} | {r['both_p90_share_of_chunk']:.2f} | {'yes' if r['meets_target'] else 'no'} |"
         )
-    lines += [
-        "",
-        "Not measured here: a GPU (no GPU on this machine; the paper's figures are from one), bf16, torch.compile "
-        "and folded weight norm; each would change every codec's row and is to be measured, not assumed.",
-    ]
+    lines += ["", *optimisation_section(optimised, args)]
     return "\n".join(lines) + "\n"
 
 
@@ -141,14 +203,39 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--batch-seconds", type=float, default=2.0)
     parser.add_argument("--stream-seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--optimisations", help=f"comma-separated from {','.join(OPTIMISATIONS)} (default: by device)"
+    )
+    parser.add_argument(
+        "--opt-batches", default="1", help="comma-separated batch sizes for the optimisations"
+    )
+    parser.add_argument("--opt-seconds", type=float, default=2.0, help="audio per item, optimisations")
+    parser.add_argument("--opt-repeats", type=int, default=3, help="interleaved rounds, optimisations")
     args = parser.parse_args()
+    args.optimisations = args.optimisations or default_optimisations(args.device)
 
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     batch1, subjects1 = offline(device, batch=1, seconds=args.seconds, repeats=args.repeats)
     batched, _ = offline(device, batch=args.batch, seconds=args.batch_seconds, repeats=3)
     stream = streaming(args.threads, args.stream_seconds)
-    text = page(batch1, subjects1, batched, stream, args)
+    for (
+        s
+    ) in subjects1:  # free the batch-1 models (the page keeps their numbers): the next part builds two sets
+        s.encode = s.decode = s.codes = None
+        s.modules.clear()
+    optimised = [
+        r
+        for b in map(int, args.opt_batches.split(","))
+        for r in measure_optimisations(
+            args.optimisations.split(","),
+            device=device,
+            seconds=args.opt_seconds,
+            batch=b,
+            repeats=args.opt_repeats,
+        )
+    ]
+    text = page(batch1, subjects1, batched, stream, args, optimised)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
     record = {
@@ -157,6 +244,7 @@ def main() -> None:
         "params": batch1["params"],
         "memory_mib": {s.name: s.memory for s in subjects1},
         "streaming": stream,
+        "optimisations": [{**vars(r), "speedup": r.speedup} for r in optimised],
         "device": batch1["speed"].device,
         "threads": args.threads,
         "torch": torch.__version__,

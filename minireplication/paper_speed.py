@@ -19,6 +19,14 @@ Timing: one warm-up call per model and operation, then `repeats` rounds in which
 RTF = median seconds per call / seconds of audio in the batch (lower is faster). Memory: on CUDA,
 `torch.cuda.max_memory_allocated` during the call; on the CPU, the peak resident-set growth during the call
 (sampled every 2 ms). Measure on a quiet machine: other jobs distort the ratio.
+
+Inference optimisations (`OPTIMISATIONS`, `optimise`, `measure_optimisations`), applied alike to every model:
+`fold-weight-norm` (every weight-normalised layer's weight computed once and stored plainly: all three codecs use
+DAC-style `torch.nn.utils.weight_norm` hooks, w2v-BERT 2.0 has none), `compile` (`torch.compile` of the encode
+and decode callables, compiled by untimed warm-up calls), `bf16` (bf16 autocast around both callables; on the CPU
+this is CPU autocast, labelled so) and `none`. Each is measured on its own against `none`, in interleaved rounds
+on the same input, with its effect on the output: code agreement of encode, and max abs / SNR of the audio
+decoded from the same codes, against fp32 `none`.
 """
 
 from __future__ import annotations
@@ -34,6 +42,8 @@ from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
+from torch.nn.utils import parametrize
+from torch.nn.utils.weight_norm import WeightNorm
 
 HYBRID, DUAL, DAC16 = "HybridCodec (paper)", "DualCodec 25 Hz", "DAC 16 kHz"
 
@@ -46,6 +56,11 @@ class Subject:
     encode: Callable[[torch.Tensor], object]
     decode: Callable[[object], torch.Tensor]
     note: str = ""
+    modules: dict[str, torch.nn.Module] = field(default_factory=dict)  # what runs at inference, by label
+    optimisation: str = "none"
+    applied: str = ""  # what `optimise` did, in words (e.g. how many layers it folded)
+    warmups: int = 0  # untimed calls per operation before the memory call (compilation happens there)
+    warmup_s: dict[str, float] = field(default_factory=dict)
     codes: object = None
     times: dict[str, list[float]] = field(default_factory=lambda: {"encode": [], "decode": []})
     memory: dict[str, float] = field(default_factory=dict)
@@ -84,19 +99,20 @@ class PeakRss:
         return self.peak - self.base
 
 
-def build_hybridcodec(device: torch.device) -> Subject:
+def build_hybridcodec(device: torch.device, *, preset_name: str = "paper") -> Subject:
     from hybridcodec.config import preset
     from hybridcodec.model import HybridCodec
 
-    model = HybridCodec(config=preset("paper").model).to(device).eval()
+    model = HybridCodec(config=preset(preset_name).model).to(device).eval()
     inference = count(model) - count(model.semantic_head)
     return Subject(
         name="HybridCodec (paper)",
-        sample_rate=24000,
+        sample_rate=model.config.sample_rate,
         params={"codec": inference},
         encode=lambda wav: model.encode(wav),
         decode=lambda codes: model.decode(codes),
         note=f"+{count(model.semantic_head) / 1e6:.2f}M training-only semantic decoder not counted",
+        modules={"codec": model},
     )
 
 
@@ -117,11 +133,15 @@ def build_dualcodec(device: torch.device) -> Subject:
     std = torch.rand(1024, device=device) + 0.5
     hop = math.prod(cfg.model.encoder_rates)
 
+    @torch.compiler.disable  # numpy feature extraction on the CPU: nothing for torch.compile to trace
+    def features(wav: torch.Tensor) -> dict[str, torch.Tensor]:
+        wav16 = resample(wav[:, 0].float().cpu(), 24000, 16000)
+        inputs = extractor([w.numpy() for w in wav16], sampling_rate=16000, return_tensors="pt")
+        return {k: v.to(device) for k, v in inputs.items()}
+
     @torch.no_grad()
     def encode(wav: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        wav16 = resample(wav[:, 0].cpu(), 24000, 16000)
-        inputs = extractor([w.numpy() for w in wav16], sampling_rate=16000, return_tensors="pt")
-        inputs = {k: v.to(device) for k, v in inputs.items()}
+        inputs = features(wav)
         hidden = w2v(**inputs, output_hidden_states=True).hidden_states[17]  # [B, N50, 1024]
         feats = (hidden - mean) / std
         feats = F.avg_pool1d(feats.transpose(1, 2), kernel_size=2, stride=2)  # 50 -> 25 Hz, [B, 1024, F]
@@ -139,14 +159,18 @@ def build_dualcodec(device: torch.device) -> Subject:
         encode=encode,
         decode=decode,
         note="encode includes w2v-BERT 2.0 feature extraction",
+        modules={"codec": model, "w2v-BERT 2.0": w2v},
     )
 
 
-def build_dac16(device: torch.device) -> Subject:
+DAC16_DIMS = {"encoder_dim": 64, "decoder_dim": 1536}  # the published 16 kHz model's widths
+
+
+def build_dac16(device: torch.device, *, dims: dict[str, int] = DAC16_DIMS) -> Subject:
     import dac
 
     model = dac.DAC(
-        encoder_dim=64, encoder_rates=[2, 4, 5, 8], decoder_dim=1536, decoder_rates=[8, 5, 4, 2],
+        **dims, encoder_rates=[2, 4, 5, 8], decoder_rates=[8, 5, 4, 2],
         n_codebooks=12, codebook_size=1024, codebook_dim=8, quantizer_dropout=0.5, sample_rate=16000,
     ).to(device).eval()  # fmt: skip
 
@@ -159,7 +183,12 @@ def build_dac16(device: torch.device) -> Subject:
         return model.decode(model.quantizer.from_codes(codes)[0])
 
     return Subject(
-        name="DAC 16 kHz", sample_rate=16000, params={"codec": count(model)}, encode=encode, decode=decode
+        name="DAC 16 kHz",
+        sample_rate=16000,
+        params={"codec": count(model)},
+        encode=encode,
+        decode=decode,
+        modules={"codec": model},
     )
 
 
@@ -191,8 +220,20 @@ def measure_memory(subject: Subject, op: str, wav: torch.Tensor, device: torch.d
     return peak.growth / 2**20
 
 
-def build_subjects(device: torch.device) -> list[Subject]:
-    return [build_hybridcodec(device), build_dualcodec(device), build_dac16(device)]
+def build_subjects(device: torch.device, optimisation: str = "none") -> list[Subject]:
+    """The three paper-size models, each with `optimisation` applied. Seed first for identical weights."""
+    subjects = [build_hybridcodec(device), build_dualcodec(device), build_dac16(device)]
+    for s in subjects:
+        optimise(s, optimisation, device)
+    return subjects
+
+
+def make_inputs(
+    subjects: list[Subject], *, seconds: float, batch: int, device: torch.device
+) -> dict[str, torch.Tensor]:
+    """Noise per model name (subjects of the same model share one input)."""
+    rates = {s.name: s.sample_rate for s in subjects}
+    return {name: (0.1 * torch.randn(batch, 1, int(seconds * sr))).to(device) for name, sr in rates.items()}
 
 
 def run_interleaved(
@@ -203,14 +244,15 @@ def run_interleaved(
     repeats: int,
     device: torch.device,
     autocast: Callable[[], AbstractContextManager] = nullcontext,
+    inputs: dict[str, torch.Tensor] | None = None,
 ) -> None:
-    """Warm up every subject (measuring its peak memory once per operation), then time `repeats` rounds."""
-    inputs = {
-        s.name: (0.1 * torch.randn(batch, 1, int(seconds * s.sample_rate))).to(device) for s in subjects
-    }
+    """Warm up every subject (its `warmups` untimed calls, then one call measuring its peak memory per
+    operation), then time `repeats` rounds."""
+    inputs = inputs or make_inputs(subjects, seconds=seconds, batch=batch, device=device)
     with torch.inference_mode():
         for s in subjects:
             for op in ("encode", "decode"):
+                s.warmup_s[op] = sum(timed(s, op, inputs[s.name], device, autocast) for _ in range(s.warmups))
                 s.memory[op] = measure_memory(s, op, inputs[s.name], device, autocast)
         for _ in range(repeats):
             for op in ("encode", "decode"):
@@ -269,3 +311,182 @@ def measure_paper_speed(
     subjects = build_subjects(device)
     run_interleaved(subjects, seconds=seconds, batch=1, repeats=repeats, device=device)
     return summarize(subjects, seconds=seconds, batch=1, repeats=repeats, device=device_name(device))
+
+
+# ---- inference optimisations ------------------------------------------------------------------------------------
+
+OPTIMISATIONS = ("none", "fold-weight-norm", "compile", "bf16")
+
+
+def weight_norm_count(module: torch.nn.Module) -> int:
+    """Weight-normalised tensors left in `module`: old-style `weight_norm` hooks plus parametrizations."""
+    hooks = sum(isinstance(h, WeightNorm) for m in module.modules() for h in m._forward_pre_hooks.values())
+    params = sum(len(m.parametrizations) for m in module.modules() if parametrize.is_parametrized(m))
+    return hooks + params
+
+
+def fold_weight_norm(module: torch.nn.Module) -> int:
+    """Compute every weight-normalised weight once and store it as a plain parameter (the same values, no
+    per-call norm). Handles both torch APIs, since libraries use either. Returns how many were folded."""
+    folded = 0
+    for m in list(module.modules()):  # a list: removing a parametrization edits the module tree
+        for hook in [h for h in m._forward_pre_hooks.values() if isinstance(h, WeightNorm)]:
+            torch.nn.utils.remove_weight_norm(m, hook.name)
+            folded += 1
+        if parametrize.is_parametrized(m):
+            for name in list(m.parametrizations):
+                parametrize.remove_parametrizations(m, name, leave_parametrized=True)
+                folded += 1
+    return folded
+
+
+def bf16_autocast(fn: Callable, device: torch.device) -> Callable:
+    def run(x: object) -> object:
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
+            return fn(x)
+
+    return run
+
+
+def compiled(fn: Callable) -> Callable:
+    """`torch.compile(fn)`, run under `no_grad` instead of `inference_mode`: in torch 2.11 a graph traced under
+    inference mode fails its own guards on numpy scalars (DAC's `hop_length` is `np.prod` of its rates)."""
+    graph = torch.compile(fn)
+
+    def run(x: object) -> object:
+        with torch.inference_mode(False), torch.no_grad():
+            return graph(x)
+
+    return run
+
+
+def optimise(subject: Subject, optimisation: str, device: torch.device) -> Subject:
+    """Apply one optimisation to a subject in place, the same way for every model."""
+    if optimisation not in OPTIMISATIONS:
+        raise ValueError(f"unknown optimisation {optimisation!r}: choose from {', '.join(OPTIMISATIONS)}")
+    if optimisation == "fold-weight-norm":
+        folded = {label: fold_weight_norm(m) for label, m in subject.modules.items()}
+        subject.applied = "folded " + ", ".join(f"{n} in {label}" for label, n in folded.items())
+    elif optimisation == "compile":
+        # The callables, not the modules: encode/decode are methods (not `forward`) that call many submodules.
+        subject.encode, subject.decode = compiled(subject.encode), compiled(subject.decode)
+        subject.warmups = 1  # the first call compiles; the memory call after it checks nothing recompiles
+    elif optimisation == "bf16":
+        subject.encode = bf16_autocast(subject.encode, device)
+        subject.decode = bf16_autocast(subject.decode, device)
+        subject.applied = f"bf16 autocast on {device.type}" + (
+            " (CPU autocast)" if device.type == "cpu" else ""
+        )
+    subject.optimisation = optimisation
+    return subject
+
+
+def _tensors(x: object) -> list[torch.Tensor]:
+    return list(x) if isinstance(x, tuple | list) else [x]
+
+
+def code_agreement(reference: object, other: object) -> float:
+    """Share of code entries equal between two encodes (tensors, or tuples of them like DualCodec's)."""
+    pairs = list(zip(_tensors(reference), _tensors(other), strict=True))
+    equal = sum(int((a == b).sum()) for a, b in pairs)
+    return equal / sum(a.numel() for a, _ in pairs)
+
+
+def audio_difference(reference: torch.Tensor, other: torch.Tensor) -> tuple[float, float]:
+    """(max abs difference, SNR in dB of `other` against `reference`); SNR is inf when they are equal."""
+    ref, diff = reference.float(), other.float() - reference.float()
+    noise = float(diff.pow(2).sum())
+    snr = math.inf if noise == 0 else 10 * math.log10(float(ref.pow(2).sum()) / noise)
+    return float(diff.abs().max()), snr
+
+
+@dataclass(frozen=True)
+class OptimisationResult:
+    """One optimisation on one model: median RTFs of `none` and of the optimisation in the same interleaved
+    rounds, and the optimisation's outputs against fp32 `none` on the same input / the same codes."""
+
+    optimisation: str
+    name: str
+    before: dict[str, float]  # {"encode", "decode", "encode+decode"} RTF
+    after: dict[str, float]
+    code_agreement: float
+    max_abs: float
+    snr_db: float
+    warmup_s: float  # untimed warm-up before the first measured call (compile time for `compile`)
+    applied: str
+    batch: int
+
+    @property
+    def speedup(self) -> float:
+        return self.before["encode+decode"] / self.after["encode+decode"]
+
+
+def _rtf(subject: Subject, audio_seconds: float) -> dict[str, float]:
+    enc, dec = (statistics.median(subject.times[op]) / audio_seconds for op in ("encode", "decode"))
+    return {"encode": enc, "decode": dec, "encode+decode": enc + dec}
+
+
+def _reference(
+    subjects: list[Subject], inputs: dict[str, torch.Tensor]
+) -> dict[str, tuple[object, torch.Tensor]]:
+    """fp32 `none` codes and the audio decoded from them, per model."""
+    with torch.inference_mode():
+        return {s.name: (codes := s.encode(inputs[s.name]), s.decode(codes)) for s in subjects}
+
+
+def measure_optimisations(
+    optimisations: list[str],
+    *,
+    device: torch.device,
+    seconds: float = 2.0,
+    batch: int = 1,
+    repeats: int = 3,
+    build: Callable[[torch.device], list[Subject]] = build_subjects,
+) -> list[OptimisationResult]:
+    """Each optimisation on its own against `none`: the same seeded weights built twice (so outputs are
+    comparable), timed in interleaved rounds on one input. `none` in the list is an A/A control: its speed-up
+    shows the timing noise and its outputs must equal the reference exactly."""
+    torch.manual_seed(0)
+    baseline = build(device)
+    inputs = make_inputs(baseline, seconds=seconds, batch=batch, device=device)
+    reference = _reference(baseline, inputs)
+    results = []
+    for optimisation in optimisations:
+        torch.manual_seed(0)
+        trial = [optimise(s, optimisation, device) for s in build(device)]
+        for s in baseline:
+            s.times = {"encode": [], "decode": []}
+        pairs = [s for pair in zip(baseline, trial, strict=True) for s in pair]  # none, optimised, next model
+        run_interleaved(pairs, seconds=seconds, batch=batch, repeats=repeats, device=device, inputs=inputs)
+        results += [
+            _compare(b, t, reference[b.name], optimisation, seconds * batch, batch)
+            for b, t in zip(baseline, trial, strict=True)
+        ]
+        del trial  # one optimised copy of the models at a time (w2v-BERT alone is 2.3 GB)
+    return results
+
+
+def _compare(
+    base: Subject,
+    trial: Subject,
+    reference: tuple[object, torch.Tensor],
+    optimisation: str,
+    audio: float,
+    batch: int,
+) -> OptimisationResult:
+    codes, wav = reference
+    with torch.inference_mode():
+        decoded = trial.decode(codes)  # the same codes, so only the decoder's arithmetic differs
+    max_abs, snr = audio_difference(wav, decoded)
+    return OptimisationResult(
+        optimisation=optimisation,
+        name=base.name,
+        before=_rtf(base, audio),
+        after=_rtf(trial, audio),
+        code_agreement=code_agreement(codes, trial.codes),  # trial.codes: its encode of the same input
+        max_abs=max_abs,
+        snr_db=snr,
+        warmup_s=sum(trial.warmup_s.values()),
+        applied=trial.applied,
+        batch=batch,
+    )
