@@ -63,7 +63,7 @@ def test_verdicts_follow_the_paired_intervals():
     assert verdicts["RVQ-1 WER of HybridCodec is lower than dualcodec's"].verdict.startswith("not shown")
     assert verdicts["full-depth WER on par with dac"].verdict.startswith("on par")
     speed = next(v for v in verdicts.values() if "faster than DualCodec" in v.claim)
-    assert speed.verdict == "held" and "encode 4.0x" in speed.here
+    assert speed.verdict.startswith("held (minis only") and "encode 4.0x" in speed.here
     target = next(v for v in verdicts.values() if v.claim.startswith("target"))
     assert target.verdict == "met"  # ~1 error in 15 words is ~7 %, below 15 % with its interval
     # A dedicated speed measurement, when given, decides the speed claim instead of the per-item timings.
@@ -75,7 +75,9 @@ def test_verdicts_follow_the_paired_intervals():
     speed = next(
         v for v in replication.verdicts(rows, summary, measured) if "faster than DualCodec" in v.claim
     )
-    assert speed.verdict == "partly (faster, < 3x)" and "encode 2.5x, encode+decode 2.5x" in speed.here
+    assert (
+        speed.verdict.startswith("partly (faster, < 3x)") and "encode 2.5x, encode+decode 2.5x" in speed.here
+    )
     assert "mini models" in speed.claim  # labelled as the minis' setting, not the paper's
 
 
@@ -104,7 +106,7 @@ def test_the_paper_size_measurement_decides_the_speed_claim_and_the_minis_follow
         speeds[0].verdict == "partly (faster, < 3x)"
         and "encode+decode 1.72x (per round 1.50-2.00)" in speeds[0].here
     )
-    assert speeds[1].verdict == "held"  # the minis' ratio, 4x, does not decide it
+    assert speeds[1].verdict.startswith("held (minis only")  # the minis' ratio, 4x, does not decide it
 
 
 def test_distillation_alone_is_dac_distill_against_dac():
