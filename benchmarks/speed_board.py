@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import subprocess
 import sys
 import tempfile
@@ -193,6 +194,17 @@ def page(
     return "\n".join(lines) + "\n"
 
 
+def _strict(value):
+    """JSON has no infinity: an SNR of identical outputs (inf dB) is written as the string "inf"."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict(v) for v in value]
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("leaderboards/speed.md"))
@@ -250,7 +262,8 @@ def main() -> None:
         "torch": torch.__version__,
         "git": git_short(),
     }
-    args.out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    text_json = json.dumps(_strict(record), indent=2, allow_nan=False)
+    args.out.with_suffix(".json").write_text(text_json + "\n", encoding="utf-8")
     print(text)
     print(f"written: {args.out}, {args.out.with_suffix('.json')}")
 
