@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install bench test test-slow lint format clean replicate ship leaderboard settle speed
+.PHONY: install bench test test-slow lint format clean replicate retrain ship leaderboard settle speed
 
 # torch and torchaudio are pinned as a matched pair in the same pip call as everything else, so no other
 # requirement can drag torch to another release. Exact versions: torchaudio 2.11.1 (a later upload) satisfies
@@ -40,6 +40,15 @@ replicate: $(STAMP)
 		--init-from minireplication/checkpoints/mini --teacher-target raw --distillation-form mse \
 		$(if $(ANNEAL_START),--anneal-start $(ANNEAL_START) --anneal-steps $(ANNEAL_STEPS),) \
 		$(if $(REWARM),--rewarm,)
+
+# The retrain of the four variants from scratch under the processed teacher target (issue 20), resumable across
+# machines: it warm-starts from the intermediate checkpoints shipped in minireplication/checkpoints/replication-v2
+# (ship the next ones with `minireplication ship --from runs/replication-v2 --to minireplication/checkpoints/replication-v2`).
+RETRAIN_STEPS ?= 18500
+retrain: $(STAMP)
+	-$(PY) -m hybridbench.cli data prepare asterisk-en asterisk-fr librivox-mini
+	$(PY) -m minireplication.cli replicate --out runs/replication-v2 --steps $(RETRAIN_STEPS) \
+		--init-from minireplication/checkpoints/replication-v2
 
 # The distillation experiment (issue 20): arms warm-started from the shipped dac mini, each distilling another
 # target (or none), read on held-out speech; writes leaderboards/distillation-experiment.md. Resumable.
