@@ -17,7 +17,7 @@ from hybridbench.errors import HybridbenchError
 
 # Order here is the order in `hybridbench --help`.
 COMMAND_MODULES = (
-    "run", "compare", "codecs", "suites", "presets", "metrics", "asr", "speed", "usage", "data", "weights",
+    "run", "merge", "compare", "codecs", "suites", "presets", "metrics", "asr", "speed", "usage", "data", "weights",
 )  # fmt: skip
 
 

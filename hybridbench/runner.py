@@ -58,6 +58,9 @@ class RunConfig:
     # Codecs whose signal metrics are computed at their full depth only; ASR still runs at every depth. The
     # leaderboard shows signal metrics only there, and DNSMOS alone costs seconds a row on a small CPU.
     signal_full_depth_only: list[str] = field(default_factory=list)
+    # (index, count): compute only the items whose key falls in shard `index` of `count` (shard_of); every
+    # shard of one configuration together computes each row exactly once (`hybridbench merge` joins them).
+    shard: tuple[int, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -123,6 +126,27 @@ class _CodecPlan:
     signal_depths: frozenset[int]  # the depths whose decoded audio gets the signal metrics
     info: dict[str, Any]
     valid_depths: tuple[int, ...] = ()  # every depth the codec decodes, whether or not this run asks for it
+
+
+def shard_of(suite: str, item_id: str, count: int) -> int:
+    """The shard (0..count-1) an item belongs to: a hash of its key, so every process and every node agrees
+    without talking to each other, and all depths and codecs of one item stay in one shard."""
+    digest = hashlib.sha256(f"{suite}\0{item_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % count
+
+
+def parse_shard(value: str | None) -> tuple[int, int] | None:
+    """'--shard 0/4' -> (0, 4)."""
+    if value is None:
+        return None
+    index, sep, count = value.partition("/")
+    try:
+        shard = (int(index), int(count))
+    except ValueError:
+        shard = None
+    if not sep or shard is None or not 0 <= shard[0] < shard[1]:
+        raise HybridbenchError(f"invalid --shard {value!r}", "write I/N with 0 <= I < N, e.g. --shard 0/4")
+    return shard
 
 
 @dataclass(frozen=True)
@@ -407,11 +431,14 @@ class Runner:
     def _plan_work(self, plan: RunPlan, needed: Callable[[str], bool]) -> None:
         """Every row's cache key; the rows `needed` says are not stored yet become work units."""
         metric_ids = [(m.spec.name, m.spec.version) for m in self.metrics]
+        cfg_shard = self.config.shard
         for codec_plan in plan.codecs:
             for suite, items in plan.items.items():
                 profile = plan.profiles[suite]
                 asr_id = {**profile.to_dict(), "model_sha256": self._asr_model_sha(profile)}
                 for item in items:
+                    if cfg_shard is not None and shard_of(suite, item.id, cfg_shard[1]) != cfg_shard[0]:
+                        continue
                     keys = {
                         depth: row_key(
                             SCHEMA_VERSION,

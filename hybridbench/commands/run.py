@@ -14,7 +14,7 @@ from hybridbench.presets import PRESETS, PresetRun, RunPreset
 from hybridbench.provenance import git_short
 from hybridbench.registry import parse_names
 from hybridbench.report.tables import markdown_table, write_tables
-from hybridbench.runner import RunConfig, Runner, RunPlan, describe_limit, parse_limit
+from hybridbench.runner import RunConfig, Runner, RunPlan, describe_limit, parse_limit, parse_shard
 from hybridbench.store import ResultStore
 from hybridbench.timing import device_name
 
@@ -47,6 +47,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="timed runs per call; RTF uses the median (default: 3, or the preset's)",
     )
     p.add_argument("--retry-failed", action="store_true", help="recompute rows stored as failures")
+    p.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="compute only shard I of N (items split by a hash of their key; for scheduler arrays); join the N "
+        "run folders with `hybridbench merge`",
+    )
     p.add_argument(
         "--dry-run",
         action="store_true",
@@ -147,6 +153,7 @@ def build_config(args: argparse.Namespace, preset: RunPreset | None = None) -> R
         include_reference=not args.no_reference,
         skip_unavailable=preset is not None,
         include_full_depth=preset is not None and preset.include_full_depth,
+        shard=parse_shard(args.shard),
     )
 
 
