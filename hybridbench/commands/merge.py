@@ -19,8 +19,8 @@ from hybridbench.provenance import git_short
 from hybridbench.report.tables import write_tables
 from hybridbench.store import ResultStore, check_run_folder
 
-# Settings that differ between the shards of one run by construction.
-PER_SHARD = ("shard", "out")
+# Settings that differ between the shards of one run by construction (under torchrun, each rank its own GPU).
+PER_SHARD = ("shard", "out", "device")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -60,31 +60,36 @@ def shared_config(runs: list[Path]) -> dict:
 
 
 def merge(args: argparse.Namespace) -> int:
-    config = shared_config(args.runs)
-    check_run_folder(args.out)
-    args.out.mkdir(parents=True, exist_ok=True)
+    paths, copied = merge_runs(args.runs, args.out)
+    for path in paths:
+        print(path.read_text(encoding="utf-8"))
+    print(f"merged {copied} rows from {len(args.runs)} shards into {args.out / 'results.sqlite'}")
+    return 0
+
+
+def merge_runs(runs: list[Path], out: Path) -> tuple[list[Path], int]:
+    """Join the shard folders `runs` into `out`: (the tables written, the rows copied)."""
+    config = shared_config(runs)
+    check_run_folder(out)
+    out.mkdir(parents=True, exist_ok=True)
     copied = 0
-    with ResultStore(args.out / "results.sqlite") as merged:
-        for run in args.runs:
+    with ResultStore(out / "results.sqlite") as merged:
+        for run in runs:
             with ResultStore(run / "results.sqlite") as shard:
                 for row in shard.rows():
                     merged.put(row)
                     copied += 1
         rows = list(merged.rows())
-    for manifest in sorted(args.runs[0].glob("manifest-*.jsonl")):
-        shutil.copyfile(manifest, args.out / manifest.name)
-    (args.out / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
+    for manifest in sorted(runs[0].glob("manifest-*.jsonl")):
+        shutil.copyfile(manifest, out / manifest.name)
+    (out / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
     context = {
         "asr": config.get("asr_resolved", {}),
         "timing_repeats": config.get("timing_repeats"),
         "device": config.get("device"),
-        "device_name": f"{config.get('device')} (merged from {len(args.runs)} shards)",
+        "device_name": f"{config.get('device')} (merged from {len(runs)} shards)",
         "git": git_short(),
-        "out": str(args.out),
+        "out": str(out),
     }
     depths = config.get("depths") or sorted({r.depth for r in rows})
-    paths = write_tables(rows, args.out, depths=depths, metric_names=config["metrics"], context=context)
-    for path in paths:
-        print(path.read_text(encoding="utf-8"))
-    print(f"merged {copied} rows from {len(args.runs)} shards into {args.out / 'results.sqlite'}")
-    return 0
+    return write_tables(rows, out, depths=depths, metric_names=config["metrics"], context=context), copied

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
 import sys
 from collections import Counter
 from pathlib import Path
+
+import torch
 
 from hybridbench.codecs import CODECS
 from hybridbench.errors import HybridbenchError
@@ -160,6 +164,9 @@ def build_config(args: argparse.Namespace, preset: RunPreset | None = None) -> R
 def run(args: argparse.Namespace) -> int:
     preset = PRESETS.get(args.preset) if args.preset else None
     config = build_config(args, preset)
+    ranks = torchrun_ranks()
+    if ranks is not None:
+        return run_as_rank(config, *ranks, dry_run=args.dry_run)
     runner = Runner(config)
     plan = runner.plan()
     if args.dry_run:
@@ -236,3 +243,50 @@ def print_plan(plan: RunPlan, config: RunConfig) -> None:
         print(f"suite not run (no data here): {name}: {hint}")
     for name, hint in summary.unavailable.items():
         print(f"codec not run (no weights here): {name}: {hint}")
+
+
+def torchrun_ranks() -> tuple[int, int, int] | None:
+    """(rank, world size, local rank) when started by torchrun (or any launcher that sets its variables)."""
+    if "WORLD_SIZE" not in os.environ or "RANK" not in os.environ:
+        return None
+    world = int(os.environ["WORLD_SIZE"])
+    if world < 2:
+        return None
+    return int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def run_as_rank(config: RunConfig, rank: int, world: int, local_rank: int, *, dry_run: bool) -> int:
+    """One rank of `torchrun -m hybridbench.cli run ...`: shard `rank` of `world` into OUT/shard-R-of-N on its own
+    device; when every rank has finished, rank 0 merges the shards into OUT (as `hybridbench merge` does)."""
+    import torch.distributed as dist
+
+    from hybridbench.commands.merge import merge_runs
+
+    if config.shard is not None:
+        raise HybridbenchError("--shard and torchrun both split the run", "use one of them")
+    device = config.device
+    if device.startswith("cuda") or (device == "auto" and torch.cuda.is_available()):
+        device = f"cuda:{local_rank}"  # one device per rank
+    out = config.out
+    shards = [out / f"shard-{r}-of-{world}" for r in range(world)]
+    config = dataclasses.replace(config, shard=(rank, world), out=shards[rank], device=device)
+    runner = Runner(config)
+    plan = runner.plan()
+    if dry_run:
+        if rank == 0:
+            print_plan(plan, config)
+        return 0
+    # A CPU process group is enough to wait for each other, whatever device the codecs run on.
+    dist.init_process_group("gloo")
+    try:
+        runner.execute(plan)
+        dist.barrier()
+        if rank == 0:
+            paths, copied = merge_runs(shards, out)
+            for path in paths:
+                print(path.read_text(encoding="utf-8"))
+            print(f"merged {copied} rows from {world} ranks into {out / 'results.sqlite'}")
+        dist.barrier()
+    finally:
+        dist.destroy_process_group()
+    return 0

@@ -43,6 +43,20 @@ def test_shards_partition_the_items_and_merge_into_the_single_run(tmp_path: Path
     assert "not every shard" in capsys.readouterr().err
 
 
+def test_torchrun_ranks_shard_the_run_and_rank_0_merges(tmp_path: Path):
+    """Two gloo processes on this CPU, as `torchrun --nproc-per-node 2 -m hybridbench.cli run ...` starts them."""
+    import subprocess
+    import sys
+
+    torchrun = Path(sys.executable).with_name("torchrun")
+    cmd = [str(torchrun), "--standalone", "--nproc-per-node", "2", "-m", "hybridbench.cli", *ARGS]
+    done = subprocess.run([*cmd, "--out", str(tmp_path / "ddp")], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "ddp" / "shard-0-of-2" / "results.sqlite").is_file()
+    assert main([*ARGS, "--out", str(tmp_path / "single")]) == 0
+    pd.testing.assert_frame_equal(_summary(tmp_path / "ddp"), _summary(tmp_path / "single"))
+
+
 @pytest.mark.parametrize("value", ["2/2", "1", "a/b", "-1/3"])
 def test_a_bad_shard_is_a_one_line_error(value: str):
     from hybridbench.errors import HybridbenchError
