@@ -35,17 +35,14 @@ from pathlib import Path
 import torch
 
 from hybridbench.provenance import git_short
-from hybridbench.timing import device_name
 from minireplication.paper_speed import (
     DAC16,
     DUAL,
     HYBRID,
     OPTIMISATIONS,
     OptimisationResult,
-    build_subjects,
     measure_optimisations,
-    run_interleaved,
-    summarize,
+    measure_subjects,
 )
 
 # The paper's own RTFs (PROTOCOL.md: RTX A6000, batch and precision not stated): claims, not measurements here.
@@ -55,10 +52,7 @@ STREAMING = Path(__file__).with_name("hybridcodec_streaming.py")
 
 
 def offline(device: torch.device, *, batch: int, seconds: float, repeats: int) -> tuple[dict, list]:
-    torch.manual_seed(0)
-    subjects = build_subjects(device)
-    run_interleaved(subjects, seconds=seconds, batch=batch, repeats=repeats, device=device)
-    speed = summarize(subjects, seconds=seconds, batch=batch, repeats=repeats, device=device_name(device))
+    speed, subjects = measure_subjects(device, batch=batch, seconds=seconds, repeats=repeats)
     return {"speed": speed, "params": {s.name: s.params for s in subjects}}, subjects
 
 

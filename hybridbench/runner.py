@@ -487,8 +487,8 @@ class Runner:
                 "batch_size": 1,
             }
             invocation = store.log_invocation(config, provenance)
-            _write_json(cfg.out / "config.json", config)
-            _write_json(cfg.out / "provenance.json", provenance)
+            write_json(cfg.out / "config.json", config)
+            write_json(cfg.out / "provenance.json", provenance)
 
             with tqdm(total=plan.rows_to_compute, desc="evaluating", unit="row", disable=None) as bar:
                 codec: Codec | None = None
@@ -626,7 +626,7 @@ def _write_problems(path: Path, problems: list[Any]) -> None:
             f.write(json.dumps({"where": str(p.where), "reason": str(p.reason)}) + "\n")
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
+def write_json(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))

@@ -45,6 +45,8 @@ import torch.nn.functional as F
 from torch.nn.utils import parametrize
 from torch.nn.utils.weight_norm import WeightNorm
 
+from hybridbench.timing import device_name
+
 HYBRID, DUAL, DAC16 = "HybridCodec (paper)", "DualCodec 25 Hz", "DAC 16 kHz"
 
 
@@ -284,11 +286,7 @@ class PaperSpeed:
 def summarize(
     subjects: list[Subject], *, seconds: float, batch: int, repeats: int, device: str
 ) -> PaperSpeed:
-    audio = seconds * batch
-    rtf = {}
-    for s in subjects:
-        enc, dec = (statistics.median(s.times[op]) / audio for op in ("encode", "decode"))
-        rtf[s.name] = {"encode": enc, "decode": dec, "encode+decode": enc + dec}
+    rtf = {s.name: subject_rtf(s, seconds * batch) for s in subjects}
     by_name = {s.name: s for s in subjects}
     h, d = by_name[HYBRID].times, by_name[DUAL].times
     rounds = tuple(
@@ -298,19 +296,31 @@ def summarize(
     return PaperSpeed(rtf=rtf, ratio_rounds=rounds, seconds=seconds, repeats=repeats, device=device)
 
 
+def subject_rtf(subject: Subject, audio_seconds: float) -> dict[str, float]:
+    """Median encode, decode and encode+decode RTF of one subject's timed rounds."""
+    enc, dec = (statistics.median(subject.times[op]) / audio_seconds for op in ("encode", "decode"))
+    return {"encode": enc, "decode": dec, "encode+decode": enc + dec}
+
+
+def measure_subjects(
+    device: torch.device, *, batch: int, seconds: float, repeats: int
+) -> tuple[PaperSpeed, list[Subject]]:
+    """Build the three models (seeded), time them in interleaved rounds, and keep the subjects (their
+    parameters and memory) beside the summary."""
+    torch.manual_seed(0)
+    subjects = build_subjects(device)
+    run_interleaved(subjects, seconds=seconds, batch=batch, repeats=repeats, device=device)
+    speed = summarize(subjects, seconds=seconds, batch=batch, repeats=repeats, device=device_name(device))
+    return speed, subjects
+
+
 def measure_paper_speed(
     *, seconds: float = 4.0, repeats: int = 5, device: torch.device | None = None, threads: int | None = None
 ) -> PaperSpeed:
     """The paper-size measurement at batch 1, fp32 (what the leaderboard's speed claim reads)."""
-    from hybridbench.timing import device_name
-
-    device = device or torch.device("cpu")
     if threads:
         torch.set_num_threads(threads)
-    torch.manual_seed(0)
-    subjects = build_subjects(device)
-    run_interleaved(subjects, seconds=seconds, batch=1, repeats=repeats, device=device)
-    return summarize(subjects, seconds=seconds, batch=1, repeats=repeats, device=device_name(device))
+    return measure_subjects(device or torch.device("cpu"), batch=1, seconds=seconds, repeats=repeats)[0]
 
 
 # ---- inference optimisations ------------------------------------------------------------------------------------
@@ -421,11 +431,6 @@ class OptimisationResult:
         return self.before["encode+decode"] / self.after["encode+decode"]
 
 
-def _rtf(subject: Subject, audio_seconds: float) -> dict[str, float]:
-    enc, dec = (statistics.median(subject.times[op]) / audio_seconds for op in ("encode", "decode"))
-    return {"encode": enc, "decode": dec, "encode+decode": enc + dec}
-
-
 def _reference(
     subjects: list[Subject], inputs: dict[str, torch.Tensor]
 ) -> dict[str, tuple[object, torch.Tensor]]:
@@ -481,8 +486,8 @@ def _compare(
     return OptimisationResult(
         optimisation=optimisation,
         name=base.name,
-        before=_rtf(base, audio),
-        after=_rtf(trial, audio),
+        before=subject_rtf(base, audio),
+        after=subject_rtf(trial, audio),
         code_agreement=code_agreement(codes, trial.codes),  # trial.codes: its encode of the same input
         max_abs=max_abs,
         snr_db=snr,

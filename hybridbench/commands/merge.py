@@ -17,6 +17,7 @@ from pathlib import Path
 from hybridbench.errors import HybridbenchError
 from hybridbench.provenance import git_short
 from hybridbench.report.tables import write_tables
+from hybridbench.runner import write_json
 from hybridbench.store import ResultStore, check_run_folder
 
 # Settings that differ between the shards of one run by construction (under torchrun, each rank its own GPU).
@@ -82,7 +83,7 @@ def merge_runs(runs: list[Path], out: Path) -> tuple[list[Path], int]:
         rows = list(merged.rows())
     for manifest in sorted(runs[0].glob("manifest-*.jsonl")):
         shutil.copyfile(manifest, out / manifest.name)
-    (out / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
+    write_json(out / "config.json", config)
     context = {
         "asr": config.get("asr_resolved", {}),
         "timing_repeats": config.get("timing_repeats"),

@@ -281,12 +281,11 @@ def run_as_rank(config: RunConfig, rank: int, world: int, local_rank: int, *, dr
     try:
         runner.execute(plan)
         dist.barrier()
-        if rank == 0:
+        if rank == 0:  # the other ranks may leave: torchrun waits for every process
             paths, copied = merge_runs(shards, out)
             for path in paths:
                 print(path.read_text(encoding="utf-8"))
             print(f"merged {copied} rows from {world} ranks into {out / 'results.sqlite'}")
-        dist.barrier()
     finally:
         dist.destroy_process_group()
     return 0
