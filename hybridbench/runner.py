@@ -25,6 +25,7 @@ from hybridbench.audio import RESAMPLER, load_audio, resample
 from hybridbench.codecs import CODECS, Codec, DepthKind, match_length
 from hybridbench.errors import HybridbenchError, WeightsNotFoundError
 from hybridbench.hashing import sha256_file
+from hybridbench.listening import ListeningWriter, listen_depths
 from hybridbench.metrics import METRICS, Metric, MetricFailure
 from hybridbench.metrics.asr import ASR_SAMPLE_RATE, AsrChoice, AsrProfile, Transcriber
 from hybridbench.provenance import collect
@@ -33,6 +34,7 @@ from hybridbench.suites import SUITES, Item
 from hybridbench.timing import timed
 
 SCHEMA_VERSION = 1
+CODEC_FACTS = "codecs.json"  # what only a loaded codec knows (parameters, precision), per codec
 REFERENCE_CODEC = "identity"
 
 
@@ -61,6 +63,9 @@ class RunConfig:
     # (index, count): compute only the items whose key falls in shard `index` of `count` (shard_of); every
     # shard of one configuration together computes each row exactly once (`hybridbench merge` joins them).
     shard: tuple[int, int] | None = None
+    # Keep the decoded audio of the first N items of each suite (and their originals) for listening, at a few
+    # depths per codec (`listen_depths`); 0 keeps none.
+    listen: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -352,6 +357,8 @@ class Runner:
         self.asr = AsrChoice.parse(config.asr)
         self.metrics: list[Metric] = [METRICS.get(name)() for name in config.metrics]
         self._transcribers: dict[str, Transcriber] = {}
+        self._suite_items: dict[str, list[Item]] = {}
+        self._listen_ids: dict[str, set[str]] = {}
 
     # ---- lazily loaded models ---------------------------------------------------------------------------
     def transcriber(self, profile: AsrProfile) -> Transcriber:
@@ -399,6 +406,7 @@ class Runner:
             profiles[name] = self.asr.for_language(items[0].language)
             hashes.update({(name, item.id): item_sha256(item) for item in items})
         summary.asr = {suite: profile.to_dict() for suite, profile in profiles.items()}
+        self._suite_items, self._listen_ids = suite_items, {}
         plan = RunPlan(summary, codec_plans, suite_items, problems, hashes, profiles, [])
         store_path = cfg.out / "results.sqlite"
         if store_path.is_file():
@@ -457,10 +465,27 @@ class Runner:
                         for depth in codec_plan.depths
                     }
                     plan.summary.keys.extend(keys.values())
-                    todo = {d: k for d, k in keys.items() if needed(k)}
+                    missing_clips = self._missing_clips(codec_plan, suite, item)
+                    todo = {d: k for d, k in keys.items() if needed(k) or d in missing_clips}
                     plan.summary.reused += len(keys) - len(todo)
                     if todo:
                         plan.work.append(WorkUnit(codec_plan, suite, item, todo))
+
+    def _listened(self, suite: str, item: Item) -> bool:
+        """Whether the run keeps this item's audio (the first `listen` items of each suite)."""
+        if not self.config.listen:
+            return False
+        return item.id in self._listen_ids.setdefault(
+            suite, {i.id for i in self._suite_items.get(suite, [])[: self.config.listen]}
+        )
+
+    def _missing_clips(self, plan: _CodecPlan, suite: str, item: Item) -> set[int]:
+        """Depths of a kept item whose clip is not on disk: computed again (same rows) so that adding --listen
+        to a finished run keeps the audio it asks for instead of ignoring the flag."""
+        if not self._listened(suite, item):
+            return set()
+        writer = ListeningWriter(self.config.out)
+        return {d for d in listen_depths(plan.depths) if not writer.has(suite, item.id, plan.name, d)}
 
     def execute(self, plan: RunPlan) -> RunSummary:
         """Compute the plan's work units, storing each row as it is made; returns the plan's summary, filled.
@@ -499,10 +524,11 @@ class Runner:
                         codec, loaded_for = None, None
                         codec = self._load_codec(unit.codec)
                         loaded_for = unit.codec.name
+                        record_codec_facts(cfg.out, codec)
                     bar.set_postfix_str(f"{unit.codec.name} {unit.suite} {unit.item.id}")
                     profile = plan.profiles[unit.suite]
                     for row in self._evaluate_item(
-                        codec, unit.codec, unit.suite, unit.item, unit.todo, profile
+                        codec, unit.codec, unit.suite, unit.item, unit.todo, profile, store
                     ):
                         store.put(row)
                         summary.computed += 1
@@ -528,6 +554,7 @@ class Runner:
         item: Item,
         todo: dict[int, str],
         profile: AsrProfile,
+        store: ResultStore,
     ) -> Iterable[ResultRow]:
         base = {"text": item.text, "language": item.language, "asr": profile.name}
 
@@ -550,6 +577,11 @@ class Runner:
         except Exception as exc:
             yield from (failed(depth, key, "encode", exc) for depth, key in todo.items())
             return
+        if keeps_codes(plan):  # for codebook usage in reports, not for scoring
+            store.put_codes(plan.name, suite, item.id, plan.weights_id, codes[0].detach().cpu().numpy())
+        listener = ListeningWriter(self.config.out) if self._listened(suite, item) else None
+        if listener is not None and not listener.has(suite, item.id, None, None):
+            listener.write(suite, item.id, None, None, data, sr)
 
         audio_s = wav.shape[-1] / codec.sample_rate
         decoded: dict[int, tuple[np.ndarray, dict[str, Any]]] = {}
@@ -568,6 +600,15 @@ class Runner:
             except Exception as exc:
                 yield failed(depth, key, "decode", exc)
                 continue
+            if listener is not None and depth in listen_depths(plan.depths):
+                listener.write(
+                    suite,
+                    item.id,
+                    plan.name,
+                    depth,
+                    out[0, 0].detach().float().cpu().numpy(),
+                    codec.sample_rate,
+                )
             scored = depth in plan.signal_depths
             scores, metric_failures = self._score(reference16, degraded16) if scored else ({}, {})
             decoded[depth] = (
@@ -624,6 +665,27 @@ def _write_problems(path: Path, problems: list[Any]) -> None:
     with open(path, "w", encoding="utf-8") as f:
         for p in problems:
             f.write(json.dumps({"where": str(p.where), "reason": str(p.reason)}) + "\n")
+
+
+# Token codecs run at 100 frames/s or fewer; classic codecs' "codes" are bitstream symbols at hundreds to
+# thousands per second (and the identity's are PCM samples), which would make the store as large as the audio.
+MAX_STORED_FRAME_RATE = 200.0
+
+
+def keeps_codes(plan: _CodecPlan) -> bool:
+    """Whether the run stores a codec's full-depth codes: token codecs whose codes are quantizer indices."""
+    return (
+        plan.info.get("frame_rate", float("inf")) <= MAX_STORED_FRAME_RATE
+        and plan.info.get("depth_kind") != DepthKind.OPERATING_POINTS.value
+    )
+
+
+def record_codec_facts(folder: Path, codec: Codec) -> None:
+    """Add what only a loaded codec knows (parameter count, precision) to the run's codecs.json."""
+    path = Path(folder) / CODEC_FACTS
+    facts = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    facts[codec.name] = {"parameters": codec.parameter_count(), "precision": codec.precision}
+    write_json(path, facts)
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

@@ -14,10 +14,13 @@ import os
 import sqlite3
 import tempfile
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from hybridbench.errors import HybridbenchError
 
@@ -42,6 +45,15 @@ CREATE TABLE IF NOT EXISTS invocations (
     computed INTEGER,
     reused INTEGER
 );
+CREATE TABLE IF NOT EXISTS codes (
+    codec TEXT NOT NULL,
+    suite TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    weights TEXT NOT NULL,
+    shape TEXT NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (codec, suite, item_id)
+);
 """
 
 
@@ -50,6 +62,10 @@ CREATE TABLE IF NOT EXISTS invocations (
 COLUMNS = {
     "results": ("key", "codec", "suite", "item_id", "depth", "status", "error", "payload", "created"),
     "invocations": ("id", "started", "config", "provenance", "computed", "reused"),
+}
+# Tables a store made before they existed lacks: created on open, checked only when present.
+OPTIONAL_COLUMNS = {
+    "codes": ("codec", "suite", "item_id", "weights", "shape", "data"),
 }
 _DAMAGED_HINT = "move it aside or delete it to start a new store, or pass another --out"
 
@@ -168,7 +184,7 @@ class ResultStore:
         tables = {
             name: tuple(col[1] for col in self.db.execute(f"PRAGMA table_info({name})"))
             for (name,) in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            if name in COLUMNS
+            if name in COLUMNS or name in OPTIONAL_COLUMNS
         }
         others = self.db.execute(
             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
@@ -176,6 +192,9 @@ class ResultStore:
         if not tables and not others:
             return  # a new (empty) file
         wrong = [name for name in COLUMNS if tables.get(name) != COLUMNS[name]]
+        wrong += [
+            name for name in OPTIONAL_COLUMNS if name in tables and tables[name] != OPTIONAL_COLUMNS[name]
+        ]
         if wrong:
             raise HybridbenchError(
                 f"{self.path} is a SQLite file of another schema (no matching {', '.join(wrong)} table)",
@@ -226,6 +245,48 @@ class ResultStore:
         for key, codec, suite, item_id, depth, status, error, payload in cursor:
             if wanted is None or key in wanted:
                 yield ResultRow(key, codec, suite, item_id, depth, status, error, json.loads(payload))
+
+    def put_codes(self, codec: str, suite: str, item_id: str, weights: str, codes: np.ndarray) -> None:
+        """Keep an item's full-depth codes [Q, F] (for codebook usage in reports; a few kB per item)."""
+        codes = np.ascontiguousarray(codes, dtype=np.int32)
+        with self.db:
+            self.db.execute(
+                "INSERT OR REPLACE INTO codes VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    codec,
+                    suite,
+                    item_id,
+                    weights,
+                    json.dumps(list(codes.shape)),
+                    zlib.compress(codes.tobytes()),
+                ),
+            )
+
+    def has_codes(self, codec: str, suite: str, item_id: str, weights: str) -> bool:
+        row = self.db.execute(
+            "SELECT weights FROM codes WHERE codec = ? AND suite = ? AND item_id = ?", (codec, suite, item_id)
+        ).fetchone()
+        return row is not None and row[0] == weights
+
+    def codes(self, codec: str, suite: str) -> dict[str, np.ndarray]:
+        """item id -> the stored codes [Q, F] of `codec` on `suite`."""
+        cursor = self.db.execute(
+            "SELECT item_id, shape, data FROM codes WHERE codec = ? AND suite = ? ORDER BY rowid",
+            (codec, suite),
+        )
+        return {
+            item_id: np.frombuffer(zlib.decompress(data), dtype=np.int32).reshape(json.loads(shape))
+            for item_id, shape, data in cursor
+        }
+
+    def all_codes(self) -> Iterator[tuple[str, str, str, str, np.ndarray]]:
+        """(codec, suite, item_id, weights, codes) of every stored item (for `merge`)."""
+        cursor = self.db.execute(
+            "SELECT codec, suite, item_id, weights, shape, data FROM codes ORDER BY rowid"
+        )
+        for codec, suite, item_id, weights, shape, data in cursor:
+            codes = np.frombuffer(zlib.decompress(data), dtype=np.int32).reshape(json.loads(shape))
+            yield codec, suite, item_id, weights, codes
 
     def log_invocation(self, config: dict[str, Any], provenance: dict[str, Any]) -> int:
         with self.db:

@@ -19,3 +19,27 @@ def synthetic_en_items():
     from hybridbench.suites.synthetic import SyntheticEnglish
 
     return SyntheticEnglish().items()
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory):
+    """A real run shared by the report, rescore and verify tests: the identity (ASR floor), the shipped dac mini
+    (a residual codec: depths 1, 2, 3 and its full 12) and G.722 on 4 synthetic English items with Whisper
+    tiny.en, PESQ, STOI and speaker similarity, decoded audio kept for 2 items. Returns the run folder."""
+    from hybridbench.runner import RunConfig, Runner
+
+    out = tmp_path_factory.mktemp("small-run")
+    config = RunConfig(
+        codecs=["dac-mini", "g722"],
+        suites=["synthetic-en"],
+        out=out,
+        depths=[1, 2, 3],
+        include_full_depth=True,
+        asr="whisper-tiny.en",
+        limit=4,
+        metrics=["pesq-wb", "stoi", "speaker-sim-resemblyzer"],
+        timing_repeats=1,
+        listen=2,
+    )
+    Runner(config).run()
+    return out

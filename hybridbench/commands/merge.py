@@ -15,9 +15,10 @@ import shutil
 from pathlib import Path
 
 from hybridbench.errors import HybridbenchError
+from hybridbench.listening import LISTEN_DIR, LISTEN_INDEX
 from hybridbench.provenance import git_short
 from hybridbench.report.tables import write_tables
-from hybridbench.runner import write_json
+from hybridbench.runner import CODEC_FACTS, write_json
 from hybridbench.store import ResultStore, check_run_folder
 
 # Settings that differ between the shards of one run by construction (under torchrun, each rank its own GPU).
@@ -60,6 +61,27 @@ def shared_config(runs: list[Path]) -> dict:
     return first
 
 
+def merge_artifacts(runs: list[Path], out: Path) -> None:
+    """Carry over what the shards kept beside their rows: the kept audio and its index, the loaded codecs'
+    facts, and the first shard's provenance (the codecs' declared facts; devices differ per shard)."""
+    index_lines: list[str] = []
+    facts: dict = {}
+    for run in runs:
+        kept = run / LISTEN_DIR
+        if kept.is_dir():
+            shutil.copytree(kept, out / LISTEN_DIR, dirs_exist_ok=True)
+        if (run / LISTEN_INDEX).is_file():
+            index_lines += (run / LISTEN_INDEX).read_text(encoding="utf-8").splitlines()
+        if (run / CODEC_FACTS).is_file():
+            facts |= json.loads((run / CODEC_FACTS).read_text(encoding="utf-8"))
+    if index_lines:
+        (out / LISTEN_INDEX).write_text("\n".join(index_lines) + "\n", encoding="utf-8")
+    if facts:
+        write_json(out / CODEC_FACTS, facts)
+    if (runs[0] / "provenance.json").is_file():
+        shutil.copyfile(runs[0] / "provenance.json", out / "provenance.json")
+
+
 def merge(args: argparse.Namespace) -> int:
     paths, copied = merge_runs(args.runs, args.out)
     for path in paths:
@@ -80,9 +102,12 @@ def merge_runs(runs: list[Path], out: Path) -> tuple[list[Path], int]:
                 for row in shard.rows():
                     merged.put(row)
                     copied += 1
+                for codec, suite, item_id, weights, codes in shard.all_codes():
+                    merged.put_codes(codec, suite, item_id, weights, codes)
         rows = list(merged.rows())
     for manifest in sorted(runs[0].glob("manifest-*.jsonl")):
         shutil.copyfile(manifest, out / manifest.name)
+    merge_artifacts(runs, out)
     write_json(out / "config.json", config)
     context = {
         "asr": config.get("asr_resolved", {}),

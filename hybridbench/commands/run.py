@@ -64,6 +64,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-reference", action="store_true", help="do not add the identity (ASR floor) row")
     p.add_argument(
+        "--listen",
+        type=int,
+        default=0,
+        metavar="N",
+        help="keep the decoded audio of the first N items of each suite (and the originals) at a few depths, for "
+        "the report's listening panel (default: 0, none)",
+    )
+    p.add_argument(
         "--preset",
         help="a named benchmark (see `hybridbench presets`); the flags above override its settings",
     )
@@ -158,7 +166,16 @@ def build_config(args: argparse.Namespace, preset: RunPreset | None = None) -> R
         skip_unavailable=preset is not None,
         include_full_depth=preset is not None and preset.include_full_depth,
         shard=parse_shard(args.shard),
+        listen=_parse_listen(args.listen),
     )
+
+
+def _parse_listen(value: int) -> int:
+    if value < 0:
+        raise HybridbenchError(
+            f"--listen must be 0 or more, got {value}", "it is how many items per suite to keep"
+        )
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
