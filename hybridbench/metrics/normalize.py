@@ -3,7 +3,9 @@
 English uses Whisper's EnglishTextNormalizer with its British-to-American spelling map, as packaged by
 `whisper-normalizer` (transformers' copy needs that map downloaded). Every other language uses Whisper's
 BasicTextNormalizer, which lowercases, removes bracketed text and punctuation and keeps diacritics.
-An ASR profile may name another normalizer (the `seedtts-eval` profile uses seed-tts-eval's own cleaning).
+An ASR profile may name another normalizer (the `seedtts-eval` profile uses seed-tts-eval's own cleaning), and
+`hybridbench rescore` / `verify` may score a stored run under any named one (`NAMED`); `verbatim` compares the
+texts as written (whitespace aside), to show how much of a WER the normalizer alone accounts for.
 The normalizer's name and the package version are stored with every run.
 """
 
@@ -14,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import version
+
+from hybridbench.errors import HybridbenchError
 
 
 @dataclass(frozen=True)
@@ -58,11 +62,29 @@ def seedtts() -> Normalizer:
     )
 
 
-NAMED = {"whisper-english": english, "whisper-basic": basic, "seedtts-eval": seedtts}
+@cache
+def verbatim() -> Normalizer:
+    """No normalization (whitespace collapsed only): case and punctuation count as errors."""
+    return Normalizer("verbatim", "1", lambda t: t)
+
+
+NAMED = {
+    "whisper-english": english,
+    "whisper-basic": basic,
+    "seedtts-eval": seedtts,
+    "verbatim": verbatim,
+}
+
+
+def normalizer_named(name: str) -> Normalizer:
+    """The normalizer called `name`; an unknown name is a one-line error listing the valid ones."""
+    if name not in NAMED:
+        raise HybridbenchError(f"unknown normalizer {name!r}", f"valid normalizers: {', '.join(NAMED)}")
+    return NAMED[name]()
 
 
 def normalizer_for(language: str, name: str | None = None) -> Normalizer:
     """The named normalizer, or by default Whisper's English one for English and the basic one otherwise."""
     if name is not None:
-        return NAMED[name]()
+        return normalizer_named(name)
     return english() if language.split("-")[0].lower() == "en" else basic()

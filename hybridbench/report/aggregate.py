@@ -3,7 +3,11 @@
 Transcripts are stored raw; normalization and edit counting happen here, at scoring time, so a new
 normalizer rescores a run with no ASR. Aggregation rules, stated once:
 - WER/CER: corpus rates, summed edits over summed reference words/characters of the items that succeeded
-  (the mean of per-utterance WERs is given beside it as `wer_utterance_mean`).
+  (the mean of per-utterance WERs is given beside it as `wer_utterance_mean`). `summarize(...,
+  wer_average="utterance")` makes that mean the headline `wer` (with its own interval) for comparison with
+  papers that average per utterance; the corpus rate then moves to `wer_corpus`.
+- Normalization: each row's ASR profile names its normalizer (default: Whisper's English one for English, the
+  basic one otherwise); `item_frame(rows, normalizer=NAME)` scores every row under one named normalizer instead.
 - Signal metrics: arithmetic mean over the items the metric could score; items it could not score are
   counted in `<metric> failed`, never averaged in.
 - Every WER/CER and mean comes with a 95 % BCa bootstrap interval over items (hybridbench.stats; seed 0,
@@ -21,15 +25,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hybridbench.errors import HybridbenchError
 from hybridbench.metrics.asr import ASR_PROFILES
-from hybridbench.metrics.normalize import normalizer_for
+from hybridbench.metrics.normalize import Normalizer, normalizer_for, normalizer_named
 from hybridbench.metrics.wer import EditCounts, char_edits, corpus_rate, word_edits
 from hybridbench.stats import Interval, corpus_rate_interval, mean_interval
 from hybridbench.store import ResultRow
 
+WER_AVERAGES = ("corpus", "utterance")
 
-def item_frame(rows: list[ResultRow]) -> pd.DataFrame:
-    """One line per stored row, with normalized texts and edit counts; the raw material of every table."""
+
+def item_frame(rows: list[ResultRow], normalizer: str | None = None) -> pd.DataFrame:
+    """One line per stored row, with normalized texts and edit counts; the raw material of every table.
+
+    `normalizer`: a name from `metrics.normalize.NAMED` to score every row with (None: each row's profile's own).
+    """
+    override: Normalizer | None = normalizer_named(normalizer) if normalizer is not None else None
     records = []
     for r in rows:
         p = r.payload
@@ -45,7 +56,7 @@ def item_frame(rows: list[ResultRow]) -> pd.DataFrame:
             "transcript": p.get("transcript"),
         }
         if r.status == "ok":
-            norm = normalizer_for(p["language"], _profile_normalizer(p.get("asr")))
+            norm = override or normalizer_for(p["language"], _profile_normalizer(p.get("asr")))
             ref, hyp = norm(p["text"]), norm(p["transcript"])
             w, c = word_edits(ref, hyp), char_edits(ref, hyp)
             rec.update(
@@ -108,8 +119,16 @@ def _edits(group: pd.DataFrame, kind: str) -> list[EditCounts]:
     ]
 
 
-def summarize(items: pd.DataFrame, metric_names: list[str]) -> pd.DataFrame:
-    """One line per (suite, codec, depth)."""
+def summarize(items: pd.DataFrame, metric_names: list[str], wer_average: str = "corpus") -> pd.DataFrame:
+    """One line per (suite, codec, depth).
+
+    `wer_average`: "corpus" (the default: `wer` is the corpus rate) or "utterance" (`wer` is the mean of
+    per-utterance WERs with its interval, the corpus rate is kept as `wer_corpus`, and `wer_average` says so).
+    """
+    if wer_average not in WER_AVERAGES:
+        raise HybridbenchError(
+            f"unknown WER averaging {wer_average!r}", f"use one of: {', '.join(WER_AVERAGES)}"
+        )
     out = []
     for (suite, codec, depth), group in items.groupby(["suite", "codec", "depth"], sort=False):
         ok = group[group["status"] == "ok"]
@@ -130,6 +149,8 @@ def summarize(items: pd.DataFrame, metric_names: list[str]) -> pd.DataFrame:
             # reference word are left out: their rate is undefined).
             per_utt = [c.errors / c.reference_length for c in words if c.reference_length]
             rec["wer_utterance_mean"] = float(np.mean(per_utt)) if per_utt else None
+            if wer_average == "utterance":
+                _utterance_headline(rec, per_utt)
             audio = ok["audio_s"].sum()
             rec["rtf_encode"] = ok["encode_s"].sum() / audio
             rec["rtf_decode"] = ok["decode_s"].sum() / audio
@@ -150,6 +171,19 @@ def summarize(items: pd.DataFrame, metric_names: list[str]) -> pd.DataFrame:
             rec[f"{name}_failed"] = int(len(attempted) - len(values))
         out.append(rec)
     return pd.DataFrame.from_records(out)
+
+
+def _utterance_headline(rec: dict[str, Any], per_utt: list[float]) -> None:
+    """Make the mean of per-utterance WERs the headline `wer` (with its interval over items); keep the corpus
+    rate beside it as `wer_corpus`."""
+    rec["wer_corpus"], rec["wer_corpus_low"], rec["wer_corpus_high"] = (
+        rec["wer"],
+        rec["wer_low"],
+        rec["wer_high"],
+    )
+    rec["wer"] = rec["wer_utterance_mean"]
+    rec["wer_low"], rec["wer_high"] = _interval(mean_interval, np.asarray(per_utt, dtype=np.float64))
+    rec["wer_average"] = "utterance"
 
 
 def _ran(rows: pd.DataFrame, metric: str) -> pd.Series:
