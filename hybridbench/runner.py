@@ -10,8 +10,10 @@ reason while the run goes on.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,7 +28,8 @@ from hybridbench.codecs import CODECS, Codec, DepthKind, match_length
 from hybridbench.errors import HybridbenchError, WeightsNotFoundError
 from hybridbench.hashing import sha256_file
 from hybridbench.listening import ListeningWriter, listen_depths
-from hybridbench.metrics import METRICS, Metric, MetricFailure
+from hybridbench.metric_pool import MetricPool, ScoringJob, default_workers, score_all
+from hybridbench.metrics import METRICS, Metric
 from hybridbench.metrics.asr import ASR_SAMPLE_RATE, AsrChoice, AsrProfile, Transcriber
 from hybridbench.provenance import collect
 from hybridbench.store import ResultRow, ResultStore, check_run_folder, run_lock
@@ -34,6 +37,8 @@ from hybridbench.suites import SUITES, Item
 from hybridbench.timing import timed
 
 SCHEMA_VERSION = 1
+# Rows waiting for their signal metrics before the runner stops decoding to wait for the oldest.
+MAX_PENDING_ROWS = 64
 CODEC_FACTS = "codecs.json"  # what only a loaded codec knows (parameters, precision), per codec
 REFERENCE_CODEC = "identity"
 
@@ -66,6 +71,9 @@ class RunConfig:
     # Keep the decoded audio of the first N items of each suite (and their originals) for listening, at a few
     # depths per codec (`listen_depths`); 0 keeps none.
     listen: int = 0
+    # Processes scoring the signal metrics beside the codec and ASR work (metric_pool); None: the default for
+    # the device (none on a CPU, where they would share the cores the codec is timed on).
+    workers: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -515,7 +523,22 @@ class Runner:
             write_json(cfg.out / "config.json", config)
             write_json(cfg.out / "provenance.json", provenance)
 
-            with tqdm(total=plan.rows_to_compute, desc="evaluating", unit="row", disable=None) as bar:
+            workers = cfg.workers if cfg.workers is not None else default_workers(self.device.type)
+            pool = MetricPool(cfg.metrics, workers) if workers and self.metrics else None
+            pending: deque[tuple[ResultRow, ScoringJob | None]] = deque()
+
+            def store_row(row: ResultRow, job: ScoringJob | None) -> None:
+                if job is not None:
+                    row.payload["metrics"], row.payload["metric_failures"] = pool.result(job)
+                store.put(row)
+                summary.computed += 1
+                summary.failed += row.status == "failed"
+                bar.update(1)
+
+            with (
+                tqdm(total=plan.rows_to_compute, desc="evaluating", unit="row", disable=None) as bar,
+                pool or contextlib.nullcontext(),
+            ):
                 codec: Codec | None = None
                 loaded_for: str | None = None
                 for unit in plan.work:
@@ -527,13 +550,20 @@ class Runner:
                         record_codec_facts(cfg.out, codec)
                     bar.set_postfix_str(f"{unit.codec.name} {unit.suite} {unit.item.id}")
                     profile = plan.profiles[unit.suite]
-                    for row in self._evaluate_item(
-                        codec, unit.codec, unit.suite, unit.item, unit.todo, profile, store
+                    pending.extend(
+                        self._evaluate_item(
+                            codec, unit.codec, unit.suite, unit.item, unit.todo, profile, store, pool
+                        )
+                    )
+                    # Store rows whose scores are in, in order; hold at most a few rows per worker in memory.
+                    while pending and (
+                        pending[0][1] is None
+                        or pending[0][1].future.done()
+                        or len(pending) > MAX_PENDING_ROWS
                     ):
-                        store.put(row)
-                        summary.computed += 1
-                        summary.failed += row.status == "failed"
-                        bar.update(1)
+                        store_row(*pending.popleft())
+                while pending:
+                    store_row(*pending.popleft())
             store.finish_invocation(invocation, summary.computed, summary.reused)
         return summary
 
@@ -555,12 +585,15 @@ class Runner:
         todo: dict[int, str],
         profile: AsrProfile,
         store: ResultStore,
-    ) -> Iterable[ResultRow]:
+        pool: MetricPool | None = None,
+    ) -> Iterable[tuple[ResultRow, ScoringJob | None]]:
+        """The item's rows, each with its pending scoring job when the signal metrics run in the pool (the row's
+        metrics are filled in when the job is done) or None when the row is complete."""
         base = {"text": item.text, "language": item.language, "asr": profile.name}
 
-        def failed(depth: int, key: str, stage: str, exc: BaseException) -> ResultRow:
+        def failed(depth: int, key: str, stage: str, exc: BaseException) -> tuple[ResultRow, None]:
             reason = f"{stage}: {type(exc).__name__}: {exc}".splitlines()[0][:500]
-            return ResultRow(key, plan.name, suite, item.id, depth, "failed", reason, base)
+            return ResultRow(key, plan.name, suite, item.id, depth, "failed", reason, base), None
 
         repeats = self.config.timing_repeats
         # Any failure on this item is recorded with its stage and reason; the run goes on.
@@ -584,7 +617,7 @@ class Runner:
             listener.write(suite, item.id, None, None, data, sr)
 
         audio_s = wav.shape[-1] / codec.sample_rate
-        decoded: dict[int, tuple[np.ndarray, dict[str, Any]]] = {}
+        decoded: dict[int, tuple[np.ndarray, dict[str, Any], ScoringJob | None]] = {}
         for depth, key in todo.items():
             try:
                 prefix = codes[:, :depth]
@@ -609,8 +642,11 @@ class Runner:
                     out[0, 0].detach().float().cpu().numpy(),
                     codec.sample_rate,
                 )
-            scored = depth in plan.signal_depths
-            scores, metric_failures = self._score(reference16, degraded16) if scored else ({}, {})
+            scored = depth in plan.signal_depths and bool(self.metrics)
+            job = pool.submit(reference16, degraded16) if scored and pool is not None else None
+            scores, metric_failures = (
+                score_all(self.metrics, reference16, degraded16) if scored and pool is None else ({}, {})
+            )
             decoded[depth] = (
                 degraded16,
                 base
@@ -629,34 +665,21 @@ class Runner:
                     "device": str(self.device),
                     "batch_size": 1,
                 },
+                job,
             )
         if not decoded:
             return
         # All depths of one item go to the ASR as one batch (faster-whisper's batched pipeline).
         try:
             transcripts = self.transcriber(profile).transcribe_batch(
-                [audio for audio, _ in decoded.values()], item.language
+                [audio for audio, _, _ in decoded.values()], item.language
             )
         except Exception as exc:
             yield from (failed(depth, todo[depth], "asr", exc) for depth in decoded)
             return
-        for (depth, (_, payload)), transcript in zip(decoded.items(), transcripts, strict=True):
+        for (depth, (_, payload, job)), transcript in zip(decoded.items(), transcripts, strict=True):
             payload["transcript"] = transcript
-            yield ResultRow(todo[depth], plan.name, suite, item.id, depth, "ok", None, payload)
-
-    def _score(
-        self, reference16: np.ndarray, degraded16: np.ndarray
-    ) -> tuple[dict[str, float], dict[str, str]]:
-        """Every signal metric on one decoded item; a metric that cannot score it records why."""
-        scores, failures = {}, {}
-        for metric in self.metrics:
-            try:
-                scores[metric.name] = metric(reference16, degraded16)
-            except MetricFailure as exc:
-                failures[metric.name] = str(exc)
-            except Exception as exc:
-                failures[metric.name] = f"{type(exc).__name__}: {exc}".splitlines()[0]
-        return scores, failures
+            yield ResultRow(todo[depth], plan.name, suite, item.id, depth, "ok", None, payload), job
 
 
 def _write_problems(path: Path, problems: list[Any]) -> None:

@@ -21,8 +21,9 @@ from hybridbench.report.tables import write_tables
 from hybridbench.runner import CODEC_FACTS, write_json
 from hybridbench.store import ResultStore, check_run_folder
 
-# Settings that differ between the shards of one run by construction (under torchrun, each rank its own GPU).
-PER_SHARD = ("shard", "out", "device")
+# Settings that differ between the shards of one run by construction (under torchrun, each rank its own GPU),
+# or may differ without changing a row (how many processes scored the metrics).
+PER_SHARD = ("shard", "out", "device", "workers")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -64,6 +64,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-reference", action="store_true", help="do not add the identity (ASR floor) row")
     p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="processes scoring the signal metrics beside the codec and ASR (default: CPU cores - 1, at most 8, "
+        "on a GPU; 0 on a CPU run, whose codec timings they would disturb)",
+    )
+    p.add_argument(
         "--listen",
         type=int,
         default=0,
@@ -167,7 +174,14 @@ def build_config(args: argparse.Namespace, preset: RunPreset | None = None) -> R
         include_full_depth=preset is not None and preset.include_full_depth,
         shard=parse_shard(args.shard),
         listen=_parse_listen(args.listen),
+        workers=_parse_workers(args.workers),
     )
+
+
+def _parse_workers(value: int | None) -> int | None:
+    if value is not None and value < 0:
+        raise HybridbenchError(f"--workers must be 0 or more, got {value}", "0 scores the metrics inline")
+    return value
 
 
 def _parse_listen(value: int) -> int:
