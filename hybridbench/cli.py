@@ -17,8 +17,8 @@ from hybridbench.errors import HybridbenchError
 
 # Order here is the order in `hybridbench --help`.
 COMMAND_MODULES = (
-    "run", "merge", "compare", "codecs", "suites", "presets", "metrics", "asr", "speed", "usage", "data", "weights",
-    "rescore", "verify",
+    "run", "merge", "report", "compare", "codecs", "suites", "presets", "metrics", "asr", "speed", "usage",
+    "data", "weights", "rescore", "verify",
 )  # fmt: skip
 
 

@@ -11,9 +11,7 @@ page against the files beside it.
 
 from __future__ import annotations
 
-import hashlib
 import math
-import re
 import shutil
 from dataclasses import replace
 from html import escape
@@ -24,6 +22,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
+from hybridbench.listening import safe_name
 from hybridbench.report.page import ListeningRow, PaperTable, Plot, ReportPage, TokenizerCard
 
 INDEX_NAME = "index.html"
@@ -58,12 +57,15 @@ td.best { font-weight: 700; background: #e5f4e3; }
 .wide { overflow-x: auto; }
 .files a { margin-right: .8rem; }
 ul.notes { font-size: .9rem; color: #444; }
-figure { margin: 1.2rem 0; } figure img { max-width: 100%; height: auto; border: 1px solid #e0e0e0; }
+.plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(30rem, 1fr)); gap: 1rem 1.5rem; }
+figure { margin: 0; } figure img { max-width: 100%; height: auto; border: 1px solid #e0e0e0; }
 figcaption { font-size: .9rem; color: #444; }
 .card { border: 1px solid #d0d0d0; border-radius: 6px; padding: .4rem 1rem 1rem; margin: 1rem 0; }
 .clip { margin: 1.2rem 0 2rem; } .clip blockquote { margin: .3rem 0 .6rem; font-style: italic; }
 audio { width: 15rem; display: block; }
 .muted { color: #666; }
+details { margin: .4rem 0; } summary { cursor: pointer; font-weight: 600; }
+tbody th { white-space: nowrap; }
 """
 
 
@@ -116,15 +118,6 @@ def audio_in_report(path: Path, out_dir: Path, destination: Path) -> Path:
         return destination
 
 
-def safe_name(name: str) -> str:
-    """A file-name-safe form of an item id or codec name; a name that had to change gets a short hash of the
-    original, so two ids that differ only in unsafe characters never share a file."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip(".") or "_"
-    if safe == name:
-        return safe
-    return f"{safe}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:8]}"
-
-
 # ---- the page -------------------------------------------------------------------------------------------------
 
 
@@ -144,9 +137,9 @@ def render_page(page: ReportPage, out_dir: Path) -> str:
         f"<h1>{e(page.title)}</h1>",
         runs_line(page.runs),
         "<nav>" + "".join(f'<a href="#{key}">{e(title)}</a>' for key, title in SECTIONS) + "</nav>",
-        tables_section(page.tables, out_dir),
+        tables_section(page.tables, page.protocols, out_dir),
         plots_section(page.plots, out_dir),
-        cards_section(page.cards, out_dir),
+        cards_section(page.cards, page.cards_skipped, out_dir),
         listening_section(page.listening, out_dir),
         failures_section(page.failures),
         provenance_section(page.provenance),
@@ -174,15 +167,17 @@ def section(key: str, body: list[str]) -> str:
 # ---- tables ---------------------------------------------------------------------------------------------------
 
 
-def tables_section(tables: list[PaperTable], out_dir: Path) -> str:
+def tables_section(tables: list[PaperTable], protocols: dict[str, dict[str, Any]], out_dir: Path) -> str:
     if not tables:
         return section("tables", ['<p class="muted">No suite has results.</p>'])
-    return section("tables", [paper_table_html(table, out_dir) for table in tables])
+    return section(
+        "tables", [paper_table_html(table, protocols.get(table.suite), out_dir) for table in tables]
+    )
 
 
-def paper_table_html(table: PaperTable, out_dir: Path) -> str:
+def paper_table_html(table: PaperTable, protocol: dict[str, Any] | None, out_dir: Path) -> str:
     """One suite's table: display text in the cells, the numbers in data-value, best cells marked, then the
-    links to the table's files and its notes."""
+    links to the table's files, its notes and the protocol its numbers were scored under."""
     index_name = table.display.index.name or ""
     header = "".join(f"<th>{e(col)}</th>" for col in [index_name, *table.display.columns])
     rows = [table_row(table, label) for label in table.display.index]
@@ -194,6 +189,7 @@ def paper_table_html(table: PaperTable, out_dir: Path) -> str:
             f"<thead><tr>{header}</tr></thead>",
             "<tbody>\n" + "\n".join(rows) + "\n</tbody></table></div>",
             notes_list(table.notes),
+            f"<details open><summary>Protocol</summary>{value_html(protocol)}</details>" if protocol else "",
         ]
     )
 
@@ -249,10 +245,15 @@ def file_links(files: dict[str, Path], labels: dict[str, str], out_dir: Path) ->
 def plots_section(plots: list[Plot], out_dir: Path) -> str:
     if not plots:
         return section("plots", ['<p class="muted">No plots.</p>'])
-    return section("plots", [plot_figure(plot, out_dir) for plot in plots])
+    drawn = [plot_figure(plot, out_dir) for plot in plots if not plot.skipped]
+    skipped = [plot_figure(plot, out_dir) for plot in plots if plot.skipped]
+    return section("plots", [f'<div class="plots">{"".join(drawn)}</div>', *skipped])
 
 
 def plot_figure(plot: Plot, out_dir: Path) -> str:
+    """The PNG with its caption and a link to the SVG; a figure the data could not make says why."""
+    if plot.skipped:
+        return f'<p class="muted"><strong>{e(plot.title)}</strong>: not drawn ({e(plot.skipped)}).</p>'
     image = plot.files.get("png") or plot.files.get("svg")
     img = f'<img src="{href(image, out_dir)}" alt="{e(plot.title)}">' if image else ""
     svg = plot.files.get("svg")
@@ -263,17 +264,34 @@ def plot_figure(plot: Plot, out_dir: Path) -> str:
     )
 
 
-def cards_section(cards: list[TokenizerCard], out_dir: Path) -> str:
-    if not cards:
-        return section("cards", ['<p class="muted">No tokenizer cards.</p>'])
-    return section("cards", [card_html(card, out_dir) for card in cards])
+def cards_section(cards: list[TokenizerCard], skipped: dict[str, str], out_dir: Path) -> str:
+    body = [card_html(card, out_dir) for card in cards] or ['<p class="muted">No tokenizer cards.</p>']
+    if skipped:
+        reasons = "".join(f"<li><code>{e(codec)}</code>: {e(why)}</li>" for codec, why in skipped.items())
+        body.append(f"<p>No card for:</p><ul>{reasons}</ul>")
+    return section("cards", body)
 
 
 def card_html(card: TokenizerCard, out_dir: Path) -> str:
+    """The card's plain facts in view; each nested group (tokens per depth, codebook usage, latency, ...)
+    folded under its name, so a page of several cards stays short."""
+    plain_facts = {k: v for k, v in card.facts.items() if not is_nested(v)}
+    groups = [
+        f"<details><summary>{e(k)}</summary>{value_html(v)}</details>"
+        for k, v in card.facts.items()
+        if is_nested(v)
+    ]
     return (
         f'<div class="card" id="card-{e(safe_name(card.codec))}"><h3>{e(card.codec)}</h3>'
-        f"{file_links(card.files, CARD_FILE_LABELS, out_dir)}{value_html(card.facts)}</div>"
+        f"{file_links(card.files, CARD_FILE_LABELS, out_dir)}{value_html(plain_facts)}{''.join(groups)}</div>"
     )
+
+
+def is_nested(value: Any) -> bool:
+    """A dict, or a list holding dicts or lists."""
+    if isinstance(value, dict):
+        return True
+    return isinstance(value, list | tuple) and any(isinstance(v, dict | list | tuple) for v in value)
 
 
 # ---- listening ------------------------------------------------------------------------------------------------
@@ -383,7 +401,10 @@ def provenance_section(provenance: dict[str, Any]) -> str:
 
 
 def value_html(value: Any) -> str:
-    """Nested facts as nested tables: a dict as key/value rows, a list of plain values on one line."""
+    """Nested facts as nested tables: a dict as key/value rows, a list of plain values on one line, a list of
+    dicts with the same keys as one table with a line per dict."""
+    if isinstance(value, list | tuple) and is_records(value):
+        return records_table(value)
     if isinstance(value, dict):
         if not value:
             return '<span class="muted">none</span>'
@@ -398,6 +419,18 @@ def value_html(value: Any) -> str:
     if value is None:
         return '<span class="muted">—</span>'
     return e(plain(value))
+
+
+def is_records(values: list | tuple) -> bool:
+    return bool(values) and all(isinstance(v, dict) and v.keys() == values[0].keys() for v in values)
+
+
+def records_table(records: list | tuple) -> str:
+    header = "".join(f"<th>{e(k)}</th>" for k in records[0])
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{value_html(v)}</td>" for v in r.values()) + "</tr>" for r in records
+    )
+    return f'<div class="wide"><table><thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table></div>'
 
 
 def plain(value: Any) -> str:

@@ -67,3 +67,5 @@ class ReportPage:
     listening: list[ListeningRow]
     provenance: dict[str, Any]  # versions, git hash, device, ASR profile, normalizer, manifest hashes
     failures: pd.DataFrame  # suite, codec, depth, item_id, what, reason
+    protocols: dict[str, dict[str, Any]] = field(default_factory=dict)  # suite -> its Protocol's fields
+    cards_skipped: dict[str, str] = field(default_factory=dict)  # codec -> why it has no tokenizer card

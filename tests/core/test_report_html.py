@@ -3,10 +3,13 @@ report of `small_run` opened in headless Chromium (images load, audio plays, cel
 
 from __future__ import annotations
 
+import os
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from hybridbench.report.html import write_index
 from hybridbench.report.page import ListeningRow, PaperTable, Plot, ReportPage, TokenizerCard
@@ -113,3 +116,115 @@ def test_page_escapes_links_relatively_and_carries_exact_numbers(tmp_path: Path)
     assert numeric[("original (ASR floor)", "WER RVQ-1")] == ("0.05", "num", "5.0 n=4")
     assert numeric[(HOSTILE, "WER RVQ-1")] == (None, None, "—")
     assert numeric[("dac-mini", "depth")][0] == "12.0"
+
+
+# ---- the real report in a real browser ----------------------------------------------------------------------
+
+# Collects what the browser made of the page once every <audio> has loaded its metadata or failed (at most 30 s).
+PAGE_STATE_JS = """
+const done = arguments[arguments.length - 1];
+const audios = [...document.querySelectorAll("audio")];
+const settled = (a) => new Promise((resolve) => {
+  if (a.readyState >= 1 || a.error || a.networkState === HTMLMediaElement.NETWORK_NO_SOURCE) return resolve();
+  a.addEventListener("loadedmetadata", resolve, { once: true });
+  a.addEventListener("error", resolve, { once: true });
+  a.querySelectorAll("source").forEach((s) => s.addEventListener("error", resolve, { once: true }));
+});
+const timeout = new Promise((resolve) => setTimeout(resolve, 30000));
+Promise.race([Promise.all(audios.map(settled)), timeout]).then(() => done({
+  images: [...document.images].map((i) => ({ src: i.getAttribute("src"), width: i.naturalWidth })),
+  audios: audios.map((a) => {
+    const source = a.querySelector("source");
+    return {
+      src: source.getAttribute("src"), type: source.type, canPlay: a.canPlayType(source.type),
+      readyState: a.readyState, networkState: a.networkState, duration: a.duration,
+    };
+  }),
+  cells: [...document.querySelectorAll("td[data-row]")].map((td) => ({
+    suite: td.closest("table").dataset.suite, row: td.dataset.row, col: td.dataset.col,
+    value: td.dataset.value ?? null, text: td.textContent, best: td.classList.contains("best"),
+  })),
+  height: document.documentElement.scrollHeight,
+}));
+"""
+
+
+def chromium():
+    """A headless Chromium driven through Debian's chromedriver (no download), or a skip that says what is
+    missing."""
+    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not browser or not driver:
+        pytest.skip(
+            "no chromium/chromedriver here (as root: make browser, or apt-get install chromium chromium-driver)"
+        )
+    webdriver = pytest.importorskip(
+        "selenium.webdriver", reason="selenium is not installed (pip install -e .[dev])"
+    )
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,900",
+    ):
+        options.add_argument(arg)
+    return webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver))
+
+
+def keep_screenshot(driver, height: int, tmp_path: Path) -> Path:
+    """The whole page as PNG in the test's folder, and at $HYBRIDBENCH_KEEP_SCREENSHOT when that is set."""
+    driver.set_window_size(1280, min(max(height, 900), 16000))
+    shot = tmp_path / "report.png"
+    assert driver.save_screenshot(str(shot))
+    if os.environ.get("HYBRIDBENCH_KEEP_SCREENSHOT"):
+        keep = Path(os.environ["HYBRIDBENCH_KEEP_SCREENSHOT"])
+        keep.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, keep)
+    return shot
+
+
+def test_report_opens_in_a_browser_with_every_image_audio_and_number(small_run: Path, tmp_path: Path):
+    from hybridbench.report.build import build_report
+    from hybridbench.report.paper_tables import paper_table
+    from hybridbench.results import open_run
+
+    out = tmp_path / "report"
+    page = build_report([small_run], out)
+    driver = chromium()
+    try:
+        driver.set_script_timeout(60)
+        driver.get((out / "index.html").as_uri())
+        state = driver.execute_async_script(PAGE_STATE_JS)
+        shot = keep_screenshot(driver, state["height"], tmp_path)
+    finally:
+        driver.quit()
+    assert shot.stat().st_size > 10_000
+
+    # Every plot drawn is on the page and decoded.
+    drawn = {p.files["png"].as_posix() for p in page.plots if not p.skipped}
+    assert drawn and {i["src"] for i in state["images"]} == drawn
+    assert all(i["width"] > 0 for i in state["images"]), state["images"]
+
+    # Every kept clip is playable: the browser takes its type and has read its header.
+    assert len(state["audios"]) == sum(bool(r.original) + len(r.decoded) for r in page.listening) >= 2
+    for clip in state["audios"]:
+        assert (out / clip["src"]).is_file() and clip["canPlay"], clip
+        assert clip["readyState"] >= 1 and clip["networkState"] != 3 and clip["duration"] > 0, clip
+
+    # Each cell shows the table's text and carries the CSV's exact number.
+    run = open_run(small_run)
+    for table in page.tables:
+        csv = pd.read_csv(out / table.files["csv"], index_col=0)
+        display = paper_table(run, table.suite).display
+        cells = [c for c in state["cells"] if c["suite"] == table.suite]
+        assert len(cells) == display.size
+        for cell in cells:
+            assert cell["text"] == display.at[cell["row"], cell["col"]]
+            expected = csv.at[cell["row"], cell["col"]]
+            if pd.isna(expected):
+                assert cell["value"] is None, cell
+            else:
+                assert float(cell["value"]) == float(expected), cell
+            assert cell["best"] == ((cell["row"], cell["col"]) in table.best)
