@@ -71,7 +71,9 @@ def paper_table(run: RunResults, suite: str, depths: list[int] | None = None) ->
         index=values.index,
         columns=[c.label for c in columns],
     )
-    values = values.astype({c: "Int64" for c in values.columns if c.endswith(" n")})  # counts stay integers
+    # Numbers only: floats (NaN where missing), counts and depths as integers.
+    counts = [c for c in values.columns if c.endswith(" n") or c == "depth"]
+    values = values.astype({c: "Int64" if c in counts else "float64" for c in values.columns})
     return PaperTable(
         suite=suite,
         title=f"{suite}: WER by RVQ depth, quality, speed and bitrate",
