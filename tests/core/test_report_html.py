@@ -185,21 +185,28 @@ def keep_screenshot(driver, height: int, tmp_path: Path) -> Path:
     return shot
 
 
-def test_report_opens_in_a_browser_with_every_image_audio_and_number(small_run: Path, tmp_path: Path):
+@pytest.fixture(scope="session")
+def browser():
+    """Session-scoped and asked for before `small_run`, so that where there is no browser the test is skipped
+    before the run is made."""
+    driver = chromium()
+    driver.set_script_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def test_report_opens_in_a_browser_with_every_image_audio_and_number(
+    browser, small_run: Path, tmp_path: Path
+):
     from hybridbench.report.build import build_report
     from hybridbench.report.paper_tables import paper_table
     from hybridbench.results import open_run
 
     out = tmp_path / "report"
     page = build_report([small_run], out)
-    driver = chromium()
-    try:
-        driver.set_script_timeout(60)
-        driver.get((out / "index.html").as_uri())
-        state = driver.execute_async_script(PAGE_STATE_JS)
-        shot = keep_screenshot(driver, state["height"], tmp_path)
-    finally:
-        driver.quit()
+    browser.get((out / "index.html").as_uri())
+    state = browser.execute_async_script(PAGE_STATE_JS)
+    shot = keep_screenshot(browser, state["height"], tmp_path)
     assert shot.stat().st_size > 10_000
 
     # Every plot drawn is on the page and decoded.
