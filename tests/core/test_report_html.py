@@ -117,6 +117,9 @@ def test_page_escapes_links_relatively_and_carries_exact_numbers(tmp_path: Path)
     assert numeric[(HOSTILE, "WER RVQ-1")] == (None, None, "—")
     assert numeric[("dac-mini", "depth")][0] == "12.0"
 
+    # The failure is counted and its reason shown as text.
+    assert HOSTILE in parts.texts and "pesq-wb" in parts.texts
+
 
 # ---- the real report in a real browser ----------------------------------------------------------------------
 
@@ -144,6 +147,7 @@ Promise.race([Promise.all(audios.map(settled)), timeout]).then(() => done({
     suite: td.closest("table").dataset.suite, row: td.dataset.row, col: td.dataset.col,
     value: td.dataset.value ?? null, text: td.textContent, best: td.classList.contains("best"),
   })),
+  links: [...document.querySelectorAll("[src], [href]")].map((el) => el.getAttribute("src") ?? el.getAttribute("href")),
   height: document.documentElement.scrollHeight,
 }));
 """
@@ -208,6 +212,10 @@ def test_report_opens_in_a_browser_with_every_image_audio_and_number(
     state = browser.execute_async_script(PAGE_STATE_JS)
     shot = keep_screenshot(browser, state["height"], tmp_path)
     assert shot.stat().st_size > 10_000
+
+    # Everything the page loads or links is a file of the report folder (or an anchor on the page).
+    files = [link for link in state["links"] if not link.startswith("#")]
+    assert files and all(":" not in link and (out / link).is_file() for link in files), files
 
     # Every plot drawn is on the page and decoded.
     drawn = {p.files["png"].as_posix() for p in page.plots if not p.skipped}
