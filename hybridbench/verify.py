@@ -263,9 +263,13 @@ def _items_scored(row: dict[str, Any], key: str) -> int | None:
 def render(verdicts: list[Verdict], *, source: str, tolerance: float) -> str:
     """One compact table (one line per claim) between a heading and the counts."""
     cells = [(v.claim.model, v.claim.suite, v.claim.metric, v.claim.depth) for v in verdicts]
+    # A cell the paper reports after several training lengths (e.g. the 300k-update row) says which it is.
+    updates: dict[tuple, set] = {}
+    for cell, v in zip(cells, verdicts, strict=True):
+        updates.setdefault(cell, set()).add(v.claim.protocol.training_updates)
     rows = [
         [
-            _claim_label(v, repeated=cells.count(cell) > 1),
+            _claim_label(v, show_updates=len(updates[cell]) > 1),
             f"{v.claim.suite} {v.claim.metric}@{v.claim.depth}",
             f"{v.claim.value:g}",
             _format_measured(v),
@@ -295,12 +299,11 @@ def render(verdicts: list[Verdict], *, source: str, tolerance: float) -> str:
     )
 
 
-def _claim_label(v: Verdict, *, repeated: bool) -> str:
-    """The claimed model (and the run's codec when mapped); a cell the paper reports twice (e.g. after longer
-    training) says which one by its training updates."""
+def _claim_label(v: Verdict, *, show_updates: bool) -> str:
+    """The claimed model (and the run's codec when mapped), with its training updates when asked."""
     label = v.claim.model if v.codec == v.claim.model else f"{v.claim.model} → {v.codec}"
     updates = v.claim.protocol.training_updates
-    if repeated and updates != NOT_STATED:
+    if show_updates and updates != NOT_STATED:
         label += f" ({updates:,} updates)"
     return label
 
