@@ -17,6 +17,7 @@ compete with the codec whose speed the run also times) scoring stays inline and 
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 from collections.abc import Callable
@@ -27,18 +28,23 @@ from dataclasses import dataclass
 import numpy as np
 
 from hybridbench.metrics import METRICS, Metric, MetricFailure
+from hybridbench.timing import StageClock
 
 Scores = tuple[dict[str, float], dict[str, str]]  # (metric -> score, metric -> failure reason)
 
 _WORKER_METRICS: list[Metric] = []
 
 
-def score_all(metrics: list[Metric], reference16: np.ndarray, degraded16: np.ndarray) -> Scores:
-    """Every metric on one decoded item; a metric that cannot score it records why instead of a number."""
+def score_all(
+    metrics: list[Metric], reference16: np.ndarray, degraded16: np.ndarray, clock: StageClock | None = None
+) -> Scores:
+    """Every metric on one decoded item; a metric that cannot score it records why instead of a number.
+    With a `clock`, each metric's seconds are added to its stage `metric <name>`."""
     scores, failures = {}, {}
     for metric in metrics:
         try:
-            scores[metric.name] = metric(reference16, degraded16)
+            with clock.stage(f"metric {metric.name}") if clock else contextlib.nullcontext():
+                scores[metric.name] = metric(reference16, degraded16)
         except MetricFailure as exc:
             failures[metric.name] = str(exc)
         except Exception as exc:

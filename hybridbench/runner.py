@@ -34,7 +34,7 @@ from hybridbench.metrics.asr import ASR_SAMPLE_RATE, AsrChoice, AsrProfile, Tran
 from hybridbench.provenance import collect
 from hybridbench.store import ResultRow, ResultStore, check_run_folder, run_lock
 from hybridbench.suites import SUITES, Item
-from hybridbench.timing import timed
+from hybridbench.timing import StageClock, timed
 
 SCHEMA_VERSION = 1
 # Rows waiting for their signal metrics before the runner stops decoding to wait for the oldest.
@@ -365,6 +365,7 @@ class Runner:
         self.asr = AsrChoice.parse(config.asr)
         self.metrics: list[Metric] = [METRICS.get(name)() for name in config.metrics]
         self._transcribers: dict[str, Transcriber] = {}
+        self.clock = StageClock()  # seconds per stage, for the harness benchmark
         self._suite_items: dict[str, list[Item]] = {}
         self._listen_ids: dict[str, set[str]] = {}
 
@@ -529,8 +530,10 @@ class Runner:
 
             def store_row(row: ResultRow, job: ScoringJob | None) -> None:
                 if job is not None:
-                    row.payload["metrics"], row.payload["metric_failures"] = pool.result(job)
-                store.put(row)
+                    with self.clock.stage("metrics (waiting for workers)"):
+                        row.payload["metrics"], row.payload["metric_failures"] = pool.result(job)
+                with self.clock.stage("store"):
+                    store.put(row)
                 summary.computed += 1
                 summary.failed += row.status == "failed"
                 bar.update(1)
@@ -545,7 +548,8 @@ class Runner:
                     # Work is ordered codec by codec, so each codec is loaded once.
                     if loaded_for != unit.codec.name:
                         codec, loaded_for = None, None
-                        codec = self._load_codec(unit.codec)
+                        with self.clock.stage("load codec"):
+                            codec = self._load_codec(unit.codec)
                         loaded_for = unit.codec.name
                         record_codec_facts(cfg.out, codec)
                     bar.set_postfix_str(f"{unit.codec.name} {unit.suite} {unit.item.id}")
@@ -598,15 +602,17 @@ class Runner:
         repeats = self.config.timing_repeats
         # Any failure on this item is recorded with its stage and reason; the run goes on.
         try:
-            data, sr = load_audio(item.audio_path)
-            original = torch.from_numpy(data)[None, None]
-            reference16 = resample(original, sr, ASR_SAMPLE_RATE)[0, 0].numpy()
-            wav = resample(original, sr, codec.sample_rate).to(self.device)
+            with self.clock.stage("read and resample"):
+                data, sr = load_audio(item.audio_path)
+                original = torch.from_numpy(data)[None, None]
+                reference16 = resample(original, sr, ASR_SAMPLE_RATE)[0, 0].numpy()
+                wav = resample(original, sr, codec.sample_rate).to(self.device)
         except Exception as exc:
             yield from (failed(depth, key, "load", exc) for depth, key in todo.items())
             return
         try:
-            codes, enc_time = timed(lambda: codec.encode(wav), device=self.device, repeats=repeats)
+            with self.clock.stage("encode"):
+                codes, enc_time = timed(lambda: codec.encode(wav), device=self.device, repeats=repeats)
         except Exception as exc:
             yield from (failed(depth, key, "encode", exc) for depth, key in todo.items())
             return
@@ -621,13 +627,15 @@ class Runner:
         for depth, key in todo.items():
             try:
                 prefix = codes[:, :depth]
-                out, dec_time = timed(
-                    lambda p=prefix: codec.decode(p, length=wav.shape[-1]),
-                    device=self.device,
-                    repeats=repeats,
-                )
-                degraded = resample(out.detach().float().cpu(), codec.sample_rate, ASR_SAMPLE_RATE)
-                degraded16 = match_length(degraded, reference16.shape[-1])[0, 0].numpy()
+                with self.clock.stage("decode"):
+                    out, dec_time = timed(
+                        lambda p=prefix: codec.decode(p, length=wav.shape[-1]),
+                        device=self.device,
+                        repeats=repeats,
+                    )
+                with self.clock.stage("resample decoded"):
+                    degraded = resample(out.detach().float().cpu(), codec.sample_rate, ASR_SAMPLE_RATE)
+                    degraded16 = match_length(degraded, reference16.shape[-1])[0, 0].numpy()
                 if not np.isfinite(degraded16).all():
                     raise ValueError("decoded audio contains NaN or infinite samples")
             except Exception as exc:
@@ -643,9 +651,12 @@ class Runner:
                     codec.sample_rate,
                 )
             scored = depth in plan.signal_depths and bool(self.metrics)
-            job = pool.submit(reference16, degraded16) if scored and pool is not None else None
+            with self.clock.stage("metrics (handing to workers)"):
+                job = pool.submit(reference16, degraded16) if scored and pool is not None else None
             scores, metric_failures = (
-                score_all(self.metrics, reference16, degraded16) if scored and pool is None else ({}, {})
+                score_all(self.metrics, reference16, degraded16, self.clock)
+                if scored and pool is None
+                else ({}, {})
             )
             decoded[depth] = (
                 degraded16,
@@ -671,9 +682,11 @@ class Runner:
             return
         # All depths of one item go to the ASR as one batch (faster-whisper's batched pipeline).
         try:
-            transcripts = self.transcriber(profile).transcribe_batch(
-                [audio for audio, _, _ in decoded.values()], item.language
-            )
+            transcriber = self.transcriber(profile)
+            with self.clock.stage("asr"):
+                transcripts = transcriber.transcribe_batch(
+                    [audio for audio, _, _ in decoded.values()], item.language
+                )
         except Exception as exc:
             yield from (failed(depth, todo[depth], "asr", exc) for depth in decoded)
             return

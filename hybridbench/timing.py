@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -57,3 +59,22 @@ def cpu_name() -> str:
     import platform
 
     return platform.processor() or platform.machine()
+
+
+class StageClock:
+    """Wall seconds a run spends in each of its stages (read, encode, decode, ASR, each metric, store), summed
+    over calls: what the harness benchmark reports, and where a slow run's time goes. Costs two clock reads per
+    stage; not device-synchronised (a GPU stage's queued work shows up in the next synchronising stage)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += time.perf_counter() - start
+            self.calls[name] += 1
