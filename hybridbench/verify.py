@@ -117,7 +117,8 @@ class _Matcher:
         close = abs(claim.value - measured) <= self.tolerance
         verdict = REPRODUCED if inside or close else NOT_REPRODUCED
         if low is None:
-            notes.append("no interval (fewer than 2 items): tolerance only")
+            why = "RTF has none" if claim.metric == "rtf" else "fewer than 2 items"
+            notes.append(f"no interval ({why}): tolerance only")
         return Verdict(claim, codec, verdict, "; ".join(notes), measured, low, high, _items_scored(row, key))
 
     # ---- matching: raises _NotComparable with the reason, or returns the row, its column and notes ---------
