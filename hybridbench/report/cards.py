@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -147,15 +148,18 @@ def usage_facts(run: RunResults, codec: str, suite: str, info: dict[str, Any]) -
     if not codes:
         return {"stored": False, "note": NOT_STORED}
     sizes = tuple(info["codebook_sizes"])
-    usage = codebook_usage([torch.from_numpy(c.astype("int64")) for c in codes.values()], sizes)
-    per_codebook = [u.to_dict() for u in usage]
-    cumulative_bits = pd.Series([u.bits for u in usage]).cumsum()
+    try:
+        usage = codebook_usage([torch.from_numpy(c.astype("int64")) for c in codes.values()], sizes)
+    except ValueError as exc:  # codes stored by another version of the codec than the facts describe
+        return {"stored": True, "note": f"stored codes do not match the declared codebooks ({exc})"}
     return {
         "stored": True,
         "items": len(codes),
         "frames": usage[0].frames,
-        "codebooks": per_codebook,
-        "kbps_as_used": [float(b) * float(info["frame_rate"]) / 1000 for b in cumulative_bits],
+        "codebooks": [u.to_dict() for u in usage],
+        "kbps_as_used": [
+            bits * float(info["frame_rate"]) / 1000 for bits in accumulate(u.bits for u in usage)
+        ],
     }
 
 
@@ -187,7 +191,7 @@ def latency(info: dict[str, Any]) -> dict[str, Any]:
 def ssl_at_inference(info: dict[str, Any]) -> dict[str, Any]:
     needed = bool(info.get("needs_ssl_at_inference"))
     extra = info.get("extra", {})
-    model = extra.get("ssl_model") or extra.get("teacher") if needed else None
+    model = (extra.get("ssl_model") or extra.get("teacher")) if needed else None
     return {"needed": needed, "model": model}
 
 
@@ -285,7 +289,7 @@ def vocab_summary(sizes: list[int]) -> str:
 
 
 def usage_section(suite: str, usage: dict[str, Any]) -> str:
-    if not usage["stored"]:
+    if "codebooks" not in usage:
         return f"{suite}: {usage['note']}."
     header = [
         "codebook (depth)",

@@ -80,7 +80,7 @@ def paper_table(run: RunResults, suite: str, depths: list[int] | None = None) ->
         values=values,
         display=display,
         best=best_cells(values, columns),
-        notes=table_notes(run, suite, summary, columns),
+        notes=table_notes(run, suite, summary),
     )
 
 
@@ -97,6 +97,10 @@ def choose_depths(summary: pd.DataFrame, suite: str, depths: list[int] | None) -
     """The WER columns' depths: the ones asked for, each run by some codec, or every depth a codec was run at."""
     codecs = summary[summary["codec"] != REFERENCE_CODEC]
     available = sorted({int(d) for d in codecs["depth"]})
+    if not available:
+        raise HybridbenchError(
+            f"{suite} has only the original audio in this run", "run at least one codec on it"
+        )
     if depths is None:
         return available
     unknown = [d for d in depths if d not in available]
@@ -268,7 +272,7 @@ def best_cells(values: pd.DataFrame, columns: list[Column]) -> set[tuple[str, st
 # ---- notes ---------------------------------------------------------------------------------------------------
 
 
-def table_notes(run: RunResults, suite: str, summary: pd.DataFrame, columns: list[Column]) -> list[str]:
+def table_notes(run: RunResults, suite: str, summary: pd.DataFrame) -> list[str]:
     """What the columns mean and how they were measured, so the table can be read on its own."""
     asr = run.asr(suite)
     normalizers = sorted(set(summary.get("normalizer", pd.Series(dtype=str)).dropna()))

@@ -218,6 +218,17 @@ def pareto_front(frame: pd.DataFrame, objectives: tuple[str, ...] = ("wer", "kbp
     return frame[~np.array(dominated, dtype=bool)].sort_values(list(objectives[::-1]))
 
 
+def scatter_by_speed(fig: Figure, ax, points: pd.DataFrame) -> None:
+    """WER against kbps coloured by RTF (log colour scale, with its bar)."""
+    if points.empty:
+        return
+    norm = mcolors.LogNorm(points["rtf"].min(), points["rtf"].max())
+    scatter = ax.scatter(
+        points["kbps"], 100 * points["wer"], c=points["rtf"], cmap="viridis", norm=norm, s=36
+    )
+    fig.colorbar(scatter, ax=ax, label="RTF encode + decode (log) ↓")
+
+
 def pareto_plot(summary: pd.DataFrame, suite: str) -> Figure:
     """WER against kbps for every (codec, depth), coloured by RTF; the WER/bitrate front joined and labelled,
     points also optimal when speed counts ringed."""
@@ -226,14 +237,10 @@ def pareto_plot(summary: pd.DataFrame, suite: str) -> Figure:
     points = points.assign(rtf=rtf_total(points) if {"rtf_encode", "rtf_decode"} <= set(points) else np.nan)
     fig, ax = new_axes(f"{suite}: WER, bitrate and speed")
     timed = points["rtf"].notna() & (points["rtf"] > 0)
-    if timed.any():
-        norm = mcolors.LogNorm(points.loc[timed, "rtf"].min(), points.loc[timed, "rtf"].max())
-        scatter = ax.scatter(
-            points["kbps"], 100 * points["wer"], c=points["rtf"], cmap="viridis", norm=norm, s=36
-        )
-        fig.colorbar(scatter, ax=ax, label="RTF encode + decode (log) ↓")
-    else:
-        ax.scatter(points["kbps"], 100 * points["wer"], color="grey", s=36)
+    scatter_by_speed(fig, ax, points[timed])
+    if (~timed).any():  # drawn apart: a colour map shows a missing value as transparent
+        untimed = points[~timed]
+        ax.scatter(untimed["kbps"], 100 * untimed["wer"], color="grey", s=36, label="RTF not available")
     front = pareto_front(points, ("wer", "kbps"))
     ax.plot(front["kbps"], 100 * front["wer"], color="black", linewidth=1, label="WER/bitrate front")
     for _, p in front.iterrows():

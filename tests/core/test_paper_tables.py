@@ -122,6 +122,9 @@ def test_user_mistakes_are_one_line_errors(crafted):
         paper_table(crafted, "no-such-suite")
     with pytest.raises(HybridbenchError, match="depth 5 was not run"):
         paper_table(crafted, SUITE, depths=[1, 5])
+    floor_only = crafted_run(crafted.folders[0], [summary_line("identity", 1, 0.02, 4.6)])
+    with pytest.raises(HybridbenchError, match="only the original audio"):
+        paper_table(floor_only, SUITE)
 
 
 def test_latex_escapes_specials_and_marks_best_in_bold(tmp_path):
@@ -160,11 +163,16 @@ def tex_engine() -> list[str] | None:
     return None
 
 
-def test_latex_compiles(crafted, tmp_path):
+def test_latex_compiles(tmp_path):
     command = tex_engine()
     if command is None:
         pytest.skip("no TeX engine: none of tectonic, pdflatex, lualatex is on PATH")
-    table = write_paper_table(paper_table(crafted, SUITE), tmp_path)
+    lines = [
+        summary_line("identity", 1, 0.02, 4.6),
+        summary_line("odd_name&co#1%", 1, 0.1, 2.0),
+        summary_line("codec-b", 12, 0.05, None),
+    ]
+    table = write_paper_table(paper_table(crafted_run(tmp_path, lines), SUITE), tmp_path)
     done = subprocess.run(
         [*command, table.files["tex_document"].name],
         cwd=tmp_path,

@@ -16,6 +16,7 @@ from hybridbench.report.plots import (
     CannotPlot,
     metric_vs_bitrate,
     pareto_front,
+    pareto_plot,
     rtf_bars,
     wer_vs_bitrate,
     wer_vs_depth,
@@ -116,6 +117,17 @@ def test_pareto_front_known_answer():
     assert list(pareto_front(frame, ("wer", "kbps"))["name"]) == ["A", "B", "D"]
     # With speed as a third objective, C (fastest) and E (faster than D) are no longer beaten.
     assert set(pareto_front(frame, ("wer", "kbps", "rtf"))["name"]) == {"A", "B", "C", "D", "E"}
+
+
+def test_pareto_plot_joins_the_front_and_shows_untimed_points_apart(summary):
+    summary.loc[summary["codec"] == "codec-b", "rtf_decode"] = np.nan
+    fig = pareto_plot(summary, SUITE)
+    front = labelled_lines(fig)["WER/bitrate front"]
+    # codec-a 1 (0.5, 40), codec-b 1 (0.75, 25), codec-a 2 (1.0, 20), codec-b 2 (1.5, 12), codec-a 4 (2.0, 10):
+    # each is beaten by none on both WER and bitrate.
+    np.testing.assert_allclose(front.get_xdata(), [0.5, 0.75, 1.0, 1.5, 2.0])
+    untimed = [c for c in fig.axes[0].collections if c.get_label() == "RTF not available"]
+    assert len(untimed) == 1 and len(untimed[0].get_offsets()) == 2
 
 
 def test_unknown_suite_and_unscored_metric_cannot_be_plotted(summary):
