@@ -195,10 +195,8 @@ def cell_values(lines: pd.DataFrame, top: dict[str, Any], col: Column) -> dict[s
             top.get(f"{col.key}_n"),
         )
     if col.kind == "rtf":
-        rtf = none_if_missing(top.get("rtf_encode"))
-        rtf = (
-            None if rtf is None or none_if_missing(top.get("rtf_decode")) is None else rtf + top["rtf_decode"]
-        )
+        encode, decode = none_if_missing(top.get("rtf_encode")), none_if_missing(top.get("rtf_decode"))
+        rtf = None if encode is None or decode is None else encode + decode
         return numbers(col.label, rtf, None, None, scored_items(top) if rtf is not None else None)
     return {col.label: none_if_missing(top.get(col.key))}  # depth, kbps: facts, not estimates
 
