@@ -124,13 +124,17 @@ class HybridCodec(Codec):
                 f"{status.location} is a {variant!r} checkpoint, not {cls.variant!r}",
                 f"use --codec {names[variant]}",
             )
-        return cls(codec=codec, device=device)
+        adapter = cls(codec=codec, device=device)
+        adapter.fold_for_inference()
+        return adapter
 
     def info(self) -> CodecInfo:
         base = type(self).describe(str(self.codec.path))
         return CodecInfo(**{**base.__dict__, "parameters": self.parameter_count()})
 
     def parameter_count(self) -> int:
+        if self.parameters_as_trained is not None:
+            return self.parameters_as_trained
         named = self.model.named_parameters()
         return sum(p.numel() for name, p in named if not name.startswith(SEMANTIC_DECODER_KEYS))
 

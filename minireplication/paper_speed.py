@@ -42,9 +42,8 @@ from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
-from torch.nn.utils import parametrize
-from torch.nn.utils.weight_norm import WeightNorm
 
+from hybridbench.codecs.weight_norm import fold_weight_norm
 from hybridbench.timing import device_name
 
 HYBRID, DUAL, DAC16 = "HybridCodec (paper)", "DualCodec 25 Hz", "DAC 16 kHz"
@@ -326,28 +325,6 @@ def measure_paper_speed(
 # ---- inference optimisations ------------------------------------------------------------------------------------
 
 OPTIMISATIONS = ("none", "fold-weight-norm", "compile", "bf16")
-
-
-def weight_norm_count(module: torch.nn.Module) -> int:
-    """Weight-normalised tensors left in `module`: old-style `weight_norm` hooks plus parametrizations."""
-    hooks = sum(isinstance(h, WeightNorm) for m in module.modules() for h in m._forward_pre_hooks.values())
-    params = sum(len(m.parametrizations) for m in module.modules() if parametrize.is_parametrized(m))
-    return hooks + params
-
-
-def fold_weight_norm(module: torch.nn.Module) -> int:
-    """Compute every weight-normalised weight once and store it as a plain parameter (the same values, no
-    per-call norm). Handles both torch APIs, since libraries use either. Returns how many were folded."""
-    folded = 0
-    for m in list(module.modules()):  # a list: removing a parametrization edits the module tree
-        for hook in [h for h in m._forward_pre_hooks.values() if isinstance(h, WeightNorm)]:
-            torch.nn.utils.remove_weight_norm(m, hook.name)
-            folded += 1
-        if parametrize.is_parametrized(m):
-            for name in list(m.parametrizations):
-                parametrize.remove_parametrizations(m, name, leave_parametrized=True)
-                folded += 1
-    return folded
 
 
 def bf16_autocast(fn: Callable, device: torch.device) -> Callable:

@@ -202,11 +202,25 @@ class Codec(ABC):
         """Facts of this loaded instance, including its parameter count."""
         return dataclasses.replace(type(self).describe(), parameters=self.parameter_count())
 
+    # The parameter count of the model as trained (and published), kept when `fold_for_inference` folds
+    # weight normalisation away (which merges each layer's g and v into one weight, so fewer tensors remain).
+    parameters_as_trained: int | None = None
+
     def parameter_count(self) -> int | None:
+        if self.parameters_as_trained is not None:
+            return self.parameters_as_trained
         module = getattr(self, "model", None)
         if isinstance(module, torch.nn.Module):
             return sum(p.numel() for p in module.parameters())
         return None
+
+    def fold_for_inference(self) -> int:
+        """Fold `self.model`'s weight normalisation into plain weights (the same values; codecs/weight_norm.py),
+        keeping the parameter count as trained. Returns how many layers were folded."""
+        from hybridbench.codecs.weight_norm import fold_weight_norm
+
+        self.parameters_as_trained = self.parameter_count()
+        return fold_weight_norm(self.model)
 
     # ---- the two operations ------------------------------------------------------------------------------
     @abstractmethod

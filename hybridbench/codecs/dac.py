@@ -75,7 +75,9 @@ class _DacCodec(Codec):
         path = Path(status.location)
         if not weights and path == cls.cached_weights_path():
             W.verify(path, W.CHECKPOINTS[cls.name].main)  # a file changed since its fetch is refused
-        return cls(model=load_dac_checkpoint(path, expect=cls), device=device)
+        codec = cls(model=load_dac_checkpoint(path, expect=cls), device=device)
+        codec.fold_for_inference()
+        return codec
 
     @torch.inference_mode()
     def encode(self, wav: torch.Tensor) -> torch.Tensor:

@@ -125,6 +125,8 @@ class _DualCodec(Codec):
         return status
 
     def parameter_count(self) -> int:
+        if self.parameters_as_trained is not None:
+            return self.parameters_as_trained
         return sum(p.numel() for m in (self.model, self.semantic_model) for p in m.parameters())
 
     # ---- loading -------------------------------------------------------------------------------------------
@@ -148,7 +150,7 @@ class _DualCodec(Codec):
         semantic_model = Wav2Vec2BertModel.from_pretrained(str(w2v_dir))
         feature_extractor = SeamlessM4TFeatureExtractor.from_pretrained(str(w2v_dir))
         stats = W.load_state_dict(ckpt_dir / STATS_FILE)  # {"mean": [1024], "var": [1024]}
-        return cls(
+        codec = cls(
             model,
             semantic_model,
             feature_extractor,
@@ -157,6 +159,8 @@ class _DualCodec(Codec):
             device=device,
             weights_sha256=located.sha256,
         )
+        codec.fold_for_inference()
+        return codec
 
     # ---- encode --------------------------------------------------------------------------------------------
     def _fp16(self):

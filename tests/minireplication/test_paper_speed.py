@@ -8,15 +8,14 @@ import math
 import pytest
 import torch
 
+from hybridbench.codecs.weight_norm import fold_weight_norm, weight_norm_count
 from minireplication.paper_speed import (
     audio_difference,
     build_dac16,
     build_hybridcodec,
     code_agreement,
-    fold_weight_norm,
     measure_optimisations,
     optimise,
-    weight_norm_count,
 )
 
 CPU = torch.device("cpu")
