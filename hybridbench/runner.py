@@ -24,7 +24,7 @@ import torch
 from tqdm.auto import tqdm
 
 from hybridbench.audio import RESAMPLER, load_audio, resample
-from hybridbench.codecs import CODECS, Codec, DepthKind, match_length
+from hybridbench.codecs import CODECS, Codec, DepthKind, codes_are_tokens, match_length
 from hybridbench.errors import HybridbenchError, WeightsNotFoundError
 from hybridbench.hashing import sha256_file
 from hybridbench.listening import ListeningWriter, listen_depths
@@ -616,7 +616,7 @@ class Runner:
         except Exception as exc:
             yield from (failed(depth, key, "encode", exc) for depth, key in todo.items())
             return
-        if keeps_codes(plan):  # for codebook usage in reports, not for scoring
+        if codes_are_tokens(plan.info):  # kept for codebook usage in reports, not for scoring
             store.put_codes(plan.name, suite, item.id, plan.weights_id, codes[0].detach().cpu().numpy())
         listener = ListeningWriter(self.config.out) if self._listened(suite, item) else None
         if listener is not None and not listener.has(suite, item.id, None, None):
@@ -701,19 +701,6 @@ def _write_problems(path: Path, problems: list[Any]) -> None:
     with open(path, "w", encoding="utf-8") as f:
         for p in problems:
             f.write(json.dumps({"where": str(p.where), "reason": str(p.reason)}) + "\n")
-
-
-# Token codecs run at 100 frames/s or fewer; classic codecs' "codes" are bitstream symbols at hundreds to
-# thousands per second (and the identity's are PCM samples), which would make the store as large as the audio.
-MAX_STORED_FRAME_RATE = 200.0
-
-
-def keeps_codes(plan: _CodecPlan) -> bool:
-    """Whether the run stores a codec's full-depth codes: token codecs whose codes are quantizer indices."""
-    return (
-        plan.info.get("frame_rate", float("inf")) <= MAX_STORED_FRAME_RATE
-        and plan.info.get("depth_kind") != DepthKind.OPERATING_POINTS.value
-    )
 
 
 def record_codec_facts(folder: Path, codec: Codec) -> None:

@@ -97,6 +97,20 @@ class CodecInfo:
         return d
 
 
+# Token codecs run at 100 frames/s or fewer; a classic codec's "codes" are bitstream symbols at hundreds to
+# thousands per second (G.722's 8,000, Opus's 1,000) and the identity's are PCM samples.
+MAX_TOKEN_FRAME_RATE = 200.0
+
+
+def codes_are_tokens(info: dict[str, Any]) -> bool:
+    """Whether a codec's codes (its CodecInfo as a dict) are quantizer indices a language model would learn:
+    what codebook usage and tokenizer cards are about, and what a run keeps (small beside the audio)."""
+    return (
+        info.get("frame_rate", float("inf")) <= MAX_TOKEN_FRAME_RATE
+        and info.get("depth_kind") != DepthKind.OPERATING_POINTS.value
+    )
+
+
 def bitrate(
     frame_rate: float,
     codebook_sizes: tuple[int, ...],

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 import torch
 
-from hybridbench.codecs.base import DepthKind, bitrate
+from hybridbench.codecs.base import DepthKind, bitrate, codes_are_tokens
 from hybridbench.errors import HybridbenchError
 from hybridbench.metrics import METRICS
 from hybridbench.report.page import TokenizerCard
@@ -51,6 +51,10 @@ def card_skip_reason(info: dict[str, Any]) -> str | None:
     layering = str(info.get("extra", {}).get("layering", ""))
     if "simulcast" in layering or info.get("depth_kind") == DepthKind.OPERATING_POINTS.value:
         return "codes are bitstream symbols of separate operating points, not quantizer indices"
+    if not codes_are_tokens(info):
+        return (
+            f"codes are {info.get('frame_rate', '?'):g} bitstream symbols or samples per second, not tokens"
+        )
     return None
 
 
