@@ -23,7 +23,9 @@ import numpy as np
 import pandas as pd
 from matplotlib import colors as mcolors
 from matplotlib import rc_context
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator
 
 from hybridbench.errors import HybridbenchError
 from hybridbench.metrics import METRICS
@@ -139,6 +141,17 @@ def wer_vs_depth(summary: pd.DataFrame, suite: str) -> Figure:
     return fig
 
 
+def bitrate_axis(ax: Axes) -> None:
+    """A log kbit/s axis labelled in plain numbers (0.3, 1, 3), not powers of ten: bitrates span about one
+    decade, where matplotlib's default log labels (3x10^-1) crowd into each other."""
+    ax.set_xscale("log")
+    plain = FuncFormatter(lambda value, _: f"{value:g}")
+    ax.xaxis.set_major_formatter(plain)
+    ax.xaxis.set_minor_formatter(plain)
+    ax.xaxis.set_minor_locator(LogLocator(subs=(2.0, 3.0, 5.0)))
+    ax.set_xlabel("bitrate kbit/s (log)")
+
+
 def wer_vs_bitrate(summary: pd.DataFrame, suite: str) -> Figure:
     """WER (%) against kbps (log axis), every evaluated depth of a codec joined in order of depth."""
     rows = suite_rows(summary, suite)
@@ -151,8 +164,7 @@ def wer_vs_bitrate(summary: pd.DataFrame, suite: str) -> Figure:
         draw_interval(ax, lines["kbps"], lines, "wer", 100, colour)
         label_depths(ax, lines, "wer", 100)
     draw_floor(ax, rows)
-    ax.set_xscale("log")
-    ax.set_xlabel("bitrate kbit/s (log)")
+    bitrate_axis(ax)
     ax.set_ylabel("WER %")
     ax.legend(fontsize=8)
     return fig
@@ -175,8 +187,7 @@ def metric_vs_bitrate(summary: pd.DataFrame, suite: str, metric: str) -> Figure:
         ax.plot(lines["kbps"], lines[metric], marker="o", color=colour, label=codec)
         draw_interval(ax, lines["kbps"], lines, metric, 1, colour)
         label_depths(ax, lines, metric, 1)
-    ax.set_xscale("log")
-    ax.set_xlabel("bitrate kbit/s (log)")
+    bitrate_axis(ax)
     arrow = "↑" if METRICS.get(metric).spec.higher_is_better else "↓"
     ax.set_ylabel(f"{label} {arrow}")
     ax.legend(fontsize=8)
@@ -262,8 +273,7 @@ def pareto_plot(summary: pd.DataFrame, suite: str) -> Figure:
             label="optimal with speed",
         )
     draw_floor(ax, rows)
-    ax.set_xscale("log")
-    ax.set_xlabel("bitrate kbit/s (log)")
+    bitrate_axis(ax)
     ax.set_ylabel("WER %")
     ax.legend(fontsize=8)
     return fig
