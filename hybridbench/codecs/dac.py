@@ -12,13 +12,14 @@ We never use `compress`/`decompress`, which loudness-normalise and encode in 1 s
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
 
 from hybridbench import weights as W
-from hybridbench.codecs.base import Codec, WeightsStatus, require_same_facts
+from hybridbench.codecs.base import Codec, CodecInfo, WeightsStatus, require_same_facts
 from hybridbench.errors import HybridbenchError, WeightsNotFoundError
 
 
@@ -59,6 +60,20 @@ class _DacCodec(Codec):
         return W.folder(ckpt) / ckpt.main.filename
 
     @classmethod
+    def describe(cls, weights: str | None = None) -> CodecInfo:
+        """The published facts; a `--weights` file of another DAC configuration is refused here, while the run
+        plans, instead of after other codecs' rows were computed."""
+        if weights and Path(weights).is_file():
+            require_same_facts(
+                cls.name,
+                "sample rate, hop, codebooks, codebook size",
+                dac_checkpoint_facts(Path(weights)),
+                (cls.sample_rate, cls.hop_length, len(cls.codebook_sizes), cls.codebook_sizes[0]),
+                f"{weights} holds another DAC configuration: pass the checkpoint that belongs to this codec",
+            )
+        return super().describe(weights)
+
+    @classmethod
     def weights_status(cls, weights: str | None = None) -> WeightsStatus:
         # --weights PATH, else hybridbench's cache, else DAC's own download cache.
         candidates = [Path(weights)] if weights else [cls.cached_weights_path(), cls.default_weights_path()]
@@ -90,6 +105,36 @@ class _DacCodec(Codec):
     def _decode(self, codes: torch.Tensor) -> torch.Tensor:
         z = self.model.quantizer.from_codes(codes.to(self.device))[0]
         return self.model.decode(z)
+
+
+def dac_checkpoint_facts(path: Path) -> tuple[int, int, int, int]:
+    """(sample rate, hop, codebooks, codebook size) of a DAC checkpoint, read from its metadata alone: the
+    tensors are memory-mapped, not read, so a run can check `--weights` while planning, before any codec
+    computes a row."""
+    import inspect
+
+    import dac
+
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        kwargs = dict(ckpt["metadata"]["kwargs"])
+    except Exception as exc:
+        raise HybridbenchError(
+            f"{path} is not a readable DAC checkpoint ({type(exc).__name__}: {exc})".splitlines()[0],
+            "re-download it or pass the right --weights file",
+        ) from None
+    defaults = {
+        name: p.default
+        for name, p in inspect.signature(dac.DAC).parameters.items()
+        if p.default is not p.empty
+    }
+    facts = defaults | kwargs
+    return (
+        int(facts["sample_rate"]),
+        math.prod(facts["encoder_rates"]),
+        int(facts["n_codebooks"]),
+        int(facts["codebook_size"]),
+    )
 
 
 def load_dac_checkpoint(path: Path, *, expect: type[_DacCodec] | None = None) -> Any:

@@ -112,3 +112,25 @@ def test_corrupt_or_foreign_checkpoints_are_refused(tmp_path, dac16_checkpoint):
     # A valid DAC file of another configuration must not be loaded as dac-16khz.
     with pytest.raises(HybridbenchError, match="dac-24khz"):
         CODECS.get("dac-24khz").load(weights=str(dac16_checkpoint[1]))
+
+
+def test_a_wrong_checkpoint_is_refused_while_the_run_plans(tmp_path, dac16_checkpoint):
+    """A 16 kHz file passed as dac-24khz's weights stops the run before any codec computes a row."""
+    from hybridbench.runner import RunConfig, Runner
+
+    assert CODECS.get("dac-16khz").describe(str(dac16_checkpoint[1])).sample_rate == 16000
+    with pytest.raises(
+        HybridbenchError, match=r"dac-24khz: the checkpoint has .* = \(16000, 320, 12, 1024\)"
+    ):
+        CODECS.get("dac-24khz").describe(str(dac16_checkpoint[1]))
+    config = RunConfig(
+        codecs=["identity", "dac-24khz"], suites=["synthetic-en"], out=tmp_path / "run", limit=1,
+        weights={"dac-24khz": str(dac16_checkpoint[1])}, timing_repeats=1,
+    )  # fmt: skip
+    with pytest.raises(HybridbenchError, match="another DAC configuration"):
+        Runner(config).plan()
+    assert not (tmp_path / "run" / "results.sqlite").exists()
+    bad = tmp_path / "truncated.pth"
+    bad.write_bytes(dac16_checkpoint[1].read_bytes()[:5000])
+    with pytest.raises(HybridbenchError, match="not a readable DAC checkpoint"):
+        CODECS.get("dac-16khz").describe(str(bad))
