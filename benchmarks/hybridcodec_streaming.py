@@ -1,13 +1,14 @@
 """Streaming latency and per-chunk compute of HybridCodec (`hybridcodec.streaming`) on the CPU.
 
     python benchmarks/hybridcodec_streaming.py [--preset paper] [--variant hybrid] [--seconds 10] [--threads 2]
-        [--depth 12] [--chunks 1,2,4] [--json PATH]
+        [--depth 12] [--chunks 1,2,4,8,16] [--json PATH]
 
 Run it on a quiet machine: per-chunk times are wall-clock times of single calls, and anything else running
 (a training job, a test suite) inflates them, the p90 most. The weights are random (`preset(...)`, seeded):
 compute does not depend on weight values.
 
-For each chunk size (in frames; 1, 2, 4 = 40, 80, 160 ms at 25 Hz) one stream of `--seconds` of noise is
+For each chunk size (in frames; 1, 2, 4, 8, 16 = 40 to 640 ms at 25 Hz: a bigger chunk reads the weights once
+for more audio, trading latency for compute) one stream of `--seconds` of noise is
 pushed chunk by chunk through a `StreamingEncoder`, and each chunk's codes straight into a `StreamingDecoder`
 at `--depth` codebooks, as a live link would. Per chunk: encode = `push(audio)`, decode = `push(codes)`,
 both = their sum. The first `--warmup` chunks of each stream are not counted (the state is being allocated).
@@ -103,7 +104,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="audio streamed per chunk size")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--depth", type=int, default=None, help="codebooks decoded (default: all)")
-    parser.add_argument("--chunks", default="1,2,4", help="chunk sizes in frames, comma-separated")
+    parser.add_argument("--chunks", default="1,2,4,8,16", help="chunk sizes in frames, comma-separated")
     parser.add_argument("--warmup", type=int, default=3, help="chunks per stream not timed")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args()

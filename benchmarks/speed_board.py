@@ -8,7 +8,7 @@ One command measures and writes everything on the page, on the current device:
   at inference, peak memory, and the HybridCodec/DualCodec ratio with its spread over the rounds;
 - throughput at batch `--batch` (items of `--batch-seconds`), audio seconds per second;
 - streaming HybridCodec (`benchmarks/hybridcodec_streaming.py`, run as a child process): algorithmic latency and
-  per-chunk compute for chunks of 1, 2 and 4 frames;
+  per-chunk compute for chunks of 1 to 16 frames (40 to 640 ms);
 - inference optimisations (`--optimisations`, `--opt-batches`), each alone against `none` in interleaved rounds,
   with its effect on the codes and the decoded audio against fp32 (`minireplication.paper_speed`). On the CPU
   the default is `fold-weight-norm` alone: `compile` (a tiny DAC alone took ~3 min to compile on 2 loaded cores,
