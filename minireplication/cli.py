@@ -64,12 +64,18 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--steps", type=int, default=3000, help="updates per arm from the shipped step")
     st.add_argument("--anneal-steps", type=int, default=1000, help="final updates annealing the rate to 0")
     st.add_argument("--jobs", type=int, default=2, help="arms trained at the same time")
+    st.add_argument("--threads", type=int, help="torch threads per training process (default: cores / jobs)")
     st.add_argument("--device", default="cpu")
     st.add_argument("--corpus", type=Path, help="the replication corpus (default: built in the cache)")
     st.add_argument("--no-eval", action="store_true", help="train the arms only")
     st.add_argument(
         "--arms", default=",".join(ARMS), help="arms to train and read (default: all, %(default)s)"
     )
+    st.add_argument(
+        "--add", action="store_true",
+        help="add --arms to the published page (--page and its .json) instead of reading every arm: the published "
+        "arms' readings come from its data, the loss form is chosen again",
+    )  # fmt: skip
     st.add_argument("--page", type=Path, default=Path("leaderboards/distillation-experiment.md"))
     st.add_argument("--reports", type=Path, default=Path("reports/distillation-experiment"))
 
@@ -109,15 +115,28 @@ def _settle(args: argparse.Namespace) -> None:
     )  # fmt: skip
     arms = tuple(a.strip() for a in args.arms.split(",") if a.strip())
     unknown = [a for a in arms if a not in ARMS]
-    if unknown or "no-distillation" not in arms:
+    # A page is read against the control: read now, or published already (--add); training alone needs none.
+    if unknown or ("no-distillation" not in arms and not (args.no_eval or args.add)):
         raise ReplicationError(
             f"--arms {args.arms}: " + (f"unknown {unknown}" if unknown else "the control is missing"),
-            f"choose from {', '.join(ARMS)}, always with no-distillation",
+            f"choose from {', '.join(ARMS)}, always with no-distillation (unless --add or --no-eval)",
         )
-    settle.train_arms(exp, arms)
-    if not args.no_eval:
-        results = settle.evaluate(exp, (settle.START, *arms))
-        print(settle.write_page(results, page=args.page, reports=args.reports, runs=exp.out))
+    published = settle.load_published(args.page) if args.add and not args.no_eval else None
+    if published is not None:  # before hours of training
+        settle.check_addable(published, arms)
+    settle.train_arms(exp, arms, threads=args.threads)
+    if args.no_eval:
+        return
+    command = settle.command_line(exp, arms, add=args.add, threads=args.threads)
+    if published is not None:
+        results = settle.add_arms(exp, arms, published, command=command)
+    else:
+        results = settle.evaluate(exp, (settle.START, *arms), command=command)
+    # The published figure stays when arms are added: the other arms' validation logs may be gone.
+    page = settle.write_page(
+        results, page=args.page, reports=args.reports, runs=exp.out, replot=published is None
+    )
+    print(page)
 
 
 def _ship(args: argparse.Namespace) -> None:

@@ -84,10 +84,11 @@ def train_command(exp: Experiment, arm: str, threads: int) -> list[str]:
     return [*cmd, "--rewarm", "--init-from", str(shipped_file(exp.init_from, "dac")), *arm_options(exp, arm)]
 
 
-def train_arms(exp: Experiment, arms: tuple[str, ...] = ARMS) -> None:
-    """Bring every arm to the target step, `jobs` at a time, each in its own process (train.log in its folder)."""
+def train_arms(exp: Experiment, arms: tuple[str, ...] = ARMS, threads: int | None = None) -> None:
+    """Bring every arm to the target step, `jobs` at a time, each in its own process (train.log in its folder),
+    with `threads` torch threads each (default: the cores shared out between the jobs)."""
     todo = [a for a in arms if variant_step(exp.out / a) < exp.target]
-    threads = max(1, (os.cpu_count() or 1) // max(1, exp.jobs))
+    threads = threads or max(1, (os.cpu_count() or 1) // max(1, exp.jobs))
 
     def one(arm: str) -> tuple[str, int]:
         log = exp.out / arm / "train.log"
@@ -170,14 +171,20 @@ def mel_losses(path: Path, files: list[Path]) -> dict[str, float]:
     return {k: v / len(files) for k, v in sums.items()}
 
 
-def evaluate(exp: Experiment, arms: tuple[str, ...] = (START, *ARMS)) -> dict:
-    """Every measurement of the page, written to OUT/results.json (rows stay in OUT/eval/<arm>/)."""
-    from hybridbench.comparison import compare_rows
-    from hybridbench.report.aggregate import item_frame, summarize
-    from hybridbench.stats import paired_rate_difference
+@dataclass(frozen=True)
+class Inputs:
+    """What every arm is read against: the three splits, the teacher's target and the log-mels, per split."""
+
+    # fit: the training corpus; valid: its validation split; test: EVAL_SUITE
+    splits: dict[str, list[Path]]
+    target_sha256: str  # the processed target's statistics, fitted on the fit split
+    target: dict[str, list]  # per split, per file: the processed teacher target [frames, dim]
+    mels: dict[str, list]  # per split, per file: log-mel [frames, 80], computed once and shared by every arm
+
+
+def read_inputs(exp: Experiment) -> Inputs:
     from hybridcodec import measure
     from hybridcodec import target as target_mod
-    from hybridcodec.inference import LoadedModel
     from hybridcodec.teachers import TeacherSpec
 
     splits = {
@@ -185,6 +192,145 @@ def evaluate(exp: Experiment, arms: tuple[str, ...] = (START, *ARMS)) -> dict:
         "valid": measure.utterances(str(exp.valid)),
         "test": measure.utterances(EVAL_SUITE),
     }
+    raw = {k: measure.raw_features(TeacherSpec(name=TEACHER), f) for k, f in splits.items()}
+    stats = target_mod.fit(raw["fit"], kind="depositioned", frame_rate=measure.FRAME_RATE)
+    return Inputs(
+        splits=splits,
+        target_sha256=target_mod.make_target(stats, frame_rate=measure.FRAME_RATE).sha256(),
+        target={k: measure.processed(v, stats, measure.FRAME_RATE) for k, v in raw.items()},
+        mels={k: measure.mel_targets(f, measure.FRAME_RATE) for k, f in splits.items()},
+    )
+
+
+def measure_arm(exp: Experiment, arm: str, inputs: Inputs) -> dict:
+    """The arm's RVQ-1 probes (teacher and log-mel, on the validation split and the test suite) and mel losses,
+    measured once per model file and kept in OUT/eval/<arm>/measures.json."""
+    from hybridcodec import measure
+    from hybridcodec.inference import LoadedModel
+
+    path = arm_model(exp, arm)
+    cached = exp.out / "eval" / arm / "measures.json"
+    sha = sha256_file(path)
+    measured = json.loads(cached.read_text()) if cached.is_file() else {}
+    if measured.get("model_sha256") == sha and measured.get("version") == MEASURES_VERSION:
+        return measured
+    print(f"measuring arm {arm}", file=sys.stderr)
+    codec = LoadedModel.load(path)
+    codes = {k: measure.encode_files(codec.encode, codec.sample_rate, f) for k, f in inputs.splits.items()}
+    target, mels = inputs.target, inputs.mels
+    found = measure.probe_codec(
+        arm, 1, codec.codebook_sizes, (codes["fit"], target["fit"], mels["fit"]),
+        {split: (codes[split], target[split], mels[split]) for split in ("valid", "test")},
+    )  # fmt: skip
+    measured = {
+        "version": MEASURES_VERSION,
+        "model": str(path),
+        "model_sha256": sha,
+        "probe": {
+            p.split: {
+                "teacher_r2": p.teacher_r2,
+                "logmel_r2": p.logmel_r2,
+                "frames": p.held_frames,
+                "teacher_sse": p.teacher_sse,
+                "teacher_sst": p.teacher_sst,
+            }
+            for p in found
+        },
+        "mel_loss": mel_losses(path, inputs.splits["test"]),
+    }
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_text(json.dumps(measured, indent=2) + "\n")
+    return measured
+
+
+def read_arms(exp: Experiment, arms: tuple[str, ...], inputs: Inputs) -> tuple[list, dict[str, dict]]:
+    """Per-item WER rows of `arms` and each arm's reading (measures plus its RVQ-1 and full-depth WER)."""
+    from hybridbench.report.aggregate import item_frame, summarize
+
+    rows, read = [], {}
+    for arm in arms:
+        read[arm] = dict(measure_arm(exp, arm, inputs))
+        rows += wer_rows(exp, arm)
+    summary = summarize(item_frame(rows), [])
+    for arm in arms:
+        for depth in (1, 12):
+            hit = summary[(summary["codec"] == arm) & (summary["depth"] == depth)].iloc[0]
+            read[arm][f"wer{depth}"] = {k: float(hit[k]) for k in ("wer", "wer_low", "wer_high")} | {
+                "items": int(hit["items"])
+            }
+    return rows, read
+
+
+def choose_form(arms: dict[str, dict]) -> str | None:
+    """The loss form whose arm's RVQ-1 codes best predict the teacher on the validation split (never the test)."""
+    return max(
+        (a for a in FORM_ARMS if a in arms),
+        key=lambda a: arms[a]["probe"]["valid"]["teacher_r2"],
+        default=None,
+    )
+
+
+def wer_pairs_wanted(chosen: str | None) -> list[tuple[str, str]]:
+    """The (A, B) arms whose WER the page compares item by item, at depth 1 and 12."""
+    pairs = [(chosen, "no-distillation"), ("raw-target", "no-distillation"), (chosen, "raw-target")]
+    return [(a, b) for a, b in [*pairs, ("no-distillation", START)] if a is not None]
+
+
+def probe_pairs_wanted(chosen: str | None) -> list[tuple[str, str]]:
+    """The (A, B) arms whose RVQ-1 probe R2 on the test suite the page compares utterance by utterance."""
+    return [p for p in wer_pairs_wanted(chosen) if START not in p]
+
+
+def wer_pair(rows: list, a: str, b: str, depth: int) -> dict:
+    from hybridbench.comparison import compare_rows
+
+    c = compare_rows(rows, a=a, b=b, depth=depth, suite=EVAL_SUITE, metric="wer")
+    r = c.result
+    return {"a": a, "b": b, "depth": depth, "difference": r.difference, "low": r.low, "high": r.high,
+            "p": r.p_value, "pairs": c.pairs}  # fmt: skip
+
+
+def probe_pair(arms: dict[str, dict], a: str, b: str) -> dict:
+    from hybridbench.stats import paired_rate_difference
+
+    pa, pb = arms[a]["probe"]["test"], arms[b]["probe"]["test"]
+    c = paired_rate_difference(pa["teacher_sse"], pa["teacher_sst"], pb["teacher_sse"], pb["teacher_sst"])
+    # The bootstrap reads unexplained shares (1 - R2): A - B of R2 is minus their difference.
+    return {"a": a, "b": b, "difference": -c.difference, "low": -c.high, "high": -c.low, "p": c.p_value,
+            "pairs": c.n}  # fmt: skip
+
+
+def generation(command: str) -> dict[str, str]:
+    """When, at which commit and on which CPU a reading was made, and the command that made it."""
+    from hybridbench.provenance import git_short
+    from hybridbench.timing import cpu_name
+
+    return {"date": time.strftime("%Y-%m-%d"), "git": git_short(), "cpu": cpu_name(), "command": command}
+
+
+def command_line(
+    exp: Experiment, arms: tuple[str, ...], *, add: bool = False, threads: int | None = None
+) -> str:
+    """The `minireplication settle` command that trains and reads `arms` as `exp` does."""
+    text = f"minireplication settle --out {exp.out} --arms {','.join(a for a in arms if a != START)}"
+    if add:
+        text += " --add"
+    if exp.jobs != Experiment.jobs:
+        text += f" --jobs {exp.jobs}"
+    return text + (f" --threads {threads}" if threads else "")
+
+
+def _experiment_record(exp: Experiment) -> dict:
+    return {k: str(v) for k, v in vars(exp).items()} | {"start_step": exp.start, "target_step": exp.target}
+
+
+def evaluate(exp: Experiment, arms: tuple[str, ...] = (START, *ARMS), *, command: str = "") -> dict:
+    """Every measurement of the page, written to OUT/results.json (rows stay in OUT/eval/<arm>/)."""
+    from hybridcodec import measure
+    from hybridcodec.teachers import TeacherSpec
+
+    inputs = read_inputs(exp)
+    splits = inputs.splits
     spec = TeacherSpec(name=TEACHER)
     checks = measure.teacher_check(spec, splits["fit"], splits["test"])
     # Intermediate layers of the same encoder, beside the last (fitted on an even subset of the corpus: each
@@ -196,107 +342,23 @@ def evaluate(exp: Experiment, arms: tuple[str, ...] = (START, *ARMS)) -> dict:
         k: measure.teacher_check(s, layer_fit, splits["test"], ("raw", "depositioned"))
         for k, s in zip(CHECK_LAYERS, layer_specs, strict=True)
     }
-    raw = {k: measure.raw_features(spec, f) for k, f in splits.items()}
-    stats = target_mod.fit(raw["fit"], kind="depositioned", frame_rate=measure.FRAME_RATE)
-    target = {k: measure.processed(v, stats, measure.FRAME_RATE) for k, v in raw.items()}
-    mels = {k: measure.mel_targets(f, measure.FRAME_RATE) for k, f in splits.items()}
-
-    rows, arms_out = [], {}
-    for arm in arms:
-        path = arm_model(exp, arm)
-        cached = exp.out / "eval" / arm / "measures.json"
-        sha = sha256_file(path)
-        measured = json.loads(cached.read_text()) if cached.is_file() else {}
-        # Measured once per model file (rows are cached by the store).
-        if measured.get("model_sha256") != sha or measured.get("version") != MEASURES_VERSION:
-            print(f"measuring arm {arm}", file=sys.stderr)
-            codec = LoadedModel.load(path)
-            codes = {k: measure.encode_files(codec.encode, codec.sample_rate, f) for k, f in splits.items()}
-            found = measure.probe_codec(
-                arm, 1, codec.codebook_sizes, (codes["fit"], target["fit"], mels["fit"]),
-                {split: (codes[split], target[split], mels[split]) for split in ("valid", "test")},
-            )  # fmt: skip
-            probes = {p.split: p for p in found}
-            measured = {
-                "version": MEASURES_VERSION,
-                "model": str(path),
-                "model_sha256": sha,
-                "probe": {
-                    split: {
-                        "teacher_r2": p.teacher_r2,
-                        "logmel_r2": p.logmel_r2,
-                        "frames": p.held_frames,
-                        "teacher_sse": p.teacher_sse,
-                        "teacher_sst": p.teacher_sst,
-                    }
-                    for split, p in probes.items()
-                },
-                "mel_loss": mel_losses(path, splits["test"]),
-            }
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            cached.write_text(json.dumps(measured, indent=2) + "\n")
-        rows += wer_rows(exp, arm)
-        arms_out[arm] = measured
-    summary = summarize(item_frame(rows), [])
-    for arm in arms:
-        for depth in (1, 12):
-            hit = summary[(summary["codec"] == arm) & (summary["depth"] == depth)].iloc[0]
-            arms_out[arm][f"wer{depth}"] = {k: float(hit[k]) for k in ("wer", "wer_low", "wer_high")} | {
-                "items": int(hit["items"])
-            }
-    chosen = max(
-        (a for a in FORM_ARMS if a in arms_out),
-        key=lambda a: arms_out[a]["probe"]["valid"]["teacher_r2"],
-        default=None,
-    )
-    pairs = []
-    for a, b in (
-        (chosen, "no-distillation"),
-        ("raw-target", "no-distillation"),
-        (chosen, "raw-target"),
-        ("no-distillation", START),
-    ):
-        if a is None or a not in arms_out or b not in arms_out:
-            continue
-        for depth in (1, 12):
-            c = compare_rows(rows, a=a, b=b, depth=depth, suite=EVAL_SUITE, metric="wer")
-            r = c.result
-            pairs.append(
-                {
-                    "a": a,
-                    "b": b,
-                    "depth": depth,
-                    "difference": r.difference,
-                    "low": r.low,
-                    "high": r.high,
-                    "p": r.p_value,
-                    "pairs": c.pairs,
-                }
-            )
-    probe_pairs = []
-    for a, b in ((chosen, "no-distillation"), ("raw-target", "no-distillation"), (chosen, "raw-target")):
-        if a is None or a not in arms_out or b not in arms_out:
-            continue
-        pa, pb = arms_out[a]["probe"]["test"], arms_out[b]["probe"]["test"]
-        c = paired_rate_difference(pa["teacher_sse"], pa["teacher_sst"], pb["teacher_sse"], pb["teacher_sst"])
-        # The bootstrap reads unexplained shares (1 - R2): A - B of R2 is minus their difference.
-        probe_pairs.append(
-            {
-                "a": a,
-                "b": b,
-                "difference": -c.difference,
-                "low": -c.high,
-                "high": -c.low,
-                "p": c.p_value,
-                "pairs": c.n,
-            }
-        )
+    rows, arms_out = read_arms(exp, arms, inputs)
+    chosen = choose_form(arms_out)
+    pairs = [
+        wer_pair(rows, a, b, depth)
+        for a, b in wer_pairs_wanted(chosen)
+        if a in arms_out and b in arms_out
+        for depth in (1, 12)
+    ]
+    probe_pairs = [
+        probe_pair(arms_out, a, b) for a, b in probe_pairs_wanted(chosen) if a in arms_out and b in arms_out
+    ]
     results = {
         "probe_pairs": probe_pairs,
-        "experiment": {k: str(v) for k, v in vars(exp).items()}
-        | {"start_step": exp.start, "target_step": exp.target},
+        "experiment": _experiment_record(exp),
+        "generated": generation(command or command_line(exp, arms)),
         "teacher": dataclasses.asdict(spec),
-        "target_stats_sha256": target_mod.make_target(stats, frame_rate=measure.FRAME_RATE).sha256(),
+        "target_stats_sha256": inputs.target_sha256,
         "teacher_check": {
             "fit": f"the replication corpus, manifest {sha256_file(exp.data)[:12]}",
             "held_out": EVAL_SUITE,
@@ -310,6 +372,121 @@ def evaluate(exp: Experiment, arms: tuple[str, ...] = (START, *ARMS)) -> dict:
         "chosen_form_arm": chosen,
         "pairs": pairs,
         "files": {k: len(f) for k, f in splits.items()},
+    }
+    (exp.out / RESULTS).write_text(json.dumps(results, indent=2) + "\n")
+    return results
+
+
+# ---- adding arms to published results ---------------------------------------------------------------------------
+# What a later reading is checked against: the shipped start model, read again beside the added arms.
+START_CHECK = {
+    ("probe", "test", "teacher_r2"): "RVQ-1 probe R2: teacher",
+    ("probe", "test", "logmel_r2"): "RVQ-1 probe R2: log-mel",
+    ("probe", "valid", "teacher_r2"): "teacher R2 (validation split)",
+    ("mel_loss", "depth1"): "mel loss @1",
+    ("mel_loss", "full"): "mel loss @12",
+    ("wer1", "wer"): "RVQ-1 WER",
+    ("wer12", "wer"): "full WER",
+}
+
+
+def _at(reading: dict, path: tuple[str, ...]) -> float:
+    for key in path:
+        reading = reading[key]
+    return reading
+
+
+def published_generation(page_text: str) -> dict[str, str] | None:
+    """The generation record of a page written before results held one, read from its "Regenerate:" line."""
+    import re
+
+    found = re.search(
+        r"Regenerate: `(?P<command>[^`]+)`.*?Generated (?P<date>\S+) at git (?P<git>.+?) on (?P<cpu>.+?) \(CPU\)",
+        page_text,
+    )
+    return {k: found[k] for k in ("date", "git", "cpu", "command")} if found else None
+
+
+def load_published(page: Path) -> dict:
+    """The results beside a published page (its .json), with the page's generation record if they lack one."""
+    data = page.with_suffix(".json")
+    if not data.is_file():
+        raise ReplicationError(
+            f"no published results at {data}", "read every arm first: minireplication settle"
+        )
+    published = json.loads(data.read_text())
+    if "generated" not in published and page.is_file():
+        published["generated"] = published_generation(page.read_text())
+    return published
+
+
+def check_addable(published: dict, arms: tuple[str, ...]) -> None:
+    """Arms can be added to published results that hold the control, and only arms they do not hold yet (the
+    published pairs of an arm read again would go stale beside its new reading)."""
+    if "no-distillation" not in published["arms"]:
+        raise ReplicationError(
+            "the published results hold no control arm", "read every arm: minireplication settle"
+        )
+    again = [a for a in arms if a in published["arms"]]
+    if again:
+        raise ReplicationError(
+            f"{', '.join(again)} already in the published results",
+            "read every arm again: minireplication settle",
+        )
+
+
+def add_arms(exp: Experiment, arms: tuple[str, ...], published: dict, *, command: str) -> dict:
+    """`published` results with `arms` read now and added, the loss form chosen again among all form arms.
+
+    The published arms' model files and per-item rows need not exist: their readings, pairs and per-utterance
+    probe errors come from `published`. The shipped start model is read again beside the added arms, and its
+    reading of today kept next to the published one, so a reader sees whether the two readings agree. A WER pair
+    that needs per-item rows of an arm not read now (the published data keep only its totals) is listed as
+    unavailable, never estimated; probe pairs need only the per-utterance errors, which the data keep.
+    """
+    check_addable(published, arms)
+    inputs = read_inputs(exp)
+    rows, read = read_arms(exp, (START, *arms), inputs)
+    merged = {
+        a: read[a] if a in arms else published["arms"][a]
+        for a in (START, *ARMS)
+        if a in arms or a in published["arms"]
+    }
+    chosen = choose_form(merged)
+    # Only pairs with an added arm are new: the published ones stay as published.
+    new_pairs = [
+        (a, b)
+        for a, b in wer_pairs_wanted(chosen)
+        if (a in arms or b in arms) and a in merged and b in merged
+    ]
+    pairs, unavailable = list(published["pairs"]), []
+    for a, b in new_pairs:
+        for depth in (1, 12):
+            if a in read and b in read:  # per-item rows of both: read now
+                pairs.append(wer_pair(rows, a, b, depth))
+            else:
+                unavailable.append({"a": a, "b": b, "depth": depth})
+    probe_pairs = list(published.get("probe_pairs", []))
+    probe_pairs += [probe_pair(merged, a, b) for a, b in probe_pairs_wanted(chosen) if (a, b) in new_pairs]
+    addition = {
+        "arms": list(arms),
+        "generated": generation(command),
+        "experiment": _experiment_record(exp),
+        "corpus_manifest_sha256": sha256_file(exp.data),
+        "target_stats_sha256": inputs.target_sha256,
+        "start_reread": {
+            ".".join(path): {"published": _at(published["arms"][START], path), "now": _at(read[START], path)}
+            for path in START_CHECK
+        },
+        "wer_pairs_unavailable": unavailable,
+        "chosen_form_arm_before": published["chosen_form_arm"],
+    }
+    results = published | {
+        "arms": merged,
+        "chosen_form_arm": chosen,
+        "pairs": pairs,
+        "probe_pairs": probe_pairs,
+        "added": [*published.get("added", []), addition],
     }
     (exp.out / RESULTS).write_text(json.dumps(results, indent=2) + "\n")
     return results
@@ -349,6 +526,19 @@ def _verdict(results: dict) -> list[str]:
             f"[{100 * one['low']:+.1f}, {100 * one['high']:+.1f}]), full-depth WER {side(full)} "
             f"({100 * full['difference']:+.1f} [{100 * full['low']:+.1f}, {100 * full['high']:+.1f}]); "
             f"RVQ-1 probe R2 for the processed teacher {r2:.3f} against {r2_none:.3f}."
+        )
+    if chosen is not None and (chosen, "no-distillation", 1) not in pair:
+        # Chosen among arms added later: the control's per-item rows, which the pairs need, were not kept.
+        probe = {(p["a"], p["b"]): p for p in results.get("probe_pairs", [])}.get((chosen, "no-distillation"))
+        lines.append(
+            f"{LABELS[chosen]} (the chosen form) has no paired WER difference with (i): the published data keep (i)'s "
+            "totals, not its per-item rows"
+            + (
+                f"; its RVQ-1 probe R2 against (i): {probe['difference']:+.3f} [{probe['low']:+.3f}, {probe['high']:+.3f}]"
+                if probe
+                else ""
+            )
+            + ". No verdict by the issue's rule until every arm is read again (`make settle`)."
         )
     if chosen is not None and (chosen, "no-distillation", 1) in pair:
         one, full = pair[(chosen, "no-distillation", 1)], pair[(chosen, "no-distillation", 12)]
@@ -394,14 +584,99 @@ def _layer_section(results: dict) -> list[str]:
     ]
 
 
-def write_page(results: dict, *, page: Path, reports: Path, runs: Path) -> Path:
-    """leaderboards/distillation-experiment.md (and its validation-curve figure) from results.json."""
-    from hybridbench.provenance import git_short
+def _regenerate(results: dict, runs: Path) -> str:
+    """How the page's numbers came about: the first reading's command, then each addition's, with when and where."""
+    arms = [a for a in results["arms"] if a != START]
+    first = results.get("generated") or generation(
+        f"minireplication settle --out {runs} --arms {','.join(arms)}"
+    )
+    steps = [first, *(a["generated"] for a in results.get("added", []))]
+    return "Regenerate: " + ", then ".join(
+        f"`{g['command']}` ({'generated' if i == 0 else 'added'} {g['date']} at git {g['git']} on {g['cpu']} (CPU))"
+        for i, g in enumerate(steps)
+    )
+
+
+def _added_section(results: dict) -> list[str]:
+    """Arms read after the page was first made: the start model read again beside them, and what differs."""
+    from hybridbench.report.tables import markdown_table
+
+    lines = []
+    for added in results.get("added", []):
+        g, names = added["generated"], ", ".join(LABELS.get(a, a) for a in added["arms"])
+        labels = {".".join(path): label for path, label in START_CHECK.items()}
+        rows = [
+            [
+                labels.get(key, key),
+                f"{v['published']:.4f}",
+                f"{v['now']:.4f}",
+                f"{v['now'] - v['published']:+.4f}",
+            ]
+            for key, v in added["start_reread"].items()
+        ]
+        same_corpus = added["corpus_manifest_sha256"][:12] in results["teacher_check"]["fit"]
+        same_target = added["target_stats_sha256"] == results["target_stats_sha256"]
+        lines += [
+            f"### Added {g['date']}: {names}",
+            "",
+            f"Read at git {g['git']} (`{g['command']}`), with the recipe, steps, seed and re-warm of the arms above, "
+            "after their run folders were gone: the published arms' readings, pairs and per-utterance probe errors "
+            "come from the published data, and the shipped start model is read again beside the added arm(s) to "
+            "show how today's reading compares with the published one:",
+            "",
+            markdown_table(["start model: measure", "published", "read again", "difference"], rows),
+            "",
+            f"- Training corpus: manifest {added['corpus_manifest_sha256'][:12]}"
+            + (
+                " (the published build)."
+                if same_corpus
+                else f", not the published {results['teacher_check']['fit'].rsplit(' ', 1)[-1]}: the same sentences, "
+                "voices and file names, but the synthetic voices render other bytes on another machine "
+                "(minireplication.corpus), so the added arm trained, and its probes were fitted, on another build."
+            ),
+            "- Processed-target statistics: "
+            + (
+                "the published ones (same sha256)."
+                if same_target
+                else f"sha256 {added['target_stats_sha256'][:12]}, not the published "
+                f"{results['target_stats_sha256'][:12]} (fitted on this build)."
+            ),
+            f"- Loss form chosen before: {LABELS.get(added['chosen_form_arm_before'])}; now: "
+            f"{LABELS.get(results['chosen_form_arm'])}"
+            + (
+                " (unchanged)."
+                if added["chosen_form_arm_before"] == results["chosen_form_arm"]
+                else " (CHANGED)."
+            ),
+        ]
+        missing = added.get("wer_pairs_unavailable", [])
+        if missing:
+            lines.append(
+                "- WER pairs not made (they need per-item rows of an arm that the published data keep only as "
+                "totals): "
+                + "; ".join(
+                    f"{LABELS.get(m['a'], m['a'])} − {LABELS.get(m['b'], m['b'])} at depth {m['depth']}"
+                    for m in missing
+                )
+                + "."
+            )
+        lines.append("")
+    return lines
+
+
+def write_page(results: dict, *, page: Path, reports: Path, runs: Path, replot: bool = True) -> Path:
+    """leaderboards/distillation-experiment.md (and its validation-curve figure) from results.json.
+
+    `replot=False` keeps the published figure as it is: when arms are added, the other arms' validation logs
+    may be gone, and a figure redrawn without them would lose them."""
     from hybridbench.report.tables import format_pct, markdown_table
-    from hybridbench.timing import cpu_name
 
     exp, arms, chosen = results["experiment"], results["arms"], results["chosen_form_arm"]
-    figure = plot_validation(runs, reports / "validation-curves.png")
+    added = [a for addition in results.get("added", []) for a in addition["arms"]]
+    figure_path = reports / "validation-curves.png"
+    figure = (
+        plot_validation(runs, figure_path) if replot else (figure_path if figure_path.is_file() else None)
+    )
     check_rows = [
         [r["target"], f"{100 * r['position_share']:.1f} %", f"{100 * r['top1_pc']:.1f} %",
          f"{100 * r['top8_pc']:.1f} %", f"{100 * r['top7_dims']:.1f} %", f"{r['logmel_r2']:.3f}"]
@@ -411,7 +686,7 @@ def write_page(results: dict, *, page: Path, reports: Path, runs: Path) -> Path:
     for arm, a in arms.items():
         w1, w12 = a["wer1"], a["wer12"]
         arm_rows.append(
-            [LABELS.get(arm, arm) + (" — chosen form" if arm == chosen else ""),
+            [LABELS.get(arm, arm) + (" — chosen form" if arm == chosen else "") + (" (added, below)" if arm in added else ""),
              f"{format_pct(w1['wer'])} [{format_pct(w1['wer_low'])}, {format_pct(w1['wer_high'])}]",
              f"{format_pct(w12['wer'])} [{format_pct(w12['wer_low'])}, {format_pct(w12['wer_high'])}]",
              f"{a['probe']['test']['teacher_r2']:.3f}", f"{a['probe']['test']['logmel_r2']:.3f}",
@@ -427,9 +702,8 @@ def write_page(results: dict, *, page: Path, reports: Path, runs: Path) -> Path:
     text = [
         "# Does distillation put content into RVQ-1? The settling experiment",
         "",
-        f"Regenerate: `minireplication settle --out {runs} --arms {','.join(a for a in arms if a != START)}` "
-        f"(`make settle` trains and reads every arm). Generated {time.strftime('%Y-%m-%d')} at git "
-        f"{git_short()} on {cpu_name()} (CPU). Every arm is warm-started from the shipped `dac` mini at step "
+        f"{_regenerate(results, runs)}; `make settle` trains and reads every arm. Every arm is warm-started "
+        f"from the shipped `dac` mini at step "
         f"{exp['start_step']} and trained to step {exp['target_step']} on the same corpus, crops, seed and "
         f"learning-rate re-warm (back to the schedule, annealed to 0 over the last {exp['anneal_steps']} steps); "
         "they differ only in what is distilled into the first codebook.",
@@ -497,11 +771,15 @@ def write_page(results: dict, *, page: Path, reports: Path, runs: Path) -> Path:
     ]
     if figure is not None:
         text += [
-            "Held-out losses during training (the corpus's validation split, 64 fixed crops, every 250 steps):",
+            "Held-out losses during training (the corpus's validation split, 64 fixed crops, every 250 steps)"
+            + (f"; the arms added later are not drawn ({', '.join(added)})" if added and not replot else "")
+            + ":",
             "",
             f"![validation curves]({Path('..') / figure})",
             "",
         ]
+    if added:
+        text += ["## Arms added later", "", *_added_section(results)]
     text += [
         "## What this cannot show",
         "",
@@ -512,8 +790,12 @@ def write_page(results: dict, *, page: Path, reports: Path, runs: Path) -> Path:
         "- The teacher is the last layer of Whisper base's encoder, not w2v-BERT 2.0 layer 16; its log-mel probe "
         "ceiling above shows how contextual it is for a causal codec.",
         "- WER by Whisper base, not large-v3; English only.",
-        f"- Loss forms compared: {', '.join(a.removeprefix('new-target-') for a in arms if a in FORM_ARMS)} "
-        f"(implemented: {', '.join(DISTILLATION_FORMS)}; `minireplication settle --arms` runs the others).",
+        f"- Loss forms compared: {', '.join(a.removeprefix('new-target-') for a in arms if a in FORM_ARMS)}"
+        + (
+            f" (not yet: {', '.join(untried)}; `minireplication settle --arms ARM --add` adds one)."
+            if (untried := [f for f in DISTILLATION_FORMS if f"new-target-{f}" not in arms])
+            else f" (every form implemented: {', '.join(DISTILLATION_FORMS)})."
+        ),
         "",
     ]
     page.parent.mkdir(parents=True, exist_ok=True)

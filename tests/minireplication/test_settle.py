@@ -86,3 +86,110 @@ def test_probe_and_teacher_check_refuse_bad_arguments_in_one_line(capsys):
     assert "--weights for dac-16khz, which --codecs does not name" in capsys.readouterr().err
     assert main(["teacher-check", "--fit", "a", "--eval", "b", "--targets", "raw,fancy"]) == 2
     assert "unknown targets ['fancy']" in capsys.readouterr().err
+
+
+def _reading(r2_test: float, r2_valid: float, sse: list[float]) -> dict:
+    """An arm's reading as results.json keeps it, with per-utterance probe errors (sst: 10 per utterance)."""
+    wer = {"wer": 0.3, "wer_low": 0.25, "wer_high": 0.35, "items": 109}
+    probe = {"teacher_r2": r2_test, "logmel_r2": 0.8, "teacher_sse": sse, "teacher_sst": [10.0] * len(sse)}
+    return {
+        "wer1": wer, "wer12": wer, "mel_loss": {"depth1": 1.5, "full": 1.2},
+        "probe": {"test": probe, "valid": {"teacher_r2": r2_valid, "logmel_r2": 0.8}},
+    }  # fmt: skip
+
+
+def _published() -> dict:
+    results = _results(one_high=-0.01, full_low=-0.02)
+    sse = [8.0, 9.0, 7.5, 8.5, 9.5, 8.0, 7.0, 9.0, 8.5, 8.0, 7.5, 9.0]
+    results["arms"] = {
+        settle.START: _reading(0.14, 0.15, sse),
+        "no-distillation": _reading(0.15, 0.15, sse),
+        "raw-target": _reading(0.15, 0.16, [s - 0.1 for s in sse]),
+        "new-target-mse": _reading(0.16, 0.176, [s - 0.2 for s in sse]),
+        "new-target-d-axis": _reading(0.155, 0.164, [s - 0.15 for s in sse]),
+    }
+    results["pairs"].append({"a": "no-distillation", "b": settle.START, "depth": 1, "difference": -0.05,
+                             "low": -0.1, "high": 0.0, "p": 0.08, "pairs": 109})  # fmt: skip
+    results["target_stats_sha256"] = "a" * 64
+    results["teacher_check"]["fit"] = "the replication corpus, manifest b3f01fade4e6"
+    results["generated"] = {"date": "2026-12-02", "git": "608ed24ee2", "cpu": "AMD EPYC",
+                            "command": "minireplication settle --out runs/settle --arms no-distillation,raw-target"}  # fmt: skip
+    return results
+
+
+def _add(tmp_path, monkeypatch, published: dict, cosine_valid_r2: float) -> dict:
+    """add_arms with the reading of the shipped start model and of the cosine arm given, nothing measured."""
+    import copy
+
+    exp = _exp(tmp_path)
+    exp.out.mkdir(parents=True)
+    exp.data.write_text("{}\n")
+    sse = [s - 0.3 for s in published["arms"]["no-distillation"]["probe"]["test"]["teacher_sse"]]
+    read = {
+        settle.START: _reading(0.141, 0.151, sse),
+        "new-target-cosine": _reading(0.17, cosine_valid_r2, sse),
+    }
+    monkeypatch.setattr(settle, "read_inputs", lambda exp: settle.Inputs({}, "b" * 64, {}, {}))
+    monkeypatch.setattr(settle, "read_arms", lambda exp, arms, inputs: ([], {a: read[a] for a in arms}))
+    return settle.add_arms(exp, ("new-target-cosine",), copy.deepcopy(published), command="settle --add")
+
+
+def test_an_added_arm_leaves_every_published_reading_and_pair_as_published(tmp_path, monkeypatch):
+    published = _published()
+    results = _add(tmp_path, monkeypatch, published, cosine_valid_r2=0.17)  # below mse's 0.176
+    for arm, reading in published["arms"].items():
+        assert results["arms"][arm] == reading  # the start model's re-reading goes beside it, not over it
+    assert list(results["arms"]) == [settle.START, *settle.ARMS]
+    assert results["pairs"] == published["pairs"] and results["probe_pairs"] == published["probe_pairs"]
+    assert results["chosen_form_arm"] == "new-target-mse"
+    (added,) = results["added"]
+    assert added["start_reread"]["probe.test.teacher_r2"] == {"published": 0.14, "now": 0.141}
+    assert added["chosen_form_arm_before"] == "new-target-mse" and added["wer_pairs_unavailable"] == []
+    page = settle.write_page(
+        results, page=tmp_path / "page.md", reports=tmp_path / "reports", runs=tmp_path / "none", replot=False
+    ).read_text()
+    assert "new target, cosine (added, below)" in page and "new target, mse — chosen form" in page
+    assert (
+        "`minireplication settle --out runs/settle --arms no-distillation,raw-target` (generated 2026-12-02"
+        in page
+    )
+    assert "then `settle --add` (added" in page and "not the published b3f01fade4e6" in page
+    assert "Loss forms compared: mse, d-axis, cosine (every form implemented" in page
+
+
+def test_an_added_form_with_the_best_validation_r2_is_chosen_and_its_missing_wer_pairs_are_named(
+    tmp_path, monkeypatch
+):
+    published = _published()
+    results = _add(tmp_path, monkeypatch, published, cosine_valid_r2=0.18)
+    assert results["chosen_form_arm"] == "new-target-cosine"
+    assert results["pairs"] == published["pairs"]  # the control's per-item rows are gone: no WER pair made up
+    unavailable = {(m["a"], m["b"], m["depth"]) for m in results["added"][0]["wer_pairs_unavailable"]}
+    assert unavailable == {
+        ("new-target-cosine", b, d) for b in ("no-distillation", "raw-target") for d in (1, 12)
+    }
+    # Probe pairs come from the per-utterance errors the published data keep: sse 0.3 lower on sst 10.
+    new = {(p["a"], p["b"]): p for p in results["probe_pairs"]}
+    assert new[("new-target-cosine", "no-distillation")]["difference"] == pytest.approx(0.03)
+    assert new[("new-target-cosine", "raw-target")]["difference"] == pytest.approx(0.02)
+    lines = settle._verdict(results)
+    assert not any(line.startswith("Verdict") for line in lines)
+    assert any("has no paired WER difference with (i)" in line for line in lines)
+
+
+def test_an_arm_is_added_only_beside_the_control_and_only_once(tmp_path, monkeypatch):
+    with pytest.raises(settle.ReplicationError, match="already in the published results"):
+        settle.check_addable(_published(), ("new-target-mse",))
+    without_control = _published()
+    del without_control["arms"]["no-distillation"]
+    with pytest.raises(settle.ReplicationError, match="no control arm"):
+        settle.check_addable(without_control, ("new-target-cosine",))
+
+
+def test_a_page_written_before_results_held_their_generation_gives_it_back():
+    line = ("Regenerate: `hybridcodec settle --out runs/settle --arms no-distillation,raw-target` (`make settle` "
+            "trains and reads every arm). Generated 2026-12-02 at git 608ed24ee2 on AMD EPYC (CPU). Every arm")  # fmt: skip
+    assert settle.published_generation(line) == {
+        "date": "2026-12-02", "git": "608ed24ee2", "cpu": "AMD EPYC",
+        "command": "hybridcodec settle --out runs/settle --arms no-distillation,raw-target",
+    }  # fmt: skip
