@@ -107,7 +107,28 @@ def listening_rows(run: RunResults, depths: list[int] | None = None) -> list[Lis
     for (suite, item_id, codec), by_depth in kept.items():
         for depth in listen_depths(list(by_depth)):
             rows[(suite, item_id)].decoded[(codec, depth)] = by_depth[depth]
+    heard = item_transcripts(run)
+    for key, row in rows.items():
+        for codec, depth in [(None, None), *row.decoded]:
+            found = heard.get((*key, codec or REFERENCE_CODEC, depth))
+            if found is not None:
+                row.heard[(codec, depth)] = found
     return [rows[key] for key in sorted(rows)]
+
+
+def item_transcripts(run: RunResults) -> dict[tuple[str, str, str, int | None], str]:
+    """(suite, item id, codec, depth) -> the raw transcript of each row that succeeded; the identity's under
+    depth None (it has one depth: the original)."""
+    items = run.items
+    if items.empty:
+        return {}
+    ok = items[items["status"] == "ok"]
+    return {
+        (s, i, c, None if c == REFERENCE_CODEC else int(d)): t
+        for s, i, c, d, t in zip(
+            ok["suite"], ok["item_id"], ok["codec"], ok["depth"], ok["transcript"], strict=True
+        )
+    }
 
 
 def item_texts(run: RunResults) -> dict[tuple[str, str], str]:
@@ -242,9 +263,10 @@ def listening_record(row: ListeningRow) -> dict[str, Any]:
         "text": row.text,
         "original": row.original.as_posix() if row.original else None,
         "decoded": [
-            {"codec": codec, "depth": depth, "path": path.as_posix()}
+            {"codec": codec, "depth": depth, "path": path.as_posix(), "heard": row.heard.get((codec, depth))}
             for (codec, depth), path in sorted(row.decoded.items())
         ],
+        "original_heard": row.heard.get((None, None)),
     }
 
 

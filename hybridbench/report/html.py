@@ -62,6 +62,7 @@ figure { margin: 0; } figure img { max-width: 100%; height: auto; border: 1px so
 figcaption { font-size: .9rem; color: #444; }
 .card { border: 1px solid #d0d0d0; border-radius: 6px; padding: .4rem 1rem 1rem; margin: 1rem 0; }
 .clip { margin: 1.2rem 0 2rem; } .clip blockquote { margin: .3rem 0 .6rem; font-style: italic; }
+.heard { font-size: .85em; color: #444; max-width: 22rem; }
 audio { width: 15rem; display: block; }
 .muted { color: #666; }
 details { margin: .4rem 0; } summary { cursor: pointer; font-weight: 600; }
@@ -315,17 +316,27 @@ def listening_item(row: ListeningRow, out_dir: Path) -> str:
         parts.append(f"<blockquote>{e(row.text)}</blockquote>")
     lines = []
     if row.original is not None:
-        lines.append(("original", [("", row.original)]))
-    by_codec: dict[str, list[tuple[str, Path]]] = {}
+        lines.append(("original", [("", row.original, row.heard.get((None, None)))]))
+    by_codec: dict[str, list[tuple[str, Path, str | None]]] = {}
     for (codec, depth), path in sorted(row.decoded.items()):
-        by_codec.setdefault(codec, []).append((f"depth {depth}", path))
+        by_codec.setdefault(codec, []).append((f"depth {depth}", path, row.heard.get((codec, depth))))
     lines += list(by_codec.items())
     parts.append("<table><tbody>")
     for name, clips in lines:
-        cells = "".join(f"<td>{e(caption)}{audio_html(path, out_dir)}</td>" for caption, path in clips)
+        cells = "".join(
+            f"<td>{e(caption)}{audio_html(path, out_dir)}{heard_html(heard)}</td>"
+            for caption, path, heard in clips
+        )
         parts.append(f'<tr><th scope="row">{e(name)}</th>{cells}</tr>')
     parts.append("</tbody></table></div>")
     return "\n".join(parts)
+
+
+def heard_html(transcript: str | None) -> str:
+    """What the ASR transcribed from this clip (raw, before normalization), under its player."""
+    if transcript is None:
+        return ""
+    return f'<div class="heard" title="ASR transcript">heard: “{e(transcript)}”</div>'
 
 
 def audio_html(path: Path, out_dir: Path) -> str:

@@ -55,6 +55,8 @@ class ListeningRow:
     text: str | None
     original: Path | None
     decoded: dict[tuple[str, int], Path] = field(default_factory=dict)  # (codec, depth) -> audio path
+    # What the ASR heard: (codec, depth) -> raw transcript, and the original's (the identity's) under None.
+    heard: dict[tuple[str | None, int | None], str] = field(default_factory=dict)
 
 
 @dataclass

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from hybridbench.cli import main
+from hybridbench.results import open_run
 
 
 def folder_bytes(folder: Path) -> dict[str, bytes]:
@@ -37,6 +38,11 @@ def test_report_folder_is_complete_and_reruns_byte_for_byte(small_run: Path, tmp
         assert {("dac-mini", 1), ("dac-mini", 12), ("g722", 1)} <= decoded
         assert not any(codec == "identity" for codec, _ in decoded)
         assert len({d for c, d in decoded if c == "dac-mini"}) <= 3
+        # Beside each clip, what the ASR heard: the stored raw transcript of that row.
+        items = open_run(small_run).items.set_index(["item_id", "codec", "depth"])
+        for d in row["decoded"]:
+            assert d["heard"] == items.loc[(row["item_id"], d["codec"], d["depth"]), "transcript"]
+        assert row["original_heard"] == items.loc[(row["item_id"], "identity", 1), "transcript"]
     suite = page["provenance"]["suites"]["synthetic-en"]
     assert len(next(iter(suite["manifest_sha256"].values()))) == 64 and suite["normalizer_applied"]
 
