@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from hybridbench.audio import RESAMPLER, load_audio, resample
 from hybridbench.codecs import CODECS, Codec, DepthKind, codes_are_tokens, match_length
+from hybridbench.codecs.batching import equal_length_groups, frames_for, pad_to_longest
 from hybridbench.errors import HybridbenchError, WeightsNotFoundError
 from hybridbench.hashing import sha256_file
 from hybridbench.listening import ListeningWriter, listen_depths
@@ -34,7 +35,7 @@ from hybridbench.metrics.asr import ASR_SAMPLE_RATE, AsrChoice, AsrProfile, Tran
 from hybridbench.provenance import collect
 from hybridbench.store import ResultRow, ResultStore, check_run_folder, run_lock
 from hybridbench.suites import SUITES, Item
-from hybridbench.timing import StageClock, timed
+from hybridbench.timing import StageClock, Timed, timed
 
 SCHEMA_VERSION = 1
 # Rows waiting for their signal metrics before the runner stops decoding to wait for the oldest.
@@ -74,6 +75,10 @@ class RunConfig:
     # Processes scoring the signal metrics beside the codec and ASR work (metric_pool); None: the default for
     # the device (none on a CPU, where they would share the cores the codec is timed on).
     workers: int | None = None
+    # Items of one codec and suite encoded, decoded and transcribed together, up to this many: one zero-padded
+    # batch for a codec declaring `batch_exact`, equal-length batches for the others (codecs/batching.py).
+    # Each row records its real batch size; its encode/decode time is its batch's, shared by audio samples.
+    batch_items: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -360,6 +365,11 @@ class Runner:
                 f"--timing-repeats must be at least 1, got {config.timing_repeats}",
                 "it is how many timed runs each encode and decode gets; RTF uses their median",
             )
+        if config.batch_items < 1:
+            raise HybridbenchError(
+                f"--batch-items must be at least 1, got {config.batch_items}",
+                "it is how many items are encoded and decoded together; 1 runs them one by one",
+            )
         self.config = config
         self.device = resolve_device(config.device)
         self.asr = AsrChoice.parse(config.asr)
@@ -456,6 +466,11 @@ class Runner:
                 for item in items:
                     if cfg_shard is not None and shard_of(suite, item.id, cfg_shard[1]) != cfg_shard[0]:
                         continue
+                    # Not in the key: batch_items. A batch-exact codec gives each item of a padded batch its
+                    # one-by-one codes and audio (tests/codecs/test_batch_exact.py), the others batch only
+                    # equal-length items, and transcripts do not depend on batch-mates (transcribe_batch), so
+                    # batching changes no stored number but timings, which are measurements, not inputs
+                    # (timing_repeats is not keyed either); each row records its batch size instead.
                     keys = {
                         depth: row_key(
                             SCHEMA_VERSION,
@@ -518,8 +533,12 @@ class Runner:
                 "metrics": [m.spec.to_dict() for m in self.metrics],
                 "asr_model_sha256": {p.name: self._asr_model_sha(p) for p in plan.profiles.values()},
                 "unavailable_codecs": summary.unavailable,
-                "batch_size": 1,
+                "batch_size": cfg.batch_items,
             }
+            if cfg.batch_items > 1:
+                provenance["batching"] = {
+                    p.name: "padded" if p.info.get("batch_exact") else "equal-length" for p in plan.codecs
+                }
             invocation = store.log_invocation(config, provenance)
             write_json(cfg.out / "config.json", config)
             write_json(cfg.out / "provenance.json", provenance)
@@ -544,7 +563,8 @@ class Runner:
             ):
                 codec: Codec | None = None
                 loaded_for: str | None = None
-                for unit in plan.work:
+                for group in work_groups(plan.work, cfg.batch_items):
+                    unit = group[0]
                     # Work is ordered codec by codec, so each codec is loaded once.
                     if loaded_for != unit.codec.name:
                         codec, loaded_for = None, None
@@ -552,13 +572,9 @@ class Runner:
                             codec = self._load_codec(unit.codec)
                         loaded_for = unit.codec.name
                         record_codec_facts(cfg.out, codec)
-                    bar.set_postfix_str(f"{unit.codec.name} {unit.suite} {unit.item.id}")
-                    profile = plan.profiles[unit.suite]
-                    pending.extend(
-                        self._evaluate_item(
-                            codec, unit.codec, unit.suite, unit.item, unit.todo, profile, store, pool
-                        )
-                    )
+                    more = f" +{len(group) - 1}" if len(group) > 1 else ""
+                    bar.set_postfix_str(f"{unit.codec.name} {unit.suite} {unit.item.id}{more}")
+                    pending.extend(self._evaluate_group(codec, group, plan.profiles[unit.suite], store, pool))
                     # Store rows whose scores are in, in order; hold at most a few rows per worker in memory.
                     while pending and (
                         pending[0][1] is None
@@ -580,119 +596,343 @@ class Runner:
         status = store.status_of(key)
         return status is None or (status == "failed" and self.config.retry_failed)
 
-    def _evaluate_item(
+    # ---- evaluating a group of items: read, encode, decode each depth, score, transcribe -----------------
+    def _evaluate_group(
         self,
         codec: Codec,
-        plan: _CodecPlan,
-        suite: str,
-        item: Item,
-        todo: dict[int, str],
+        units: list[WorkUnit],
         profile: AsrProfile,
         store: ResultStore,
         pool: MetricPool | None = None,
     ) -> Iterable[tuple[ResultRow, ScoringJob | None]]:
-        """The item's rows, each with its pending scoring job when the signal metrics run in the pool (the row's
-        metrics are filled in when the job is done) or None when the row is complete."""
-        base = {"text": item.text, "language": item.language, "asr": profile.name}
-
-        def failed(depth: int, key: str, stage: str, exc: BaseException) -> tuple[ResultRow, None]:
-            reason = f"{stage}: {type(exc).__name__}: {exc}".splitlines()[0][:500]
-            return ResultRow(key, plan.name, suite, item.id, depth, "failed", reason, base), None
-
-        repeats = self.config.timing_repeats
-        # Any failure on this item is recorded with its stage and reason; the run goes on.
-        try:
-            with self.clock.stage("read and resample"):
-                data, sr = load_audio(item.audio_path)
-                original = torch.from_numpy(data)[None, None]
-                reference16 = resample(original, sr, ASR_SAMPLE_RATE)[0, 0].numpy()
-                wav = resample(original, sr, codec.sample_rate).to(self.device)
-        except Exception as exc:
-            yield from (failed(depth, key, "load", exc) for depth, key in todo.items())
-            return
-        try:
-            with self.clock.stage("encode"):
-                codes, enc_time = timed(lambda: codec.encode(wav), device=self.device, repeats=repeats)
-        except Exception as exc:
-            yield from (failed(depth, key, "encode", exc) for depth, key in todo.items())
-            return
-        if codes_are_tokens(plan.info):  # kept for codebook usage in reports, not for scoring
-            store.put_codes(plan.name, suite, item.id, plan.weights_id, codes[0].detach().cpu().numpy())
-        listener = ListeningWriter(self.config.out) if self._listened(suite, item) else None
-        if listener is not None and not listener.has(suite, item.id, None, None):
-            listener.write(suite, item.id, None, None, data, sr)
-
-        audio_s = wav.shape[-1] / codec.sample_rate
-        decoded: dict[int, tuple[np.ndarray, dict[str, Any], ScoringJob | None]] = {}
-        for depth, key in todo.items():
+        """The rows of a group of work units (one codec and suite, up to `batch_items` items), each with its
+        pending scoring job when the signal metrics run in the pool (the row's metrics are filled in when the
+        job is done) or None when the row is complete. A group of one is today's item-by-item evaluation."""
+        plan = units[0].codec
+        padded = bool(plan.info.get("batch_exact")) and len(units) > 1
+        inputs: list[_Input] = []
+        for unit in units:
             try:
-                prefix = codes[:, :depth]
-                with self.clock.stage("decode"):
-                    out, dec_time = timed(
-                        lambda p=prefix: codec.decode(p, length=wav.shape[-1]),
-                        device=self.device,
-                        repeats=repeats,
-                    )
-                with self.clock.stage("resample decoded"):
-                    degraded = resample(out.detach().float().cpu(), codec.sample_rate, ASR_SAMPLE_RATE)
-                    degraded16 = match_length(degraded, reference16.shape[-1])[0, 0].numpy()
-                if not np.isfinite(degraded16).all():
-                    raise ValueError("decoded audio contains NaN or infinite samples")
+                with self.clock.stage("read and resample"):
+                    inputs.append(self._read(unit, codec))
             except Exception as exc:
-                yield failed(depth, key, "decode", exc)
-                continue
-            if listener is not None and depth in listen_depths(plan.depths):
-                listener.write(
-                    suite,
-                    item.id,
-                    plan.name,
-                    depth,
-                    out[0, 0].detach().float().cpu().numpy(),
-                    codec.sample_rate,
-                )
-            scored = depth in plan.signal_depths and bool(self.metrics)
-            with self.clock.stage("metrics (handing to workers)"):
-                job = pool.submit(reference16, degraded16) if scored and pool is not None else None
-            scores, metric_failures = (
-                score_all(self.metrics, reference16, degraded16, self.clock)
-                if scored and pool is None
-                else ({}, {})
-            )
-            decoded[depth] = (
-                degraded16,
-                base
-                | {
-                    "metrics": scores,
-                    "metric_failures": metric_failures,
-                    "signal_metrics": [m.name for m in self.metrics] if scored else [],
-                    "audio_s": audio_s,
-                    "encode_s": enc_time.median_s,
-                    "encode_runs_s": list(enc_time.runs_s),
-                    "decode_s": dec_time.median_s,
-                    "decode_runs_s": list(dec_time.runs_s),
-                    "bitrate": codec.bitrate(depth),
-                    "num_codes": int(prefix.numel()),
-                    "speaker": item.speaker,
-                    "device": str(self.device),
-                    "batch_size": 1,
-                },
-                job,
-            )
-        if not decoded:
-            return
-        # All depths of one item go to the ASR as one batch (faster-whisper's batched pipeline).
+                yield from _failed_rows(unit, unit.todo, profile.name, "load", exc)
+        encoded: list[_Encoded] = []
+        for source, result in zip(inputs, self._encode_all(codec, inputs, padded), strict=True):
+            if isinstance(result, Exception):
+                yield from _failed_rows(source.unit, source.unit.todo, profile.name, "encode", result)
+            else:
+                self._keep_codes_and_original(store, result)
+                encoded.append(result)
+        heard: list[_Heard] = []
+        for depth in sorted({d for e in encoded for d in e.unit.todo}):
+            members = [e for e in encoded if depth in e.unit.todo]
+            for enc, result in zip(members, self._decode_all(codec, members, depth, padded), strict=True):
+                try:
+                    if isinstance(result, Exception):
+                        raise result
+                    heard.append(self._score(codec, enc, depth, result, profile, pool))
+                except Exception as exc:
+                    yield from _failed_rows(
+                        enc.unit, {depth: enc.unit.todo[depth]}, profile.name, "decode", exc
+                    )
+        yield from self._transcribe_all(heard, profile)
+
+    def _read(self, unit: WorkUnit, codec: Codec) -> _Input:
+        """The item's audio, its 16 kHz reference for scoring and its waveform at the codec's rate."""
+        data, sr = load_audio(unit.item.audio_path)
+        original = torch.from_numpy(data)[None, None]
+        reference16 = resample(original, sr, ASR_SAMPLE_RATE)[0, 0].numpy()
+        wav = resample(original, sr, codec.sample_rate).to(self.device)
+        return _Input(unit, data, sr, reference16, wav)
+
+    def _encode_all(self, codec: Codec, inputs: list[_Input], padded: bool) -> list[_Encoded | Exception]:
+        """Each input's codes, in order, or the exception its encode raised. Batches: all inputs zero-padded
+        to the longest (`padded`), or else inputs of equal length; a batch that fails is retried one by one,
+        so one bad item fails alone."""
+        batches = (
+            [list(range(len(inputs)))]
+            if padded
+            else equal_length_groups([i.samples for i in inputs], self.config.batch_items)
+        )
+        out: list[_Encoded | Exception | None] = [None] * len(inputs)
+        for batch in batches:
+            results = self._encode_or_retry(codec, [inputs[i] for i in batch], padded)
+            for index, result in zip(batch, results, strict=True):
+                out[index] = result
+        return out  # type: ignore[return-value]
+
+    def _encode_or_retry(
+        self, codec: Codec, inputs: list[_Input], padded: bool
+    ) -> list[_Encoded | Exception]:
         try:
-            transcriber = self.transcriber(profile)
-            with self.clock.stage("asr"):
-                transcripts = transcriber.transcribe_batch(
-                    [audio for audio, _, _ in decoded.values()], item.language
-                )
+            return self._encode_batch(codec, inputs, padded)
         except Exception as exc:
-            yield from (failed(depth, todo[depth], "asr", exc) for depth in decoded)
-            return
-        for (depth, (_, payload, job)), transcript in zip(decoded.items(), transcripts, strict=True):
-            payload["transcript"] = transcript
-            yield ResultRow(todo[depth], plan.name, suite, item.id, depth, "ok", None, payload), job
+            if len(inputs) == 1:
+                return [exc]
+        return [self._encode_or_retry(codec, [one], padded)[0] for one in inputs]
+
+    def _encode_batch(self, codec: Codec, inputs: list[_Input], padded: bool) -> list[_Encoded]:
+        """One timed encode of `inputs` as a batch; each item keeps its own frames and its share of the time."""
+        wav = inputs[0].wav if len(inputs) == 1 else pad_to_longest([i.wav for i in inputs])
+        with self.clock.stage("encode"):
+            codes, time = timed(
+                lambda: codec.encode(wav), device=self.device, repeats=self.config.timing_repeats
+            )
+        trim = padded and len(inputs) > 1
+        if trim and codes.shape[-1] != frames_for(codec, wav.shape[-1]):
+            raise HybridbenchError(
+                f"{codec.name} declares batch_exact but gave {codes.shape[-1]} frames for {wav.shape[-1]} "
+                f"samples, not ceil(samples / hop) = {frames_for(codec, wav.shape[-1])}"
+            )
+        total = sum(i.samples for i in inputs)
+        return [
+            _Encoded(
+                source,
+                codes[j : j + 1, :, : frames_for(codec, source.samples)] if trim else codes[j : j + 1],
+                codes[j : j + 1],
+                _share(time, source.samples, total),
+                len(inputs),
+            )
+            for j, source in enumerate(inputs)
+        ]
+
+    def _decode_all(
+        self, codec: Codec, members: list[_Encoded], depth: int, padded: bool
+    ) -> list[_Decoded | Exception]:
+        """Each member's audio decoded from its first `depth` codebooks, trimmed to its own length, in order.
+
+        Codes of equal frame count decode as one batch: the rows of one padded batch (a batch-exact codec, its
+        frames past the longest member's own dropped), or items that were encoded at equal length. A batch
+        that fails is retried one by one from each item's own codes."""
+        out: list[_Decoded | Exception | None] = [None] * len(members)
+        frames = [m.batch_codes.shape[-1] for m in members]
+        for batch in equal_length_groups(frames, self.config.batch_items):
+            chosen = [members[i] for i in batch]
+            results = self._decode_or_retry(codec, chosen, depth, padded)
+            for index, result in zip(batch, results, strict=True):
+                out[index] = result
+        return out  # type: ignore[return-value]
+
+    def _decode_or_retry(
+        self, codec: Codec, members: list[_Encoded], depth: int, padded: bool
+    ) -> list[_Decoded | Exception]:
+        try:
+            return self._decode_batch(codec, members, depth, padded)
+        except Exception as exc:
+            if len(members) == 1:
+                return [exc]
+        return [self._decode_or_retry(codec, [one], depth, padded)[0] for one in members]
+
+    def _decode_batch(
+        self, codec: Codec, members: list[_Encoded], depth: int, padded: bool
+    ) -> list[_Decoded]:
+        """One timed decode of the members' first `depth` codebooks; each keeps its own length and time share."""
+        if len(members) == 1:  # alone: its own codes, exactly the one-by-one path
+            codes = members[0].codes[:, :depth]
+        else:
+            # Causal (batch-exact) codecs: frames past every member's own cannot change their samples.
+            keep = max(m.codes.shape[-1] for m in members) if padded else members[0].batch_codes.shape[-1]
+            codes = torch.cat([m.batch_codes[:, :depth, :keep] for m in members])
+        with self.clock.stage("decode"):
+            out, time = timed(
+                lambda: codec.decode(codes), device=self.device, repeats=self.config.timing_repeats
+            )
+        total = sum(m.samples for m in members)
+        return [
+            _Decoded(match_length(out[j : j + 1], m.samples), _share(time, m.samples, total), len(members))
+            for j, m in enumerate(members)
+        ]
+
+    def _keep_codes_and_original(self, store: ResultStore, enc: _Encoded) -> None:
+        """Store a token codec's codes (for codebook usage in reports, not for scoring) and keep the original
+        audio of a listened item."""
+        unit = enc.unit
+        if codes_are_tokens(unit.codec.info):
+            store.put_codes(
+                unit.codec.name, unit.suite, unit.item.id, unit.codec.weights_id,
+                enc.codes[0].detach().cpu().numpy(),
+            )  # fmt: skip
+        listener = ListeningWriter(self.config.out) if self._listened(unit.suite, unit.item) else None
+        if listener is not None and not listener.has(unit.suite, unit.item.id, None, None):
+            listener.write(unit.suite, unit.item.id, None, None, enc.source.data, enc.source.sr)
+
+    def _score(
+        self,
+        codec: Codec,
+        enc: _Encoded,
+        depth: int,
+        decoded: _Decoded,
+        profile: AsrProfile,
+        pool: MetricPool | None,
+    ) -> _Heard:
+        """Decoded audio at 16 kHz on the reference's grid, kept for listening, its signal metrics scored (or
+        handed to the pool), and its row's payload but the transcript. Raises on non-finite audio."""
+        unit, source = enc.unit, enc.source
+        with self.clock.stage("resample decoded"):
+            degraded = resample(decoded.audio.detach().float().cpu(), codec.sample_rate, ASR_SAMPLE_RATE)
+            degraded16 = match_length(degraded, source.reference16.shape[-1])[0, 0].numpy()
+        if not np.isfinite(degraded16).all():
+            raise ValueError("decoded audio contains NaN or infinite samples")
+        if self._listened(unit.suite, unit.item) and depth in listen_depths(unit.codec.depths):
+            ListeningWriter(self.config.out).write(
+                unit.suite, unit.item.id, unit.codec.name, depth,
+                decoded.audio[0, 0].detach().float().cpu().numpy(), codec.sample_rate,
+            )  # fmt: skip
+        scored = depth in unit.codec.signal_depths and bool(self.metrics)
+        reference16 = source.reference16
+        with self.clock.stage("metrics (handing to workers)"):
+            job = pool.submit(reference16, degraded16) if scored and pool is not None else None
+        scores, metric_failures = (
+            score_all(self.metrics, reference16, degraded16, self.clock)
+            if scored and pool is None
+            else ({}, {})
+        )
+        payload = _base_payload(unit, profile.name) | {
+            "metrics": scores,
+            "metric_failures": metric_failures,
+            "signal_metrics": [m.name for m in self.metrics] if scored else [],
+            "audio_s": source.samples / codec.sample_rate,
+            "encode_s": enc.time.median_s,
+            "encode_runs_s": list(enc.time.runs_s),
+            "decode_s": decoded.time.median_s,
+            "decode_runs_s": list(decoded.time.runs_s),
+            "bitrate": codec.bitrate(depth),
+            "num_codes": int(enc.codes[:, :depth].numel()),
+            "speaker": unit.item.speaker,
+            "device": str(self.device),
+            "batch_size": enc.batch_size,
+        }
+        if self.config.batch_items > 1:  # a one-item run's rows stay as they always were
+            payload |= {
+                "batch_mode": "padded" if unit.codec.info.get("batch_exact") else "equal-length",
+                "decode_batch_size": decoded.batch_size,
+            }
+        return _Heard(unit, depth, degraded16, payload, job)
+
+    def _transcribe_all(
+        self, heard: list[_Heard], profile: AsrProfile
+    ) -> Iterable[tuple[ResultRow, ScoringJob | None]]:
+        """Every decoded depth of every item of the group through the ASR in one batched call per language
+        (faster-whisper's batched pipeline); a call that fails is retried item by item, so one item's failure
+        fails only its rows."""
+        by_language: dict[str, list[_Heard]] = {}
+        for h in heard:
+            by_language.setdefault(h.unit.item.language, []).append(h)
+        for language, rows in by_language.items():
+            try:
+                transcripts = self._transcribe(rows, profile, language)
+            except Exception as exc:
+                units = list({id(h.unit): h.unit for h in rows}.values())
+                if len(units) == 1:
+                    keys = {h.depth: h.key for h in rows}
+                    yield from _failed_rows(units[0], keys, profile.name, "asr", exc)
+                    continue
+                for unit in units:
+                    yield from self._transcribe_all([h for h in rows if h.unit is unit], profile)
+                continue
+            for h, transcript in zip(rows, transcripts, strict=True):
+                h.payload["transcript"] = transcript
+                yield h.row(), h.job
+
+    def _transcribe(self, rows: list[_Heard], profile: AsrProfile, language: str) -> list[str]:
+        transcriber = self.transcriber(profile)
+        with self.clock.stage("asr"):
+            return transcriber.transcribe_batch([h.audio16 for h in rows], language)
+
+
+@dataclass(frozen=True)
+class _Input:
+    """An item read once: its original audio, the 16 kHz reference it is scored against, and the waveform
+    [1, 1, T] at the codec's rate on the run's device."""
+
+    unit: WorkUnit
+    data: np.ndarray
+    sr: int
+    reference16: np.ndarray
+    wav: torch.Tensor
+
+    @property
+    def samples(self) -> int:
+        return self.wav.shape[-1]
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    """An item's codes: its own frames (`codes`, what it gets encoded alone; stored and counted) and its row of
+    the batch it was encoded in (`batch_codes`, what a batch decodes), with its share of the batch's time."""
+
+    source: _Input
+    codes: torch.Tensor  # [1, Q, F_i]
+    batch_codes: torch.Tensor  # [1, Q, F_batch]
+    time: Timed
+    batch_size: int
+
+    @property
+    def unit(self) -> WorkUnit:
+        return self.source.unit
+
+    @property
+    def samples(self) -> int:
+        return self.source.samples
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    audio: torch.Tensor  # [1, 1, T_i] at the codec's rate
+    time: Timed  # this item's share of its decode batch's time
+    batch_size: int
+
+
+@dataclass
+class _Heard:
+    """A decoded depth ready for the ASR: its 16 kHz audio and its row's payload, short of the transcript."""
+
+    unit: WorkUnit
+    depth: int
+    audio16: np.ndarray
+    payload: dict[str, Any]
+    job: ScoringJob | None
+
+    @property
+    def key(self) -> str:
+        return self.unit.todo[self.depth]
+
+    def row(self) -> ResultRow:
+        u = self.unit
+        return ResultRow(self.key, u.codec.name, u.suite, u.item.id, self.depth, "ok", None, self.payload)
+
+
+def _base_payload(unit: WorkUnit, asr: str) -> dict[str, Any]:
+    return {"text": unit.item.text, "language": unit.item.language, "asr": asr}
+
+
+def _failed_rows(
+    unit: WorkUnit, keys: dict[int, str], asr: str, stage: str, exc: BaseException
+) -> Iterable[tuple[ResultRow, None]]:
+    """One failure row per depth in `keys`, with the stage and the reason; the run goes on."""
+    reason = f"{stage}: {type(exc).__name__}: {exc}".splitlines()[0][:500]
+    base = _base_payload(unit, asr)
+    for depth, key in keys.items():
+        yield ResultRow(key, unit.codec.name, unit.suite, unit.item.id, depth, "failed", reason, base), None
+
+
+def _share(time: Timed, samples: int, total: int) -> Timed:
+    """An item's part of a batch's time: the batch's time in proportion to the item's audio samples."""
+    fraction = samples / total
+    return Timed(time.median_s * fraction, tuple(run * fraction for run in time.runs_s))
+
+
+def work_groups(work: list[WorkUnit], size: int) -> list[list[WorkUnit]]:
+    """Consecutive work units of one codec and suite in groups of at most `size`, in order."""
+    groups: list[list[WorkUnit]] = []
+    for unit in work:
+        last = groups[-1] if groups else None
+        if last and len(last) < size and (last[0].codec.name, last[0].suite) == (unit.codec.name, unit.suite):
+            last.append(unit)
+        else:
+            groups.append([unit])
+    return groups
 
 
 def _write_problems(path: Path, problems: list[Any]) -> None:

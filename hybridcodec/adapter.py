@@ -34,6 +34,10 @@ class HybridCodec(Codec):
     frame_rate = 25.0
     codebook_sizes = _PAPER_SIZES
     causal = True
+    # Causal convolutions only (left padding, right-trimmed transposed convolutions, per-frame LayerNorm, no
+    # attention, no global statistics): right zero-padding cannot reach an item's own frames or samples.
+    # Measured on the shipped minis: identical codes and audio, batch of 3 vs one by one (test_batch_exact).
+    batch_exact = True
     streamable = True  # chunked encode/decode equal to the offline codes and audio: hybridcodec.streaming
     weights_license = "whatever your training data allows (trained locally)"
     source = "hybridcodec/ in this repository (reimplementation of arXiv 2606.06743)"
@@ -78,6 +82,7 @@ class HybridCodec(Codec):
                 "codebook_sizes": cfg.codebook_sizes,
                 "causal": cls.causal and not cfg.needs_teacher_at_inference,
                 "streamable": cls.streamable and not cfg.needs_teacher_at_inference,
+                "batch_exact": cls.batch_exact and not cfg.needs_teacher_at_inference,
                 "needs_ssl_at_inference": cfg.needs_teacher_at_inference,
                 "parameters": _count_parameters(resolve_model_path(weights)),
                 "extra": {
@@ -171,6 +176,7 @@ class HybridCodecDualCodec(HybridCodec):
     variant = "dualcodec"
     causal = False  # the teacher (an attention encoder over the whole input) runs at inference
     streamable = False  # so its encoder cannot stream (hybridcodec.streaming refuses it)
+    batch_exact = False  # and the teacher sees an item's zero padding
     needs_ssl_at_inference = True
     description = "DualCodec design retrained with hybridcodec (teacher features as the semantic input)"
 

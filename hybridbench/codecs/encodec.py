@@ -39,6 +39,10 @@ class Encodec24kHz(Codec):
     frame_rate = 75.0  # 24000 / 320
     codebook_sizes = (1024,) * 32
     causal = True
+    # Causal, yet not batch-exact: its convolutions reflect-pad an input to whole frames, so an item's last
+    # partial frame sees its own samples mirrored alone but the batch's zeros when padded (measured: the last
+    # latent frame moves by ~1e-4, the others by ~1e-8). Batched only by equal length (codecs/batching.py).
+    batch_exact = False
     needs_ssl_at_inference = False
     weights_license = "CC-BY-NC-4.0 (encodec package license, covering code and weights)"
     source = "pip encodec (facebookresearch/encodec); weights dl.fbaipublicfiles.com/encodec/v0"

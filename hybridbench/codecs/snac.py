@@ -20,8 +20,9 @@ them (a test checks it against `from_codes` restricted to n scales). Not causal 
 SNAC's decoder injects Gaussian noise at inference (its `NoiseBlock`s draw from the global RNG). So that a
 benchmark is reproducible, every decode call here seeds that noise with `noise_seed` (0) inside
 `torch.random.fork_rng`, leaving the caller's RNG untouched; SNAC's own `decode` after `torch.manual_seed(0)`
-gives the identical waveform (tested). The noise has shape [B, 1, T], so a batch decodes differently from its
-items one by one; decode one item per call where that matters.
+gives the identical waveform (tested). SNAC draws that noise for a whole batch at once ([B, 1, T]), which would
+give each item of a batch other noise than it gets alone, so a batch is decoded item by item, each with its own
+seeded draw: a batch decodes exactly as its items one by one.
 
 Weights: the hub folder (`config.json` + `pytorch_model.bin`, a state dict) from `--weights DIR` or the cache
 filled by `hybridbench weights fetch snac-24khz`; the model is built with `SNAC.from_config`, the state dict read
@@ -146,6 +147,11 @@ class _Snac(Codec):
         z_q = 0.0
         for q, scale_codes in zip(quantizers, scales, strict=False):  # SNAC's from_codes, first n scales only
             z_q = z_q + q.out_proj(q.decode_code(scale_codes)).repeat_interleave(q.stride, dim=-1)
+        # One item per decoder call: the noise of a batch call would depend on the batch (module docstring).
+        return torch.cat([self._seeded_decoder(z_q[b : b + 1]) for b in range(z_q.shape[0])])
+
+    def _seeded_decoder(self, z_q: torch.Tensor) -> torch.Tensor:
+        """SNAC's decoder with its noise seeded by `noise_seed`, leaving the caller's RNG untouched."""
         cuda = [self.device.index or 0] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=cuda):
             torch.manual_seed(self.noise_seed)  # SNAC's decoder noise, reproducible
