@@ -64,6 +64,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--device", default="cpu")
     p.add_argument(
+        "--depths",
+        help="comma-separated depths of the minis to evaluate, their full depth always added (default: all; the "
+        "verdicts need 1 and the full depth)",
+    )
+    p.add_argument(
         "--no-paper-speed",
         action="store_true",
         help="skip the paper-size speed measurement that decides the speed claim (then the page says so)",
@@ -86,10 +91,14 @@ def _training_facts() -> list[dict]:
         corpus = json.loads(meta.get("corpus", "{}"))
         recipe = json.loads(meta.get("recipe", "{}"))
         train = json.loads(meta["train_config"])
+        teacher = json.loads(meta["teacher"]) if meta.get("teacher") else None
         facts.append(
             {
                 "codec": name,
                 "variant": meta["variant"],
+                # How the distilled target was made (None: the variant distils nothing); checkpoints from before
+                # the target was processed record none and distilled the raw features.
+                "target": teacher.get("target", "raw") if teacher else None,
                 "parameters": info.parameters,
                 "step": meta.get("step"),
                 "device": _trained_where(meta),
@@ -195,6 +204,20 @@ SPEED = ClaimTiming(seconds=4.0, repeats=5, warmup=2)
 PAPER_SPEED_SECONDS, PAPER_SPEED_REPEATS = 4.0, 5
 
 
+def _parse_depths(value: str | None) -> list[int] | None:
+    if not value:
+        return None
+    try:
+        depths = sorted({int(v) for v in value.split(",") if v.strip()})
+    except ValueError:
+        raise HybridbenchError(
+            f"invalid --depths {value!r}", "use comma-separated integers, e.g. 1,2,4,12"
+        ) from None
+    if 1 not in depths:
+        raise HybridbenchError(f"--depths {value} leaves out depth 1", "the RVQ-1 verdicts need depth 1")
+    return depths
+
+
 def leaderboard(args: argparse.Namespace) -> int:
     from hybridbench.provenance import git_short
     from hybridbench.timing import device_name
@@ -207,10 +230,11 @@ def leaderboard(args: argparse.Namespace) -> int:
             f"--suites {args.suites!r}: the leaderboard's suites are {', '.join(SUITE_ROLES)}"
         )
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    depths = _parse_depths(args.depths)
     config = RunConfig(
-        codecs=[*MINIS, *REFERENCE_CODECS], suites=suites, out=args.run, depths=None, asr=ASR,
+        codecs=[*MINIS, *REFERENCE_CODECS], suites=suites, out=args.run, depths=depths, asr=ASR,
         limit=parse_limit(args.limit), device=args.device, metrics=metrics, skip_unavailable=True,
-        timing_repeats=1, signal_full_depth_only=list(MINIS),
+        timing_repeats=1, signal_full_depth_only=list(MINIS), include_full_depth=depths is not None,
     )  # fmt: skip
     runner = Runner(config)
     device = runner.device
@@ -236,6 +260,7 @@ def leaderboard(args: argparse.Namespace) -> int:
         + (f" --suites {args.suites}" if suites != list(SUITE_ROLES) else "")
         + (f" --limit '{args.limit}'" if args.limit else "")
         + (f" --metrics {','.join(metrics)}" if metrics != METRICS else "")
+        + (f" --depths {args.depths}" if depths is not None else "")
         + (" --no-paper-speed" if args.no_paper_speed else ""),
         "date": time.strftime("%Y-%m-%d"),
         "git": git_short(),

@@ -307,3 +307,35 @@ def test_the_recipe_cell_names_an_anneal_only_when_there_is_one():
     assert _anneal_note(rewarmed) == (
         " annealed to 0 over steps 17000-18500, re-warmed and annealed again over steps 23500-26000"
     )
+
+
+def test_claims_resting_on_distillation_wait_when_a_codec_distils_the_raw_target():
+    from hybridbench.report.aggregate import item_frame, summarize
+
+    rows = _rows()
+    summary = summarize(item_frame(rows), [])
+    raw = frozenset({"hybridcodec-mini", "dac-distill-mini"})
+    found = {v.claim: v for v in replication.verdicts(rows, summary, raw_target=raw)}
+    # RVQ-1 claims (distillation's mechanism) are not judged; the numbers stay.
+    rvq1_dac = found["RVQ-1 WER of HybridCodec is lower than dac's"]
+    assert rvq1_dac.verdict.startswith("not judged: hybridcodec-mini distils the raw Whisper target")
+    assert "n=40" in rvq1_dac.here
+    assert (
+        "hybridcodec-mini and dac-distill-mini distil"
+        in found["RVQ-1 WER of HybridCodec is lower than dac-distill's"].verdict
+    )
+    # Full depth does not rest on the target's learnability: still judged.
+    assert found["full-depth WER on par with dac"].verdict.startswith("on par")
+    rvq1, full = replication.distillation_effect(rows, summary, raw)
+    assert rvq1.verdict.startswith("not judged: dac-distill-mini distils") and full.verdict.startswith(
+        "not judged"
+    )
+    # A processed target (or none) is judged as before.
+    assert (
+        replication.distillation_effect(rows, summary, frozenset({"hybridcodec-mini"}))[0].verdict == "held"
+    )
+
+
+def test_the_shipped_minis_that_distil_record_their_target():
+    # The shipped minis were trained before the target was processed: every distilling variant is raw.
+    assert replication.raw_target_codecs() == {"hybridcodec-mini", "dac-distill-mini", "dualcodec-mini"}
