@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install browser bench test test-slow lint format clean replicate retrain ship leaderboard settle speed
+.PHONY: install report-tools bench test test-slow lint format clean replicate retrain ship leaderboard settle speed
 
 # torch and torchaudio are pinned as a matched pair in the same pip call as everything else, so no other
 # requirement can drag torch to another release. Exact versions: torchaudio 2.11.1 (a later upload) satisfies
@@ -19,16 +19,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Headless Chromium and its driver from Debian for the report's browser test (tests/core/test_report_html.py);
-# installed only as root with apt-get, otherwise that test is skipped and says why.
-browser:
-	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+# What the report's tests open its output with, from Debian: headless Chromium and its driver
+# (tests/core/test_report_html.py) and a LaTeX engine with booktabs (tests/core/test_paper_tables.py). Installed
+# only as root with apt-get; otherwise those tests are skipped and say why.
+report-tools:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v pdflatex >/dev/null; then :; \
 	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } \
-		|| echo "chromium could not be installed: the report's browser test will be skipped"; \
-	else echo "not root with apt-get: chromium not installed, the report's browser test will be skipped"; fi
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium chromium-driver texlive-latex-base texlive-latex-recommended; } \
+		|| echo "chromium or LaTeX could not be installed: the report's browser and LaTeX tests will be skipped"; \
+	else echo "not root with apt-get: the report's browser and LaTeX tests will be skipped"; fi
 
-install test: browser
+install test: report-tools
 
 # Real speech that installs from Debian (as root: apt-get; otherwise it prints the command and bench goes on
 # without those suites, saying so).

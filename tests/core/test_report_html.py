@@ -159,7 +159,7 @@ def chromium():
     browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not browser or not driver:
         pytest.skip(
-            "no chromium/chromedriver here (as root: make browser, or apt-get install chromium chromium-driver)"
+            "no chromium/chromedriver here (as root: make report-tools, or apt-get install chromium chromium-driver)"
         )
     webdriver = pytest.importorskip(
         "selenium.webdriver", reason="selenium is not installed (pip install -e .[dev])"
