@@ -75,7 +75,7 @@ class RunConfig:
     # Processes scoring the signal metrics beside the codec and ASR work (metric_pool); None: the default for
     # the device (none on a CPU, where they would share the cores the codec is timed on).
     workers: int | None = None
-    # Items of one codec and suite encoded, decoded and transcribed together, up to this many: one zero-padded
+    # Items of one codec and suite encoded and decoded together, up to this many: one zero-padded
     # batch for a codec declaring `batch_exact`, equal-length batches for the others (codecs/batching.py).
     # Each row records its real batch size; its encode/decode time is its batch's, shared by audio samples.
     batch_items: int = 1
@@ -468,7 +468,7 @@ class Runner:
                         continue
                     # Not in the key: batch_items. A batch-exact codec gives each item of a padded batch its
                     # one-by-one codes and audio (tests/codecs/test_batch_exact.py), the others batch only
-                    # equal-length items, and transcripts do not depend on batch-mates (transcribe_batch), so
+                    # equal-length items, and the ASR hears each item's depths in one call either way, so
                     # batching changes no stored number but timings, which are measurements, not inputs
                     # (timing_repeats is not keyed either); each row records its batch size instead.
                     keys = {
@@ -813,23 +813,21 @@ class Runner:
     def _transcribe_all(
         self, heard: list[_Heard], profile: AsrProfile
     ) -> Iterable[tuple[ResultRow, ScoringJob | None]]:
-        """Every decoded depth of every item of the group through the ASR in one batched call per language
-        (faster-whisper's batched pipeline); a call that fails is retried item by item, so one item's failure
-        fails only its rows."""
-        by_language: dict[str, list[_Heard]] = {}
-        for h in heard:
-            by_language.setdefault(h.unit.item.language, []).append(h)
-        for language, rows in by_language.items():
+        """The decoded depths of each item of the group through the ASR in one batched call per item
+        (faster-whisper's batched pipeline), as an unbatched run makes it; an item's failure fails only its rows.
+
+        Not one call across items: CTranslate2's batched beam search is not invariant to which clips share a
+        call (float order), and on poor audio, where the ASR sits on a near-tie, that flips words: measured on
+        the shipped dac mini at depths 1-3, 5 of 20 transcripts of a 3-item call differed from per-item calls.
+        Batching items would then change stored numbers that the row keys do not cover."""
+        units = list({id(h.unit): h.unit for h in heard}.values())
+        for unit in units:
+            rows = [h for h in heard if h.unit is unit]
             try:
-                transcripts = self._transcribe(rows, profile, language)
+                transcripts = self._transcribe(rows, profile, unit.item.language)
             except Exception as exc:
-                units = list({id(h.unit): h.unit for h in rows}.values())
-                if len(units) == 1:
-                    keys = {h.depth: h.key for h in rows}
-                    yield from _failed_rows(units[0], keys, profile.name, "asr", exc)
-                    continue
-                for unit in units:
-                    yield from self._transcribe_all([h for h in rows if h.unit is unit], profile)
+                keys = {h.depth: h.key for h in rows}
+                yield from _failed_rows(unit, keys, profile.name, "asr", exc)
                 continue
             for h, transcript in zip(rows, transcripts, strict=True):
                 h.payload["transcript"] = transcript

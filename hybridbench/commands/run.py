@@ -79,6 +79,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "the report's listening panel (default: 0, none)",
     )
     p.add_argument(
+        "--batch-items",
+        type=int,
+        default=1,
+        metavar="N",
+        help="encode and decode up to N items of a codec together (default: 1, one by one): one "
+        "zero-padded batch for codecs declaring batch_exact (same codes and audio as one by one), batches of "
+        "equal-length items for the others; each row records its batch size, and its encode/decode time is its "
+        "batch's, shared by audio samples",
+    )
+    p.add_argument(
         "--preset",
         help="a named benchmark (see `hybridbench presets`); the flags above override its settings",
     )
@@ -175,6 +185,7 @@ def build_config(args: argparse.Namespace, preset: RunPreset | None = None) -> R
         shard=parse_shard(args.shard),
         listen=_parse_listen(args.listen),
         workers=_parse_workers(args.workers),
+        batch_items=args.batch_items,
     )
 
 

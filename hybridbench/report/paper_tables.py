@@ -22,7 +22,7 @@ import pandas as pd
 from hybridbench.errors import HybridbenchError
 from hybridbench.metrics import METRICS
 from hybridbench.report.page import PaperTable
-from hybridbench.report.tables import format_num, format_pct
+from hybridbench.report.tables import format_num, format_pct, rtf_batch_phrase
 from hybridbench.results import RunResults
 from hybridbench.runner import REFERENCE_CODEC
 
@@ -286,7 +286,8 @@ def table_notes(run: RunResults, suite: str, summary: pd.DataFrame) -> list[str]
         "and RTF, highest PESQ, STOI, speaker similarity and MOS (each metric's declared direction).",
         "PESQ, STOI, speaker similarity, MOS estimates, RTF and kbps are at each codec's highest evaluated depth "
         "(column `depth`); signal metrics at 16 kHz against the original.",
-        f"RTF = (encode + decode seconds) / audio seconds, batch size 1, median of "
+        f"RTF = (encode + decode seconds) / audio seconds, "
+        f"{rtf_batch_phrase(r for r in run.rows if r.suite == suite)}, median of "
         f"{config.get('timing_repeats', '?')} timed runs after warm-up, on {provenance.get('device_name', '?')} "
         f"({provenance.get('device', '?')}); encode includes any SSL model the codec runs at inference.",
         "kbps: derived from the frame rate and the codebook sizes at that depth (not a score: not marked).",

@@ -8,6 +8,7 @@ transcripts, edit counts and scores, so anyone can recompute or rescore without 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +119,9 @@ def write_tables(
         md = "\n\n".join(
             [
                 f"# {suite}",
-                _context_lines(context, suite, normalizers),
+                _context_lines(
+                    context, suite, normalizers, rtf_batch_phrase(r for r in rows if r.suite == suite)
+                ),
                 "## By codec",
                 _by_codec_table(codec_rows, depths, metric_names),
                 "Brackets: 95 % BCa bootstrap interval over items (10,000 resamples, seed 0). "
@@ -206,7 +209,19 @@ def _by_depth_table(suite_summary: pd.DataFrame, metric_names: list[str]) -> str
     return markdown_table(header, rows)
 
 
-def _context_lines(context: dict[str, Any], suite: str, normalizers: list[str]) -> str:
+def rtf_batch_phrase(rows: Iterable[ResultRow]) -> str:
+    """How the timed codec calls were batched, for an RTF note: 'batch size 1', or 'batch N' when a run batched
+    items (--batch-items), whose rows record their batch size and carry their batch's time by audio share."""
+    sizes = {int(r.payload.get("batch_size", 1)) for r in rows if r.status == "ok"}
+    if sizes <= {1}:
+        return "batch size 1"
+    largest = max(sizes)
+    return (
+        f"batch {largest}" if sizes == {largest} else f"batch up to {largest}"
+    ) + " (a row's time is its batch's, shared by audio samples)"
+
+
+def _context_lines(context: dict[str, Any], suite: str, normalizers: list[str], batch: str) -> str:
     asr = context.get("asr", {}).get(suite, {})
     lines = [
         f"- ASR: `{asr.get('name', '?')}` (beam {asr.get('beam_size', '?')}, temperature "
@@ -214,7 +229,7 @@ def _context_lines(context: dict[str, Any], suite: str, normalizers: list[str]) 
         "- WER/CER: corpus rates (summed edits / summed reference words or characters), in %.",
         "- Signal metrics at 16 kHz against the original (PESQ-WB: ITU-T P.862.2 wideband).",
         f"- RTF = processing seconds / audio seconds, median of {context.get('timing_repeats', '?')} timed runs "
-        f"after warm-up, batch size 1, device {context.get('device_name', '?')} ({context.get('device', '?')}), "
+        f"after warm-up, {batch}, device {context.get('device_name', '?')} ({context.get('device', '?')}), "
         "each codec at its own precision (see provenance.json); encode and decode separately, encode including "
         "any SSL model the codec runs.",
         f"- Code: {context.get('git', '?')}; run folder: `{context.get('out', '?')}`.",

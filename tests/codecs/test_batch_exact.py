@@ -29,7 +29,10 @@ CODEC_AUDIO_ATOL = 1e-4
 PESQ_ATOL = 1e-3
 STOI_ATOL = 1e-5
 # Three crops of different lengths, none a whole number of frames of any codec here.
-CROP_SECONDS = (1.3, 0.9, 1.1)
+# Short (the minis encode about real time on a busy 2-core CPU) but past the leading silence and long enough
+# for STOI (at least ~0.4 s of speech).
+CROP_START_S = 0.25
+CROP_SECONDS = (0.85, 0.65, 0.75)
 CROP_EXTRA_SAMPLES = (7, 131, 59)
 
 
@@ -39,7 +42,8 @@ def speech16(synthetic_en_items) -> list[torch.Tensor]:
     out = []
     for item, seconds, extra in zip(synthetic_en_items, CROP_SECONDS, CROP_EXTRA_SAMPLES, strict=False):
         wav = load_tensor(item.audio_path, 16000)[0]
-        out.append(wav[:, : int(seconds * 16000) + extra])
+        start = int(CROP_START_S * 16000)
+        out.append(wav[:, start : start + int(seconds * 16000) + extra])
     return out
 
 
@@ -99,6 +103,8 @@ def test_a_padded_batch_gives_each_item_its_one_by_one_codes_audio_and_scores(na
 
 @pytest.mark.parametrize("name", CODECS.names())
 def test_equal_length_batches_give_each_item_its_one_by_one_codes_and_audio(name: str, speech16):
+    if CODECS.get(name).batch_exact:
+        pytest.skip(f"{name} declares batch_exact: the runner batches it padded (the test above)")
     codec = _load(name)
     wavs = _at_codec_rate(codec, speech16)
     # Two items cut to one length and one of another: one batch of two, one of one.
