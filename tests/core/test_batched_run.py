@@ -68,7 +68,7 @@ def test_a_batched_run_stores_the_unbatched_transcripts_and_scores(small_run, ba
     assert sum(same.values()) >= 0.75 * len(same), f"{len(same) - sum(same.values())} transcripts differ"
 
 
-def test_each_row_says_how_it_was_batched(batched_run):
+def test_each_row_says_how_it_was_batched(small_run, batched_run):
     config, _ = batched_run
     rows = list(_rows(config.out).values())
     # Four items in groups of three: a padded batch of three and one item alone, for the batch-exact codecs.
@@ -83,8 +83,12 @@ def test_each_row_says_how_it_was_batched(batched_run):
     assert provenance["batch_size"] == 3
     assert provenance["batching"] == {"identity": "padded", "dac-mini": "padded", "g722": "equal-length"}
     assert rtf_batch_phrase(rows).startswith("batch up to 3 (")  # the RTF note of the tables
+
     # Listening clips are kept from a batched run as from an unbatched one.
-    assert any((config.out / "listen").rglob("*.wav"))
+    def clips(folder):
+        return sorted(p.relative_to(folder) for p in (folder / "listen").rglob("*.flac"))
+
+    assert clips(config.out) and clips(config.out) == clips(small_run)
 
 
 def test_a_batchs_time_is_shared_by_audio_samples(batched_run):
