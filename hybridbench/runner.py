@@ -679,6 +679,7 @@ class Runner:
             codes, time = timed(
                 lambda: codec.encode(wav), device=self.device, repeats=self.config.timing_repeats
             )
+        ssl_time = self._time_ssl(codec, wav)
         trim = padded and len(inputs) > 1
         if trim and codes.shape[-1] != frames_for(codec, wav.shape[-1]):
             raise HybridbenchError(
@@ -693,9 +694,22 @@ class Runner:
                 codes[j : j + 1],
                 _share(time, source.samples, total),
                 len(inputs),
+                _share(ssl_time, source.samples, total) if ssl_time is not None else None,
             )
             for j, source in enumerate(inputs)
         ]
+
+    def _time_ssl(self, codec: Codec, wav: torch.Tensor) -> Timed | None:
+        """The SSL model's share of encoding, timed alone, for codecs that run one at inference and can run it
+        apart (`ssl_timed_apart`): reports split encode RTF into SSL extraction and the rest. It costs one more
+        feature extraction per encode; a failure here is the encode's failure (the same model)."""
+        if not type(codec).ssl_timed_apart:
+            return None
+        with self.clock.stage("ssl (timed apart)"):
+            _, time = timed(
+                lambda: codec.semantic_features(wav), device=self.device, repeats=self.config.timing_repeats
+            )
+        return time
 
     def _decode_all(
         self, codec: Codec, members: list[_Encoded], depth: int, padded: bool
@@ -803,6 +817,8 @@ class Runner:
             "device": str(self.device),
             "batch_size": enc.batch_size,
         }
+        if enc.ssl_time is not None:  # included in encode_s; timed alone once more to split it out
+            payload |= {"ssl_s": enc.ssl_time.median_s, "ssl_runs_s": list(enc.ssl_time.runs_s)}
         if self.config.batch_items > 1:  # a one-item run's rows stay as they always were
             payload |= {
                 "batch_mode": "padded" if unit.codec.info.get("batch_exact") else "equal-length",
@@ -865,6 +881,7 @@ class _Encoded:
     batch_codes: torch.Tensor  # [1, Q, F_batch]
     time: Timed
     batch_size: int
+    ssl_time: Timed | None = None  # the SSL model's part of `time`, for codecs that time it apart
 
     @property
     def unit(self) -> WorkUnit:

@@ -178,7 +178,14 @@ class HybridCodecDualCodec(HybridCodec):
     streamable = False  # so its encoder cannot stream (hybridcodec.streaming refuses it)
     batch_exact = False  # and the teacher sees an item's zero padding
     needs_ssl_at_inference = True
+    ssl_timed_apart = True  # semantic_features: the teacher alone, so reports can split encode time
     description = "DualCodec design retrained with hybridcodec (teacher features as the semantic input)"
+
+    @torch.inference_mode()
+    def semantic_features(self, wav: torch.Tensor) -> torch.Tensor:
+        """wav [B, 1, T] -> the teacher's features at the codec's frame rate (the part of encoding that is SSL)."""
+        self.check_input(wav)
+        return self.codec.teacher_features(wav.to(self.device))
 
 
 ADAPTERS = (HybridCodec, HybridCodecDac, HybridCodecDacDistill, HybridCodecDualCodec)

@@ -76,6 +76,8 @@ def item_frame(rows: list[ResultRow], normalizer: str | None = None) -> pd.DataF
                 decode_s=p["decode_s"],
                 bitrate=p["bitrate"],
             )
+            if "ssl_s" in p:
+                rec["ssl_s"] = p["ssl_s"]
             # Which signal metrics were run on this row (absent in rows stored before the runner recorded it:
             # those ran every metric); a metric that was not run is neither a score nor a failure.
             rec["signal_metrics"] = p.get("signal_metrics")
@@ -154,6 +156,9 @@ def summarize(items: pd.DataFrame, metric_names: list[str], wer_average: str = "
             audio = ok["audio_s"].sum()
             rec["rtf_encode"] = ok["encode_s"].sum() / audio
             rec["rtf_decode"] = ok["decode_s"].sum() / audio
+            # The SSL model's part of encoding, where the codec runs one and times it apart (`ssl_s`).
+            if "ssl_s" in ok and ok["ssl_s"].notna().all():
+                rec["rtf_ssl"] = ok["ssl_s"].sum() / audio
             # Spread of the per-item real-time factors (each a median over repeats): 10th and 90th percentiles.
             for stage in ("encode", "decode"):
                 per_item = ok[f"{stage}_s"] / ok["audio_s"]
