@@ -54,7 +54,7 @@ def _garble(text: str, n_errors: int, seed: int) -> str:
 
 
 def _payload(text: str, transcript: str, metrics: dict, failures: dict | None = None) -> dict:
-    # The keys the runner writes for an ok row (runner._evaluate_item).
+    # The keys the runner writes for an ok row (Runner._score).
     return {
         "text": text,
         "language": "en",
