@@ -86,7 +86,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="encode and decode up to N items of a codec together (default: 1, one by one): one "
         "zero-padded batch for codecs declaring batch_exact (same codes and audio as one by one), batches of "
         "equal-length items for the others; each row records its batch size, and its encode/decode time is its "
-        "batch's, shared by audio samples",
+        "batch's, shared by audio samples. Batched convolutions round differently in the last float bits, which "
+        "can flip the ASR's choice between two near-equal words on poor audio (tests/core/test_batched_run.py)",
     )
     p.add_argument(
         "--preset",
