@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 
 from hybridbench.errors import HybridbenchError
-from hybridbench.runner import RunConfig, Runner, parse_limit
+from hybridbench.run_plan import RunConfig, parse_limit
+from hybridbench.runner import Runner
 from hybridbench.store import ResultStore
 from minireplication.claims import MINIS, SUITE_ROLES
 from minireplication.paper_speed import measure_paper_speed

@@ -18,7 +18,8 @@ from hybridbench.presets import PRESETS, PresetRun, RunPreset
 from hybridbench.provenance import git_short
 from hybridbench.registry import parse_names
 from hybridbench.report.tables import markdown_table, write_tables
-from hybridbench.runner import RunConfig, Runner, RunPlan, describe_limit, parse_limit, parse_shard
+from hybridbench.run_plan import RunConfig, RunPlan, describe_limit, parse_limit, parse_shard
+from hybridbench.runner import Runner
 from hybridbench.store import ResultStore
 from hybridbench.timing import device_name
 

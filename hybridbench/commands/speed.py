@@ -11,7 +11,7 @@ from hybridbench.commands.run import parse_weights
 from hybridbench.errors import HybridbenchError
 from hybridbench.registry import parse_names
 from hybridbench.report.tables import markdown_table
-from hybridbench.runner import resolve_device
+from hybridbench.run_plan import resolve_device
 from hybridbench.speed import measure
 
 

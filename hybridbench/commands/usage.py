@@ -16,7 +16,7 @@ from hybridbench.commands.run import parse_weights
 from hybridbench.errors import HybridbenchError
 from hybridbench.registry import parse_names
 from hybridbench.report.tables import markdown_table
-from hybridbench.runner import resolve_device
+from hybridbench.run_plan import resolve_device
 from hybridbench.suites import SUITES
 from hybridbench.usage import codebook_usage
 

@@ -27,7 +27,8 @@ from hybridbench.report.page import ListeningRow, ReportPage
 from hybridbench.report.paper_tables import paper_table, write_paper_table
 from hybridbench.report.plots import write_plots
 from hybridbench.results import RunResults, open_runs
-from hybridbench.runner import REFERENCE_CODEC, write_json
+from hybridbench.run_plan import REFERENCE_CODEC
+from hybridbench.runner import write_json
 
 REPORT_JSON = "report.json"
 

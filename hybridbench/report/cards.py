@@ -30,7 +30,7 @@ from hybridbench.report.page import TokenizerCard
 from hybridbench.report.paper_tables import metric_column_label, none_if_missing
 from hybridbench.report.tables import format_num, markdown_table
 from hybridbench.results import RunResults
-from hybridbench.runner import REFERENCE_CODEC
+from hybridbench.run_plan import REFERENCE_CODEC
 from hybridbench.usage import codebook_usage
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from hybridbench.metrics import METRICS
 from hybridbench.report.page import PaperTable
 from hybridbench.report.tables import format_num, format_pct, rtf_batch_phrase
 from hybridbench.results import RunResults
-from hybridbench.runner import REFERENCE_CODEC
+from hybridbench.run_plan import REFERENCE_CODEC
 
 FLOOR_LABEL = "original (ASR floor)"
 MISSING = "—"

@@ -31,7 +31,7 @@ from hybridbench.errors import HybridbenchError
 from hybridbench.metrics import METRICS
 from hybridbench.report.page import Plot
 from hybridbench.report.paper_tables import FLOOR_LABEL, METRIC_FAMILIES, metric_column_label
-from hybridbench.runner import REFERENCE_CODEC
+from hybridbench.run_plan import REFERENCE_CODEC
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,8 @@ from hybridbench.codecs.identity import IdentityCodec
 from hybridbench.errors import HybridbenchError
 from hybridbench.report.tables import rtf_batch_phrase
 from hybridbench.results import open_run
-from hybridbench.runner import RunConfig, Runner, WorkUnit, work_groups
+from hybridbench.run_plan import RunConfig, WorkUnit
+from hybridbench.runner import Runner, work_groups
 from hybridbench.store import ResultStore
 
 SMALL_RUN = dict(

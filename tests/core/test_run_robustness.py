@@ -17,7 +17,7 @@ from hybridbench.cli import main
 from hybridbench.codecs import CODECS, WeightsStatus
 from hybridbench.codecs.identity import IdentityCodec
 from hybridbench.errors import HybridbenchError
-from hybridbench.runner import RunConfig, RunSummary, plan_codecs
+from hybridbench.run_plan import RunConfig, RunSummary, plan_codecs
 from hybridbench.store import ResultRow, ResultStore, run_lock
 
 DRY = [

@@ -225,7 +225,7 @@ class ScaleCodec(_TestCodec):
 
 
 def test_planned_depths_respect_a_codecs_valid_prefixes(tmp_path):
-    from hybridbench.runner import RunSummary, plan_codecs
+    from hybridbench.run_plan import RunSummary, plan_codecs
 
     def depths(requested, full=False):
         cfg = RunConfig(
@@ -252,7 +252,7 @@ def test_planned_depths_respect_a_codecs_valid_prefixes(tmp_path):
 
 
 def test_full_depth_is_added_to_residual_stacks_but_not_to_simulcast_operating_points(tmp_path):
-    from hybridbench.runner import RunSummary, plan_codecs
+    from hybridbench.run_plan import RunSummary, plan_codecs
 
     cfg = RunConfig(
         codecs=["opus", "amr-nb", "g722"],

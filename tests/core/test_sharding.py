@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from hybridbench.cli import main
-from hybridbench.runner import parse_shard, shard_of
+from hybridbench.run_plan import parse_shard, shard_of
 
 ARGS = ["run", "--codecs", "identity", "--suites", "synthetic-en", "--limit", "6", "--metrics", "stoi"]
 ARGS += ["--timing-repeats", "1"]

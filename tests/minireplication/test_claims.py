@@ -164,7 +164,7 @@ def test_item_limits_per_suite_and_clear_errors():
     import pytest
 
     from hybridbench.errors import HybridbenchError
-    from hybridbench.runner import RunConfig, describe_limit, parse_limit
+    from hybridbench.run_plan import RunConfig, describe_limit, parse_limit
 
     assert parse_limit(None) is None and parse_limit("7") == 7
     assert parse_limit("asterisk-en-test=20,*=6") == {"asterisk-en-test": 20, "*": 6}

@@ -13,7 +13,7 @@ from hybridbench import comparison, stats
 from hybridbench.commands import compare as compare_cmd
 from hybridbench.errors import HybridbenchError
 from hybridbench.metrics.signal import PesqWideband, Stoi
-from hybridbench.runner import row_key
+from hybridbench.run_plan import row_key
 from hybridbench.store import ResultRow, ResultStore
 
 SUITE = "synthetic-en"
