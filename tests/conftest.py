@@ -22,17 +22,13 @@ def synthetic_en_items():
 
 
 @pytest.fixture(scope="session")
-def small_run(tmp_path_factory):
-    """A real run shared by the report, rescore and verify tests: the identity (ASR floor), the shipped dac mini
-    (a residual codec: depths 1, 2, 3 and its full 12) and G.722 on 4 synthetic English items with Whisper
-    tiny.en, PESQ, STOI and speaker similarity, decoded audio kept for 2 items. Returns the run folder."""
-    from hybridbench.runner import RunConfig, Runner
-
-    out = tmp_path_factory.mktemp("small-run")
-    config = RunConfig(
+def small_run_settings() -> dict:
+    """The shared small run's settings (RunConfig fields but `out`): the identity (ASR floor), the shipped dac
+    mini (a residual codec: depths 1, 2, 3 and its full 12) and G.722 on 4 synthetic English items with Whisper
+    tiny.en, PESQ, STOI and speaker similarity, decoded audio kept for 2 items."""
+    return dict(
         codecs=["dac-mini", "g722"],
         suites=["synthetic-en"],
-        out=out,
         depths=[1, 2, 3],
         include_full_depth=True,
         asr="whisper-tiny.en",
@@ -41,5 +37,15 @@ def small_run(tmp_path_factory):
         timing_repeats=1,
         listen=2,
     )
-    Runner(config).run()
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory, small_run_settings):
+    """A real run shared by the report, rescore, verify and batching tests (`small_run_settings`). Returns the
+    run folder."""
+    from hybridbench.run_plan import RunConfig
+    from hybridbench.runner import Runner
+
+    out = tmp_path_factory.mktemp("small-run")
+    Runner(RunConfig(**small_run_settings, out=out)).run()
     return out

@@ -18,25 +18,15 @@ from hybridbench.run_plan import RunConfig, WorkUnit
 from hybridbench.runner import Runner, work_groups
 from hybridbench.store import ResultStore
 
-SMALL_RUN = dict(
-    codecs=["dac-mini", "g722"],
-    suites=["synthetic-en"],
-    depths=[1, 2, 3],
-    include_full_depth=True,
-    asr="whisper-tiny.en",
-    limit=4,
-    metrics=["pesq-wb", "stoi", "speaker-sim-resemblyzer"],
-    timing_repeats=1,
-    listen=2,
-)  # fmt: skip  (the small_run fixture's configuration, tests/conftest.py)
 # Signal metrics of a batched decode against one by one (tests/codecs/test_batch_exact.py measures the audio).
 METRIC_ATOL = {"pesq-wb": 1e-3, "stoi": 1e-5, "speaker-sim-resemblyzer": 1e-4}
 
 
 @pytest.fixture(scope="module")
-def batched_run(tmp_path_factory):
+def batched_run(tmp_path_factory, small_run_settings):
+    """The small run's settings, three items per batch."""
     out = tmp_path_factory.mktemp("batched-run")
-    config = RunConfig(**SMALL_RUN, out=out, batch_items=3)
+    config = RunConfig(**small_run_settings, out=out, batch_items=3)
     return config, Runner(config).run()
 
 
