@@ -632,7 +632,8 @@ def _added_section(results: dict) -> list[str]:
                 if same_corpus
                 else f", not the published {results['teacher_check']['fit'].rsplit(' ', 1)[-1]}: the same sentences, "
                 "voices and file names, but the synthetic voices render other bytes on another machine "
-                "(minireplication.corpus), so the added arm trained, and its probes were fitted, on another build."
+                "(minireplication.corpus), so the added arm trained, its probes were fitted and its validation-split "
+                "R2 was read on another build (the start model's rows above show what that alone moves)."
             ),
             "- Processed-target statistics: "
             + (
@@ -644,10 +645,17 @@ def _added_section(results: dict) -> list[str]:
             f"- Loss form chosen before: {LABELS.get(added['chosen_form_arm_before'])}; now: "
             f"{LABELS.get(results['chosen_form_arm'])}"
             + (
-                " (unchanged)."
+                " (unchanged)"
                 if added["chosen_form_arm_before"] == results["chosen_form_arm"]
-                else " (CHANGED)."
-            ),
+                else " (CHANGED)"
+            )
+            + ", by the teacher R2 of RVQ-1 on the validation split: "
+            + ", ".join(
+                f"{arm.removeprefix('new-target-')} {results['arms'][arm]['probe']['valid']['teacher_r2']:.3f}"
+                for arm in FORM_ARMS
+                if arm in results["arms"]
+            )
+            + ".",
         ]
         missing = added.get("wer_pairs_unavailable", [])
         if missing:
