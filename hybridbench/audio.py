@@ -242,11 +242,17 @@ def load_tensor(path: str | Path, sample_rate: int) -> torch.Tensor:
 
 def write_wav(path: str | Path, wav: np.ndarray | torch.Tensor, sample_rate: int) -> None:
     """Write mono float audio as 16-bit PCM WAV, atomically (a crash never leaves a half-written file)."""
+    write_audio(path, wav, sample_rate, "WAV")
+
+
+def write_audio(path: str | Path, wav: np.ndarray | torch.Tensor, sample_rate: int, fmt: str) -> None:
+    """Write mono float audio, clipped to [-1, 1], as 16-bit PCM in `fmt` (a soundfile format: WAV, FLAC),
+    atomically: written beside the target, then renamed over it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(wav, torch.Tensor):
         wav = wav.detach().cpu().numpy()
     data = np.asarray(wav, dtype=np.float32).reshape(-1)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    sf.write(str(tmp), np.clip(data, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV")
+    sf.write(str(tmp), np.clip(data, -1.0, 1.0), sample_rate, subtype="PCM_16", format=fmt)
     tmp.replace(path)

@@ -14,7 +14,8 @@ import re
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
+
+from hybridbench.audio import write_audio
 
 LISTEN_DIR = "listen"
 LISTEN_INDEX = "listen.jsonl"
@@ -62,11 +63,7 @@ class ListeningWriter:
     ) -> Path:
         relative = clip_path(suite, item_id, codec, depth)
         path = self.folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        data = np.clip(np.asarray(audio, dtype=np.float32).reshape(-1), -1.0, 1.0)
-        sf.write(str(tmp), data, sample_rate, subtype="PCM_16", format="FLAC")
-        tmp.replace(path)
+        write_audio(path, audio, sample_rate, "FLAC")
         record = {
             "suite": suite, "item_id": item_id, "codec": codec, "depth": depth,
             "path": relative.as_posix(), "sample_rate": sample_rate,

@@ -274,10 +274,7 @@ class ResultStore:
             "SELECT item_id, shape, data FROM codes WHERE codec = ? AND suite = ? ORDER BY rowid",
             (codec, suite),
         )
-        return {
-            item_id: np.frombuffer(zlib.decompress(data), dtype=np.int32).reshape(json.loads(shape))
-            for item_id, shape, data in cursor
-        }
+        return {item_id: _unpack_codes(shape, data) for item_id, shape, data in cursor}
 
     def all_codes(self) -> Iterator[tuple[str, str, str, str, np.ndarray]]:
         """(codec, suite, item_id, weights, codes) of every stored item (for `merge`)."""
@@ -285,8 +282,7 @@ class ResultStore:
             "SELECT codec, suite, item_id, weights, shape, data FROM codes ORDER BY rowid"
         )
         for codec, suite, item_id, weights, shape, data in cursor:
-            codes = np.frombuffer(zlib.decompress(data), dtype=np.int32).reshape(json.loads(shape))
-            yield codec, suite, item_id, weights, codes
+            yield codec, suite, item_id, weights, _unpack_codes(shape, data)
 
     def log_invocation(self, config: dict[str, Any], provenance: dict[str, Any]) -> int:
         with self.db:
@@ -301,3 +297,8 @@ class ResultStore:
             self.db.execute(
                 "UPDATE invocations SET computed = ?, reused = ? WHERE id = ?", (computed, reused, invocation)
             )
+
+
+def _unpack_codes(shape: str, data: bytes) -> np.ndarray:
+    """A stored codes blob (`put_codes`: zlib of int32 bytes, shape as JSON) back to its [Q, F] array."""
+    return np.frombuffer(zlib.decompress(data), dtype=np.int32).reshape(json.loads(shape))
