@@ -142,6 +142,7 @@ def main() -> None:
             "machine": machine,
             "torch": torch.__version__,
             "target": f"both p90 < {TARGET_SHARE} x chunk duration",
+            "target_share": TARGET_SHARE,
             "rows": rows,
         }
         args.json.write_text(json.dumps(result, indent=2) + "\n")

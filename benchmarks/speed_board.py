@@ -40,7 +40,6 @@ from minireplication.paper_speed import (
     DUAL,
     HYBRID,
     OPTIMISATIONS,
-    OptimisationResult,
     measure_optimisations,
     measure_subjects,
 )
@@ -70,28 +69,29 @@ def default_optimisations(device: str) -> str:
     return ",".join(OPTIMISATIONS) if device.startswith("cuda") else "fold-weight-norm"
 
 
-def optimisation_section(results: list[OptimisationResult], args: argparse.Namespace) -> list[str]:
-    chosen = args.optimisations.split(",")
+def optimisation_section(record: dict) -> list[str]:
+    settings = record["settings"]
+    chosen = settings["optimisations"].split(",")
     left_out = [o for o in OPTIMISATIONS if o not in chosen]
     lines = [
         "## Inference optimisations",
         "",
         f"Each optimisation alone against `none` (fp32, eager): the same seeded weights built twice, timed in "
-        f"{args.opt_repeats} interleaved rounds on the same {args.opt_seconds:g} s input per item after untimed "
-        "warm-up (compilation for `compile`). Output difference against fp32 `none`: share of equal codes from the "
-        "same input, and max abs / SNR of the audio decoded from the same codes (inf = identical). `none` is the "
-        "A/A control: its speed-up is the timing noise.",
+        f"{settings['opt_repeats']} interleaved rounds on the same {settings['opt_seconds']:g} s input per item "
+        "after untimed warm-up (compilation for `compile`). Output difference against fp32 `none`: share of equal "
+        "codes from the same input, and max abs / SNR of the audio decoded from the same codes (inf = identical). "
+        "`none` is the A/A control: its speed-up is the timing noise.",
         "",
         "| optimisation | batch | codec | encode RTF none → opt | decode RTF none → opt | speed-up (enc+dec) "
         "| codes equal | audio max abs / SNR (dB) | warm-up (s) | applied |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in results:
-        b, a = r.before, r.after
+    for r in record["optimisations"]:
+        b, a = r["before"], r["after"]
         lines.append(
-            f"| {r.optimisation} | {r.batch} | {r.name} | {b['encode']:.3f} → {a['encode']:.3f} "
-            f"| {b['decode']:.3f} → {a['decode']:.3f} | {r.speedup:.2f}x | {r.code_agreement:.4f} "
-            f"| {r.max_abs:.2e} / {r.snr_db:.1f} | {r.warmup_s:.1f} | {r.applied or '-'} |"
+            f"| {r['optimisation']} | {r['batch']} | {r['name']} | {b['encode']:.3f} → {a['encode']:.3f} "
+            f"| {b['decode']:.3f} → {a['decode']:.3f} | {r['speedup']:.2f}x | {r['code_agreement']:.4f} "
+            f"| {float(r['max_abs']):.2e} / {float(r['snr_db']):.1f} | {r['warmup_s']:.1f} | {r['applied'] or '-'} |"
         )
     lines += [
         "",
@@ -108,24 +108,49 @@ def optimisation_section(results: list[OptimisationResult], args: argparse.Names
     return lines
 
 
-def page(
-    batch1: dict,
-    subjects1: list,
-    batched: dict,
-    stream: dict,
-    args: argparse.Namespace,
-    optimised: list[OptimisationResult],
-) -> str:
-    s1, sb = batch1["speed"], batched["speed"]
-    rounds = s1.ratio_rounds
+def streaming_verdict(stream: dict, offline_rtf: float) -> str:
+    """What the streaming rows say together: which chunks meet the target, which at least keep up with real
+    time, and, when none meets it, why: a chunk cannot cost less per second of audio than the offline pass
+    over the same model (streaming adds per-call work and gives up batching over time)."""
+    rows = stream["rows"]
+    meeting = [r for r in rows if r["meets_target"]]
+    realtime = [r for r in rows if r["both_p90_share_of_chunk"] < 1]
+    share = stream["target_share"]
+    keeping_up = (
+        f"the smallest chunk that keeps up with real time (p90 under the chunk) is {realtime[0]['chunk_frames']} "
+        f"frame(s), {realtime[0]['chunk_ms']:.0f} ms"
+        if realtime
+        else "no chunk size keeps up with real time here (p90 over the chunk at every size)"
+    )
+    if meeting:
+        return (
+            f"The target is met from {meeting[0]['chunk_frames']} frame(s) "
+            f"({meeting[0]['algorithmic_latency_ms']:.0f} ms of algorithmic latency) up; {keeping_up}."
+        )
+    return (
+        f"No chunk size meets the target on this machine, and none can: HybridCodec encodes and decodes offline "
+        f"at RTF {offline_rtf:.2f} here, a floor that per-chunk compute only approaches as chunks grow, so the "
+        f"target needs a machine about {offline_rtf / share:.1f}x faster than this one (the GPU rows); "
+        f"{keeping_up}."
+    )
+
+
+def page(record: dict) -> str:
+    """The Markdown page, from the measurement record alone (speed.json), so a page can be rendered again
+    without measuring (`--render`)."""
+    settings, rtf, rounds = record["settings"], record["batch1"]["rtf"], record["batch1"]["ratio_rounds"]
+    speedup = rtf[DUAL]["encode+decode"] / rtf[HYBRID]["encode+decode"]
+    encode_speedup = rtf[DUAL]["encode"] / rtf[HYBRID]["encode"]
+    stream = record["streaming"]
     lines = [
         "# Speed: what each codec of the paper's speed claim costs",
         "",
-        f"Generated by `make speed` (`python benchmarks/speed_board.py --threads {args.threads} --repeats "
-        f"{args.repeats}`) on {time.strftime('%Y-%m-%d')}, git {git_short()}: {s1.device}, {args.threads} torch "
-        f"threads, torch {torch.__version__}, fp32. Random weights (speed does not depend on their values); input "
-        f"{args.seconds:g} s of noise per item. Offline rows: median of {args.repeats} interleaved rounds after a "
-        "warm-up, device synchronised; RTF = compute seconds / audio seconds (lower is faster).",
+        f"Generated by `make speed` (`python benchmarks/speed_board.py --threads {settings['threads']} --repeats "
+        f"{settings['repeats']}`) on {record['date']}, git {record['git']}: {record['device']}, "
+        f"{settings['threads']} torch threads, torch {record['torch']}, fp32. Random weights (speed does not "
+        f"depend on their values); input {settings['seconds']:g} s of noise per item. Offline rows: median of "
+        f"{settings['repeats']} interleaved rounds after a warm-up, device synchronised; RTF = compute seconds / "
+        "audio seconds (lower is faster).",
         "",
         "## Offline, batch 1",
         "",
@@ -133,12 +158,12 @@ def page(
         "| peak memory encode / decode (MiB) | paper's RTF (claim, RTX A6000) |",
         "|---|---|---|---|---|---|---|",
     ]
-    for s in subjects1:
-        r = s1.rtf[s.name]
-        params = " + ".join(f"{v / 1e6:.1f} {k}" for k, v in batch1["params"][s.name].items())
+    for name, r in rtf.items():
+        params = " + ".join(f"{v / 1e6:.1f} {k}" for k, v in record["params"][name].items())
+        memory = record["memory_mib"][name]
         lines.append(
-            f"| {s.name} | {params} | {r['encode']:.3f} | {r['decode']:.3f} | {r['encode+decode']:.3f} "
-            f"| {s.memory['encode']:.0f} / {s.memory['decode']:.0f} | {PAPER_RTF[s.name]} |"
+            f"| {name} | {params} | {r['encode']:.3f} | {r['decode']:.3f} | {r['encode+decode']:.3f} "
+            f"| {memory['encode']:.0f} / {memory['decode']:.0f} | {PAPER_RTF[name]} |"
         )
     lines += [
         "",
@@ -147,25 +172,26 @@ def page(
         "Memory: "
         + (
             "peak CUDA allocation during the call."
-            if "cuda" in args.device
+            if "cuda" in settings["device"]
             else "peak resident-set growth during the call (CPU), beside the weights already loaded."
         ),
         "",
-        f"**HybridCodec / DualCodec, encode+decode: {1 / s1.speedup:.3f}, HybridCodec {s1.speedup:.2f}x faster** "
-        f"(per round {min(rounds):.2f}x to {max(rounds):.2f}x; encode alone {s1.encode_speedup:.2f}x). The paper "
+        f"**HybridCodec / DualCodec, encode+decode: {1 / speedup:.3f}, HybridCodec {speedup:.2f}x faster** "
+        f"(per round {min(rounds):.2f}x to {max(rounds):.2f}x; encode alone {encode_speedup:.2f}x). The paper "
         "claims 3.0x (0.014 vs 0.042). HybridCodec / DAC 16 kHz, encode+decode: "
-        f"{s1.rtf[HYBRID]['encode+decode'] / s1.rtf[DAC16]['encode+decode']:.2f} (the paper: 2.8).",
+        f"{rtf[HYBRID]['encode+decode'] / rtf[DAC16]['encode+decode']:.2f} (the paper: 2.8).",
         "",
-        f"## Throughput, batch {args.batch}",
+        f"## Throughput, batch {record['batched']['batch']}",
         "",
         "| codec | encode+decode RTF | audio seconds per second |",
         "|---|---|---|",
     ]
-    for name, r in sb.rtf.items():
+    for name, r in record["batched"]["rtf"].items():
         lines.append(f"| {name} | {r['encode+decode']:.3f} | {1 / r['encode+decode']:.2f} |")
     lines += [
         "",
-        f"Items of {args.batch_seconds:g} s, batch {args.batch}, median of {sb.repeats} interleaved rounds.",
+        f"Items of {settings['batch_seconds']:g} s, batch {record['batched']['batch']}, median of "
+        f"{record['batched']['repeats']} interleaved rounds.",
         "",
         "## Streaming HybridCodec",
         "",
@@ -184,7 +210,8 @@ def page(
             f"| {r['encode_median_ms']:.1f} / {r['encode_p90_ms']:.1f} | {r['decode_median_ms']:.1f} / "
             f"{r['decode_p90_ms']:.1f} | {r['both_p90_share_of_chunk']:.2f} | {'yes' if r['meets_target'] else 'no'} |"
         )
-    lines += ["", *optimisation_section(optimised, args)]
+    lines += ["", streaming_verdict(stream, rtf[HYBRID]["encode+decode"])]
+    lines += ["", *optimisation_section(record)]
     return "\n".join(lines) + "\n"
 
 
@@ -199,9 +226,63 @@ def _strict(value):
     return value
 
 
+def measure(args: argparse.Namespace) -> dict:
+    """Every measurement on the page, as a JSON-ready record (speed.json)."""
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    batch1, subjects1 = offline(device, batch=1, seconds=args.seconds, repeats=args.repeats)
+    batched, _ = offline(device, batch=args.batch, seconds=args.batch_seconds, repeats=BATCHED_REPEATS)
+    stream = streaming(args.threads, args.stream_seconds)
+    memory = {s.name: s.memory for s in subjects1}
+    # Free the batch-1 models (the record keeps their numbers): the optimisations build two sets.
+    for s in subjects1:
+        s.encode = s.decode = s.codes = None
+        s.modules.clear()
+    optimised = [
+        r
+        for b in map(int, args.opt_batches.split(","))
+        for r in measure_optimisations(
+            args.optimisations.split(","),
+            device=device,
+            seconds=args.opt_seconds,
+            batch=b,
+            repeats=args.opt_repeats,
+        )
+    ]
+    settings = {k: getattr(args, k) for k in SETTINGS}
+    return {
+        "batch1": {"rtf": batch1["speed"].rtf, "ratio_rounds": batch1["speed"].ratio_rounds},
+        "batched": {"batch": args.batch, "repeats": BATCHED_REPEATS, "rtf": batched["speed"].rtf},
+        "params": batch1["params"],
+        "memory_mib": memory,
+        "streaming": stream,
+        "optimisations": [{**vars(r), "speedup": r.speedup} for r in optimised],
+        "device": batch1["speed"].device,
+        "threads": args.threads,
+        "torch": torch.__version__,
+        "git": git_short(),
+        "date": time.strftime("%Y-%m-%d"),
+        "settings": settings,
+    }
+
+
+# The command-line settings a page states; stored in speed.json so that `--render` needs nothing else.
+SETTINGS = (
+    "device", "threads", "seconds", "repeats", "batch", "batch_seconds", "stream_seconds",
+    "optimisations", "opt_batches", "opt_seconds", "opt_repeats",
+)  # fmt: skip
+BATCHED_REPEATS = 3
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("leaderboards/speed.md"))
+    parser.add_argument(
+        "--render",
+        type=Path,
+        metavar="SPEED_JSON",
+        help="write the page from a speed.json this script wrote, measuring nothing",
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=4.0, help="audio per item at batch 1")
@@ -220,46 +301,20 @@ def main() -> None:
     args = parser.parse_args()
     args.optimisations = args.optimisations or default_optimisations(args.device)
 
-    torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-    batch1, subjects1 = offline(device, batch=1, seconds=args.seconds, repeats=args.repeats)
-    batched, _ = offline(device, batch=args.batch, seconds=args.batch_seconds, repeats=3)
-    stream = streaming(args.threads, args.stream_seconds)
-    for (
-        s
-    ) in subjects1:  # free the batch-1 models (the page keeps their numbers): the next part builds two sets
-        s.encode = s.decode = s.codes = None
-        s.modules.clear()
-    optimised = [
-        r
-        for b in map(int, args.opt_batches.split(","))
-        for r in measure_optimisations(
-            args.optimisations.split(","),
-            device=device,
-            seconds=args.opt_seconds,
-            batch=b,
-            repeats=args.opt_repeats,
-        )
-    ]
-    text = page(batch1, subjects1, batched, stream, args, optimised)
+    if args.render is not None:
+        record = json.loads(args.render.read_text(encoding="utf-8"))
+        if "settings" not in record:
+            sys.exit(f"{args.render} predates --render (no settings in it): measure again with `make speed`")
+    else:
+        record = _strict(measure(args))
+        text_json = json.dumps(record, indent=2, allow_nan=False)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.with_suffix(".json").write_text(text_json + "\n", encoding="utf-8")
+    text = page(record)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
-    record = {
-        "batch1": {"rtf": batch1["speed"].rtf, "ratio_rounds": batch1["speed"].ratio_rounds},
-        "batched": {"batch": args.batch, "rtf": batched["speed"].rtf},
-        "params": batch1["params"],
-        "memory_mib": {s.name: s.memory for s in subjects1},
-        "streaming": stream,
-        "optimisations": [{**vars(r), "speedup": r.speedup} for r in optimised],
-        "device": batch1["speed"].device,
-        "threads": args.threads,
-        "torch": torch.__version__,
-        "git": git_short(),
-    }
-    text_json = json.dumps(_strict(record), indent=2, allow_nan=False)
-    args.out.with_suffix(".json").write_text(text_json + "\n", encoding="utf-8")
     print(text)
-    print(f"written: {args.out}, {args.out.with_suffix('.json')}")
+    print(f"written: {args.out}" + ("" if args.render else f", {args.out.with_suffix('.json')}"))
 
 
 if __name__ == "__main__":

@@ -23,8 +23,8 @@ import torch
 from tqdm.auto import tqdm
 
 from hybridbench.audio import RESAMPLER, load_audio, resample
+from hybridbench.codec_batches import BatchCoder, Decoded, Encoded, Input
 from hybridbench.codecs import Codec, codes_are_tokens, match_length
-from hybridbench.codecs.batching import equal_length_groups, frames_for, pad_to_longest
 from hybridbench.errors import HybridbenchError
 from hybridbench.listening import ListeningWriter, listen_depths
 from hybridbench.metric_pool import MetricPool, ScoringJob, default_workers, score_all
@@ -48,7 +48,7 @@ from hybridbench.run_plan import (
 )
 from hybridbench.store import ResultRow, ResultStore, check_run_folder, run_lock
 from hybridbench.suites import SUITES, Item
-from hybridbench.timing import StageClock, Timed, timed
+from hybridbench.timing import StageClock
 
 # Rows waiting for their signal metrics before the runner stops decoding to wait for the oldest.
 MAX_PENDING_ROWS = 64
@@ -307,16 +307,20 @@ class Runner:
         pending scoring job when the signal metrics run in the pool (the row's metrics are filled in when the
         job is done) or None when the row is complete. A group of one is today's item-by-item evaluation."""
         plan = units[0].codec
-        padded = bool(plan.info.get("batch_exact")) and len(units) > 1
-        inputs: list[_Input] = []
+        coder = BatchCoder(
+            codec, device=self.device, clock=self.clock, batch_items=self.config.batch_items,
+            timing_repeats=self.config.timing_repeats,
+            padded=bool(plan.info.get("batch_exact")) and len(units) > 1,
+        )  # fmt: skip
+        inputs: list[Input] = []
         for unit in units:
             try:
                 with self.clock.stage("read and resample"):
                     inputs.append(self._read(unit, codec))
             except Exception as exc:
                 yield from _failed_rows(unit, unit.todo, profile.name, "load", exc)
-        encoded: list[_Encoded] = []
-        for source, result in zip(inputs, self._encode_all(codec, inputs, padded), strict=True):
+        encoded: list[Encoded] = []
+        for source, result in zip(inputs, coder.encode_all(inputs), strict=True):
             if isinstance(result, Exception):
                 yield from _failed_rows(source.unit, source.unit.todo, profile.name, "encode", result)
             else:
@@ -325,7 +329,7 @@ class Runner:
         heard: list[_Heard] = []
         for depth in sorted({d for e in encoded for d in e.unit.todo}):
             members = [e for e in encoded if depth in e.unit.todo]
-            for enc, result in zip(members, self._decode_all(codec, members, depth, padded), strict=True):
+            for enc, result in zip(members, coder.decode_all(members, depth), strict=True):
                 try:
                     if isinstance(result, Exception):
                         raise result
@@ -336,127 +340,15 @@ class Runner:
                     )
         yield from self._transcribe_all(heard, profile)
 
-    def _read(self, unit: WorkUnit, codec: Codec) -> _Input:
+    def _read(self, unit: WorkUnit, codec: Codec) -> Input:
         """The item's audio, its 16 kHz reference for scoring and its waveform at the codec's rate."""
         data, sr = load_audio(unit.item.audio_path)
         original = torch.from_numpy(data)[None, None]
         reference16 = resample(original, sr, ASR_SAMPLE_RATE)[0, 0].numpy()
         wav = resample(original, sr, codec.sample_rate).to(self.device)
-        return _Input(unit, data, sr, reference16, wav)
+        return Input(unit, data, sr, reference16, wav)
 
-    def _encode_all(self, codec: Codec, inputs: list[_Input], padded: bool) -> list[_Encoded | Exception]:
-        """Each input's codes, in order, or the exception its encode raised. Batches: all inputs zero-padded
-        to the longest (`padded`), or else inputs of equal length; a batch that fails is retried one by one,
-        so one bad item fails alone."""
-        batches = (
-            [list(range(len(inputs)))]
-            if padded
-            else equal_length_groups([i.samples for i in inputs], self.config.batch_items)
-        )
-        out: list[_Encoded | Exception | None] = [None] * len(inputs)
-        for batch in batches:
-            results = self._encode_or_retry(codec, [inputs[i] for i in batch], padded)
-            for index, result in zip(batch, results, strict=True):
-                out[index] = result
-        return out  # type: ignore[return-value]
-
-    def _encode_or_retry(
-        self, codec: Codec, inputs: list[_Input], padded: bool
-    ) -> list[_Encoded | Exception]:
-        try:
-            return self._encode_batch(codec, inputs, padded)
-        except Exception as exc:
-            if len(inputs) == 1:
-                return [exc]
-        return [self._encode_or_retry(codec, [one], padded)[0] for one in inputs]
-
-    def _encode_batch(self, codec: Codec, inputs: list[_Input], padded: bool) -> list[_Encoded]:
-        """One timed encode of `inputs` as a batch; each item keeps its own frames and its share of the time."""
-        wav = inputs[0].wav if len(inputs) == 1 else pad_to_longest([i.wav for i in inputs])
-        with self.clock.stage("encode"):
-            codes, time = timed(
-                lambda: codec.encode(wav), device=self.device, repeats=self.config.timing_repeats
-            )
-        ssl_time = self._time_ssl(codec, wav)
-        trim = padded and len(inputs) > 1
-        if trim and codes.shape[-1] != frames_for(codec, wav.shape[-1]):
-            raise HybridbenchError(
-                f"{codec.name} declares batch_exact but gave {codes.shape[-1]} frames for {wav.shape[-1]} "
-                f"samples, not ceil(samples / hop) = {frames_for(codec, wav.shape[-1])}"
-            )
-        total = sum(i.samples for i in inputs)
-        return [
-            _Encoded(
-                source,
-                codes[j : j + 1, :, : frames_for(codec, source.samples)] if trim else codes[j : j + 1],
-                codes[j : j + 1],
-                _share(time, source.samples, total),
-                len(inputs),
-                _share(ssl_time, source.samples, total) if ssl_time is not None else None,
-            )
-            for j, source in enumerate(inputs)
-        ]
-
-    def _time_ssl(self, codec: Codec, wav: torch.Tensor) -> Timed | None:
-        """The SSL model's share of encoding, timed alone, for codecs that run one at inference and can run it
-        apart (`ssl_timed_apart`): reports split encode RTF into SSL extraction and the rest. It costs one more
-        feature extraction per encode; a failure here is the encode's failure (the same model)."""
-        if not type(codec).ssl_timed_apart:
-            return None
-        with self.clock.stage("ssl (timed apart)"):
-            _, time = timed(
-                lambda: codec.semantic_features(wav), device=self.device, repeats=self.config.timing_repeats
-            )
-        return time
-
-    def _decode_all(
-        self, codec: Codec, members: list[_Encoded], depth: int, padded: bool
-    ) -> list[_Decoded | Exception]:
-        """Each member's audio decoded from its first `depth` codebooks, trimmed to its own length, in order.
-
-        Codes of equal frame count decode as one batch: the rows of one padded batch (a batch-exact codec, its
-        frames past the longest member's own dropped), or items that were encoded at equal length. A batch
-        that fails is retried one by one from each item's own codes."""
-        out: list[_Decoded | Exception | None] = [None] * len(members)
-        frames = [m.batch_codes.shape[-1] for m in members]
-        for batch in equal_length_groups(frames, self.config.batch_items):
-            chosen = [members[i] for i in batch]
-            results = self._decode_or_retry(codec, chosen, depth, padded)
-            for index, result in zip(batch, results, strict=True):
-                out[index] = result
-        return out  # type: ignore[return-value]
-
-    def _decode_or_retry(
-        self, codec: Codec, members: list[_Encoded], depth: int, padded: bool
-    ) -> list[_Decoded | Exception]:
-        try:
-            return self._decode_batch(codec, members, depth, padded)
-        except Exception as exc:
-            if len(members) == 1:
-                return [exc]
-        return [self._decode_or_retry(codec, [one], depth, padded)[0] for one in members]
-
-    def _decode_batch(
-        self, codec: Codec, members: list[_Encoded], depth: int, padded: bool
-    ) -> list[_Decoded]:
-        """One timed decode of the members' first `depth` codebooks; each keeps its own length and time share."""
-        if len(members) == 1:  # alone: its own codes, exactly the one-by-one path
-            codes = members[0].codes[:, :depth]
-        else:
-            # Causal (batch-exact) codecs: frames past every member's own cannot change their samples.
-            keep = max(m.codes.shape[-1] for m in members) if padded else members[0].batch_codes.shape[-1]
-            codes = torch.cat([m.batch_codes[:, :depth, :keep] for m in members])
-        with self.clock.stage("decode"):
-            out, time = timed(
-                lambda: codec.decode(codes), device=self.device, repeats=self.config.timing_repeats
-            )
-        total = sum(m.samples for m in members)
-        return [
-            _Decoded(match_length(out[j : j + 1], m.samples), _share(time, m.samples, total), len(members))
-            for j, m in enumerate(members)
-        ]
-
-    def _keep_codes_and_original(self, store: ResultStore, enc: _Encoded) -> None:
+    def _keep_codes_and_original(self, store: ResultStore, enc: Encoded) -> None:
         """Store a token codec's codes (for codebook usage in reports, not for scoring) and keep the original
         audio of a listened item."""
         unit = enc.unit
@@ -472,9 +364,9 @@ class Runner:
     def _score(
         self,
         codec: Codec,
-        enc: _Encoded,
+        enc: Encoded,
         depth: int,
-        decoded: _Decoded,
+        decoded: Decoded,
         profile: AsrProfile,
         pool: MetricPool | None,
     ) -> _Heard:
@@ -553,50 +445,6 @@ class Runner:
             return transcriber.transcribe_batch([h.audio16 for h in rows], language)
 
 
-@dataclass(frozen=True)
-class _Input:
-    """An item read once: its original audio, the 16 kHz reference it is scored against, and the waveform
-    [1, 1, T] at the codec's rate on the run's device."""
-
-    unit: WorkUnit
-    data: np.ndarray
-    sr: int
-    reference16: np.ndarray
-    wav: torch.Tensor
-
-    @property
-    def samples(self) -> int:
-        return self.wav.shape[-1]
-
-
-@dataclass(frozen=True)
-class _Encoded:
-    """An item's codes: its own frames (`codes`, what it gets encoded alone; stored and counted) and its row of
-    the batch it was encoded in (`batch_codes`, what a batch decodes), with its share of the batch's time."""
-
-    source: _Input
-    codes: torch.Tensor  # [1, Q, F_i]
-    batch_codes: torch.Tensor  # [1, Q, F_batch]
-    time: Timed
-    batch_size: int
-    ssl_time: Timed | None = None  # the SSL model's part of `time`, for codecs that time it apart
-
-    @property
-    def unit(self) -> WorkUnit:
-        return self.source.unit
-
-    @property
-    def samples(self) -> int:
-        return self.source.samples
-
-
-@dataclass(frozen=True)
-class _Decoded:
-    audio: torch.Tensor  # [1, 1, T_i] at the codec's rate
-    time: Timed  # this item's share of its decode batch's time
-    batch_size: int
-
-
 @dataclass
 class _Heard:
     """A decoded depth ready for the ASR: its 16 kHz audio and its row's payload, short of the transcript."""
@@ -628,12 +476,6 @@ def _failed_rows(
     base = _base_payload(unit, asr)
     for depth, key in keys.items():
         yield ResultRow(key, unit.codec.name, unit.suite, unit.item.id, depth, "failed", reason, base), None
-
-
-def _share(time: Timed, samples: int, total: int) -> Timed:
-    """An item's part of a batch's time: the batch's time in proportion to the item's audio samples."""
-    fraction = samples / total
-    return Timed(time.median_s * fraction, tuple(run * fraction for run in time.runs_s))
 
 
 def work_groups(work: list[WorkUnit], size: int) -> list[list[WorkUnit]]:
