@@ -29,7 +29,7 @@ from hybridbench.errors import HybridbenchError
 from hybridbench.listening import ListeningWriter, listen_depths
 from hybridbench.metric_pool import MetricPool, ScoringJob, default_workers, score_all
 from hybridbench.metrics import METRICS, Metric
-from hybridbench.metrics.asr import ASR_SAMPLE_RATE, AsrChoice, AsrProfile, Transcriber
+from hybridbench.metrics.asr import ASR_SAMPLE_RATE, AsrChoice, AsrProfile, Recognizer, load_transcriber
 from hybridbench.provenance import collect
 from hybridbench.run_plan import (
     SCHEMA_VERSION,
@@ -72,16 +72,16 @@ class Runner:
         self.device = resolve_device(config.device)
         self.asr = AsrChoice.parse(config.asr)
         self.metrics: list[Metric] = [METRICS.get(name)() for name in config.metrics]
-        self._transcribers: dict[str, Transcriber] = {}
+        self._transcribers: dict[str, Recognizer] = {}
         self.clock = StageClock()  # seconds per stage, for the harness benchmark
         self._suite_items: dict[str, list[Item]] = {}
         self._listen_ids: dict[str, set[str]] = {}
 
     # ---- lazily loaded models ---------------------------------------------------------------------------
-    def transcriber(self, profile: AsrProfile) -> Transcriber:
+    def transcriber(self, profile: AsrProfile) -> Recognizer:
         if profile.name not in self._transcribers:
             asr_device = "cuda" if self.device.type == "cuda" else "cpu"
-            self._transcribers[profile.name] = Transcriber(profile, device=asr_device)
+            self._transcribers[profile.name] = load_transcriber(profile, device=asr_device)
         return self._transcribers[profile.name]
 
     def _load_codec(self, plan: CodecPlan) -> Codec:

@@ -27,6 +27,6 @@ def list_asr(args: argparse.Namespace) -> int:
                 here = f"missing: {exc}"
         languages = "English only" if profile.english_only else "multilingual"
         decoding = f"beam {profile.beam_size}, T={list(profile.temperature)}, {profile.compute_type}"
-        rows.append([name, languages, decoding, here])
-    print(markdown_table(["ASR", "languages", "decoding", "model"], rows))
+        rows.append([name, profile.engine, languages, decoding, here])
+    print(markdown_table(["ASR", "engine", "languages", "decoding", "model"], rows))
     return 0

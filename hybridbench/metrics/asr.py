@@ -1,4 +1,5 @@
-"""ASR profiles: a named, recorded protocol for turning audio into text with faster-whisper.
+"""ASR profiles: a named, recorded protocol for turning audio into text with Whisper (faster-whisper, or
+transformers for profiles whose `engine` says so: metrics/asr_transformers.py).
 
 A profile fixes everything that changes a transcript (model and its checksum, compute type, beam size,
 temperature fallback, conditioning on previous text, language handling, the token cap), so two runs with the
@@ -12,7 +13,7 @@ import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -29,8 +30,9 @@ CAP_BASE_TOKENS = 16
 @dataclass(frozen=True)
 class AsrProfile:
     name: str
-    model: str  # what faster-whisper is given when `locate` is None (a size name it downloads when online)
+    model: str  # what the engine is given when `locate` is None (a name it downloads when online)
     description: str
+    engine: str = "faster-whisper"  # or "transformers" (any Hugging Face Whisper checkpoint)
     english_only: bool = False
     compute_type: str = "int8"
     beam_size: int = 5
@@ -50,6 +52,7 @@ class AsrProfile:
         return {
             "name": self.name,
             "model": self.model,
+            "engine": self.engine,
             "english_only": self.english_only,
             "compute_type": self.compute_type,
             "beam_size": self.beam_size,
@@ -91,6 +94,15 @@ WHISPER_LARGE_V3 = AsrProfile(
     name="whisper-large-v3",
     model="large-v3",
     description="Whisper large-v3 (the HybridCodec paper's ASR); downloaded by faster-whisper, needs internet",
+    compute_type="default",
+)
+
+WHISPER_LARGE_V3_HF = AsrProfile(
+    name="whisper-large-v3-hf",
+    model="openai/whisper-large-v3",
+    description="Whisper large-v3 through transformers (fp16 on a GPU): for GPUs where CTranslate2 has no build, "
+    "e.g. CUDA 13; downloaded from the Hugging Face Hub, needs internet",
+    engine="transformers",
     compute_type="default",
 )
 
@@ -202,6 +214,35 @@ class Transcriber:
             clip = int(np.searchsorted(starts[1:], (seg.start + 0.02) * ASR_SAMPLE_RATE, side="right"))
             pieces[min(clip, len(audios) - 1)].append(seg.text.strip())
         return [" ".join(p).strip() for p in pieces]
+
+
+ENGINES = ("faster-whisper", "transformers")
+
+
+class Recognizer(Protocol):
+    """A loaded ASR model following a profile, on either engine."""
+
+    profile: AsrProfile
+    model_sha256: str | None
+
+    def transcribe(self, audio: np.ndarray, language: str) -> str: ...
+
+    def transcribe_batch(self, audios: list[np.ndarray], language: str, batch_size: int = 8) -> list[str]: ...
+
+
+def load_transcriber(profile: AsrProfile, *, device: str = "cpu") -> Recognizer:
+    """The loaded model of `profile`, on its engine: a `Transcriber` or an `HfWhisperTranscriber` (the same
+    interface: `transcribe`, `transcribe_batch`, `profile`, `model_sha256`)."""
+    if profile.engine == "transformers":
+        from hybridbench.metrics.asr_transformers import HfWhisperTranscriber
+
+        return HfWhisperTranscriber(profile, device=device)
+    if profile.engine != "faster-whisper":
+        raise HybridbenchError(
+            f"ASR profile {profile.name} names engine {profile.engine!r}",
+            f"an ASR profile's engine is one of {', '.join(ENGINES)}",
+        )
+    return Transcriber(profile, device=device)
 
 
 @dataclass(frozen=True)
