@@ -15,6 +15,7 @@ codebooks (a few causal frames) to a teacher's target, and to log-mel (hybridcod
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -123,10 +124,18 @@ def concentration(held: list[np.ndarray]) -> dict[str, float]:
     return shares
 
 
+@functools.cache
+def _mel_100hz(path: Path) -> tuple[torch.Tensor, int]:
+    """A file's 100 Hz log-mel and its length in samples at SAMPLE_RATE, read and computed once per process:
+    the teacher check (at each teacher's frame count) and the codes probe (at the codec's) both pool it."""
+    wav = audio(path)
+    return probe.log_mel_100hz(wav, SAMPLE_RATE), len(wav)
+
+
 def log_mels(files: list[Path], arrays: list[np.ndarray]) -> list[np.ndarray]:
     """Each file's log-mel at the frame count of its feature array, with CONTEXT causal frames stacked."""
     return [
-        probe.causal_context(probe.log_mel(audio(f), SAMPLE_RATE, len(a)), CONTEXT)
+        probe.causal_context(probe.pool_frames(_mel_100hz(Path(f))[0], len(a)), CONTEXT)
         for f, a in zip(files, arrays, strict=True)
     ]
 
@@ -252,8 +261,8 @@ def mel_targets(files: list[Path], frame_rate: float) -> list[np.ndarray]:
     """Each file's log-mel [frames, 80] at `frame_rate` (the probe's acoustic target)."""
     out = []
     for f in files:
-        wav = audio(f)
-        out.append(probe.log_mel(wav, SAMPLE_RATE, math.ceil(len(wav) / SAMPLE_RATE * frame_rate)))
+        mel, samples = _mel_100hz(Path(f))
+        out.append(probe.pool_frames(mel, math.ceil(samples / SAMPLE_RATE * frame_rate)))
     return out
 
 

@@ -59,8 +59,8 @@ def causal_context(x: np.ndarray, context: int) -> np.ndarray:
 _MEL: dict[int, torchaudio.transforms.MelSpectrogram] = {}
 
 
-def log_mel(wav: torch.Tensor, sample_rate: int, n_frames: int) -> np.ndarray:
-    """wav [T] -> [n_frames, 80] log10 mel (25 ms windows, 10 ms hop), averaged to `n_frames` frames."""
+def log_mel_100hz(wav: torch.Tensor, sample_rate: int) -> torch.Tensor:
+    """wav [T] -> [80, frames at 100 Hz] log10 mel (25 ms windows, 10 ms hop)."""
     if sample_rate not in _MEL:
         _MEL[sample_rate] = torchaudio.transforms.MelSpectrogram(
             sample_rate=sample_rate,
@@ -68,8 +68,17 @@ def log_mel(wav: torch.Tensor, sample_rate: int, n_frames: int) -> np.ndarray:
             hop_length=int(0.010 * sample_rate),
             n_mels=80,
         )
-    mel = _MEL[sample_rate](wav.float().reshape(-1)).clamp(min=1e-5).log10()  # [80, frames at 100 Hz]
+    return _MEL[sample_rate](wav.float().reshape(-1)).clamp(min=1e-5).log10()
+
+
+def pool_frames(mel: torch.Tensor, n_frames: int) -> np.ndarray:
+    """A [80, frames] log-mel averaged to [n_frames, 80]."""
     return torch.nn.functional.adaptive_avg_pool1d(mel[None], n_frames)[0].T.numpy()
+
+
+def log_mel(wav: torch.Tensor, sample_rate: int, n_frames: int) -> np.ndarray:
+    """wav [T] -> [n_frames, 80] log10 mel (25 ms windows, 10 ms hop), averaged to `n_frames` frames."""
+    return pool_frames(log_mel_100hz(wav, sample_rate), n_frames)
 
 
 def _split(groups: list[int]) -> np.ndarray:
