@@ -4,6 +4,8 @@ worker processes, and the projected wall time of the user's main job from these 
 
     python benchmarks/harness_stages.py [--suite asterisk-en-test] [--limit 8] [--workers 0,1,2] \
         [--out leaderboards/harness.md]
+    # on a GPU machine (benchmarks/gpu_harness.sh): the stages on cuda, and the rows against a CPU run
+    python benchmarks/harness_stages.py --device cuda --compare-device cpu --asr-model FOLDER ...
 
 Each setting is a fresh run (its own store) of the same codecs, items and depths through `hybridbench.runner`,
 whose StageClock sums the seconds of every stage. Run it on a quiet machine: other jobs change every number.
@@ -13,6 +15,7 @@ The projection is arithmetic on stated assumptions (printed with the table), not
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -20,13 +23,16 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import torch
 
+from hybridbench.metrics.asr import ASR_PROFILES, AsrProfile
 from hybridbench.provenance import git_short, package_versions
 from hybridbench.report.tables import markdown_table
 from hybridbench.results import open_run
 from hybridbench.runner import RunConfig, Runner
-from hybridbench.timing import cpu_name
+from hybridbench.timing import cpu_name, device_name
 
 # The user's main job (issue 22): LibriSpeech test-clean x every depth x three codecs, Whisper large-v3.
 LIBRISPEECH_TEST_CLEAN = {"utterances": 2620, "hours": 5.40}
@@ -65,6 +71,27 @@ def measure(config: RunConfig) -> dict:
     }
 
 
+def combine(runs: list[dict]) -> dict:
+    """One setting's rounds as one result: stage seconds averaged over the rounds, wall time their median
+    (throughput from it), every round's wall time kept."""
+    walls = [r["wall_s"] for r in runs]
+    names = list(dict.fromkeys(n for r in runs for n in r["stages"]))
+    stages = {
+        name: {
+            "seconds": float(np.mean([r["stages"].get(name, {"seconds": 0.0})["seconds"] for r in runs])),
+            "calls": max(r["stages"].get(name, {"calls": 0})["calls"] for r in runs),
+        }
+        for name in names
+    }
+    wall = float(np.median(walls))
+    return runs[0] | {
+        "stages": stages,
+        "wall_s": wall,
+        "wall_runs_s": walls,
+        "throughput": runs[0]["row_audio_s"] / wall,
+    }
+
+
 def stage_table(results: list[dict]) -> str:
     names = list(dict.fromkeys(n for r in results for n in r["stages"]))
     header = ["stage", *[f"workers={r['workers']}: s/row" for r in results]]
@@ -75,7 +102,13 @@ def stage_table(results: list[dict]) -> str:
             st = r["stages"].get(name)
             cells.append("—" if st is None else f"{st['seconds'] / r['rows']:.4f}")
         body.append([name, *cells])
-    body.append(["**wall**", *[f"{r['wall_s'] / r['rows']:.4f}" for r in results]])
+
+    def wall(r: dict) -> str:
+        runs = r.get("wall_runs_s", [r["wall_s"]])
+        spread = f" ({min(runs) / r['rows']:.2f}–{max(runs) / r['rows']:.2f})" if len(runs) > 1 else ""
+        return f"{r['wall_s'] / r['rows']:.4f}{spread}"
+
+    body.append(["**wall**", *[wall(r) for r in results]])
     body.append(["throughput (audio-s per s)", *[f"{r['throughput']:.2f}" for r in results]])
     return markdown_table(header, body)
 
@@ -101,6 +134,64 @@ def projection(inline: dict, gpus: int, workers_per_gpu: int) -> dict:
     }
 
 
+def local_asr(folder: Path) -> str:
+    """Register a transformers Whisper folder (benchmarks/tiny_whisper.py's, say) as an ASR profile; its name."""
+    name = f"local-{Path(folder).name}"
+    profile = AsrProfile(
+        name=name, model=str(folder), engine="transformers", max_tokens_per_second=10.0,
+        description=f"transformers Whisper from {folder}",
+    )  # fmt: skip
+    ASR_PROFILES.add(name, profile)
+    return name
+
+
+def device_agreement(run: Path, other: Path) -> pd.DataFrame:
+    """Rows of two runs of one configuration on two devices, matched by (suite, codec, item, depth): per codec,
+    the share of equal full-depth codes, of equal transcripts, and the largest difference of each signal
+    metric. Codec arithmetic differs between devices in the last bits, so codes may flip near a codebook
+    boundary and the decoded audio differs slightly; these numbers say how much that moves a result."""
+    a, b = open_run(run), open_run(other)
+    key = ["suite", "codec", "item_id", "depth"]
+    both = a.items.merge(b.items, on=key, suffixes=("", "_other"))
+    both = both[(both["status"] == "ok") & (both["status_other"] == "ok")]
+    metrics = [m for m in a.metric_names if m in both and f"{m}_other" in both]
+    rows = []
+    for codec, group in both.groupby("codec", sort=False):
+        suite = group["suite"].iloc[0]
+        codes_a, codes_b = a.codes(codec, suite), b.codes(codec, suite)
+        shared = [i for i in codes_a if i in codes_b and codes_a[i].shape == codes_b[i].shape]
+        equal_codes = (
+            float(np.mean([np.mean(codes_a[i] == codes_b[i]) for i in shared])) if shared else float("nan")
+        )
+        row = {
+            "codec": codec,
+            "rows": len(group),
+            "codes equal": equal_codes,
+            "transcripts equal": float((group["transcript"] == group["transcript_other"]).mean()),
+        }
+        for m in metrics:
+            row[f"max |Δ {m}|"] = float((group[m] - group[f"{m}_other"]).abs().max())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def agreement_section(table: pd.DataFrame, device: str, other: str) -> list[str]:
+    header = list(table.columns)
+    body = [
+        [f"{v:.4f}" if isinstance(v, float) else str(v) for v in r] for r in table.itertuples(index=False)
+    ]
+    return [
+        f"## The same rows on {device} and on {other}",
+        "",
+        f"The workers=0 run repeated on {other} and matched row by row (suite, codec, item, depth). Codes: share of "
+        "equal full-depth code entries (codecs whose codes the run stores; nan otherwise). Transcripts: share of "
+        "rows with the identical transcript. Metrics: the largest absolute difference over the rows.",
+        "",
+        markdown_table(header, body),
+        "",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", default="asterisk-en-test")
@@ -111,33 +202,81 @@ def main() -> None:
     parser.add_argument("--workers", default="0,1,2", help="comma-separated settings to measure")
     parser.add_argument("--threads", type=int, default=1, help="torch threads of the main process")
     parser.add_argument("--out", type=Path, help="write the Markdown here and the numbers beside it as .json")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="runs of every setting, interleaved (wall: median and range)"
+    )
+    parser.add_argument("--device", default="cpu", help="where the codecs and the ASR run (cpu, cuda)")
+    parser.add_argument("--data-root", help="where the suite's data is (default: the suite's own place)")
+    parser.add_argument(
+        "--asr-model", type=Path, help="a transformers Whisper folder to use as the ASR (replaces --asr)"
+    )
+    parser.add_argument(
+        "--compare-device", help="also run the workers=0 setting on this device and compare the rows"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    results = []
-    for workers in [int(w) for w in args.workers.split(",")]:
-        with tempfile.TemporaryDirectory() as tmp:
-            config = RunConfig(
-                codecs=args.codecs.split(","), suites=[args.suite], out=Path(tmp), asr=args.asr, limit=args.limit,
-                metrics=args.metrics.split(","), timing_repeats=1, workers=workers,
-            )  # fmt: skip
-            results.append(measure(config))
-        print(f"workers={workers}: {results[-1]['wall_s']:.1f} s for {results[-1]['rows']} rows", flush=True)
+    if args.asr_model is not None:
+        args.asr = local_asr(args.asr_model)
+    settings = [int(w) for w in args.workers.split(",")]
+    if 0 not in settings:
+        parser.error("--workers must include 0: the projection and the device comparison read that run")
+
+    def config(folder: Path, workers: int, device: str) -> RunConfig:
+        return RunConfig(
+            codecs=args.codecs.split(","), suites=[args.suite], out=folder, asr=args.asr, limit=args.limit,
+            metrics=args.metrics.split(","), timing_repeats=1, workers=workers, device=device,
+            data_root=args.data_root,
+        )  # fmt: skip
+
+    rounds: dict[int, list[dict]] = {w: [] for w in settings}
+    with contextlib.ExitStack() as keep:
+        # Settings interleaved round by round, so a machine that slows for a while slows all of them alike.
+        for n in range(args.rounds):
+            for workers in settings:
+                folder = Path(keep.enter_context(tempfile.TemporaryDirectory()))
+                rounds[workers].append(measure(config(folder, workers, args.device)) | {"folder": folder})
+                done = rounds[workers][-1]
+                print(
+                    f"round {n + 1}, workers={workers}: {done['wall_s']:.1f} s for {done['rows']} rows",
+                    flush=True,
+                )
+        results = [combine(rounds[w]) for w in settings]
+        agreement = None
+        if args.compare_device:
+            other = Path(keep.enter_context(tempfile.TemporaryDirectory()))
+            Runner(config(other, 0, args.compare_device)).run()
+            agreement = device_agreement(rounds[0][0]["folder"], other)
+            print(agreement.to_string(index=False), flush=True)
     inline = next(r for r in results if r["workers"] == 0)
     projections = [projection(inline, 1, 7), projection(inline, 8, 7)]
     lines = [
         "# Harness stages",
         "",
         f"Regenerate: `python benchmarks/harness_stages.py --suite {args.suite} --limit {args.limit} "
-        f"--codecs {args.codecs} --asr {args.asr} --metrics {args.metrics} --workers {args.workers}"
+        f"--codecs {args.codecs} "
+        + (f"--asr-model {args.asr_model} " if args.asr_model else f"--asr {args.asr} ")
+        + f"--metrics {args.metrics} --workers {args.workers}"
+        + (f" --rounds {args.rounds}" if args.rounds > 1 else "")
+        + (f" --device {args.device}" if args.device != "cpu" else "")
+        + (f" --compare-device {args.compare_device}" if args.compare_device else "")
         + (f" --out {args.out}`" if args.out else "`"),
         "",
-        f"Machine: {cpu_name()}, {os.cpu_count()} cores, {platform.platform()}; torch "
+        f"Machine: {cpu_name()}, {os.cpu_count()} cores, {platform.platform()}"
+        + (f", {device_name(torch.device(args.device))}" if args.device != "cpu" else "")
+        + "; torch "
         f"{torch.__version__}, {args.threads} thread(s) in the main process; code {git_short()}. Each setting is a "
         f"fresh run of {args.codecs} (+ the identity) on the first {args.limit} items of {args.suite}, every "
         f"depth, ASR {args.asr}, metrics {args.metrics}, one timed call per encode/decode.",
         "",
         "Seconds per row (one item decoded at one depth) in each stage, summed over the run and divided by its "
-        "rows. With workers, the metric stages move to other processes: the main process only hands them over and "
+        "rows"
+        + (
+            f"; {args.rounds} rounds with the settings interleaved: stages averaged over the rounds, wall time "
+            "their median with its range in brackets"
+            if args.rounds > 1
+            else ""
+        )
+        + ". With workers, the metric stages move to other processes: the main process only hands them over and "
         "waits for their results at the end.",
         "",
         stage_table(results),
@@ -173,6 +312,8 @@ def main() -> None:
         "(sum of the metric stages over the scored audio).",
         "",
     ]
+    if agreement is not None:
+        lines += agreement_section(agreement, args.device, args.compare_device)
     text = "\n".join(lines)
     print(text)
     if args.out:
@@ -181,6 +322,7 @@ def main() -> None:
         record = {
             "results": results,
             "projections": projections,
+            "device_agreement": agreement.to_dict(orient="records") if agreement is not None else None,
             "packages": package_versions(),
             "args": vars(args),
         }

