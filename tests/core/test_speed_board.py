@@ -92,6 +92,16 @@ def test_nothing_keeps_up(board):
     assert "no chunk size keeps up with real time here" in text
 
 
+def test_a_noisy_run_is_flagged_on_the_page(board):
+    quiet = record(board, {1: 2.0, 16: 0.9})
+    assert board.timing_noise(quiet) is None
+    assert "Timing noise" not in board.page(quiet)
+    noisy = record(board, {1: 2.0, 16: 0.9})
+    noisy["streaming"]["rows"][1]["decode_p90_ms"] = 3.0  # median 1.0
+    assert "3.0x its median (decode of 16-frame chunks" in board.timing_noise(noisy)
+    assert board.page(noisy).splitlines()[2].startswith("**Timing noise: streaming p90 reached 3.0x")
+
+
 def test_render_writes_the_page_from_a_record_and_refuses_an_old_one(board, tmp_path):
     rec = record(board, {1: 2.0, 16: 0.9})
     saved = tmp_path / "speed.json"
@@ -100,6 +110,11 @@ def test_render_writes_the_page_from_a_record_and_refuses_an_old_one(board, tmp_
     cmd = [sys.executable, str(SCRIPT), "--render", str(saved), "--out", str(out)]
     done = subprocess.run(cmd, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+    assert out.read_text() == board.page(rec)
+    rec["streaming"]["rows"][0]["encode_p90_ms"] = 9.0  # a noisy run: the page is written, the command fails
+    saved.write_text(json.dumps(rec))
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    assert done.returncode != 0 and "timing noise" in done.stderr
     assert out.read_text() == board.page(rec)
     del rec["settings"]
     saved.write_text(json.dumps(rec))
