@@ -160,7 +160,7 @@ class Runner:
         for codec_plan in plan.codecs:
             for suite, items in plan.items.items():
                 profile = plan.profiles[suite]
-                asr_id = {**profile.to_dict(), "model_sha256": self._asr_model_sha(profile)}
+                asr_id = {**profile.to_dict(), "model_sha256": profile.resolve_model()[1]}
                 for item in items:
                     if cfg_shard is not None and shard_of(suite, item.id, cfg_shard[1]) != cfg_shard[0]:
                         continue
@@ -229,7 +229,7 @@ class Runner:
                 "resampler": RESAMPLER,
                 "codecs": summary.codec_info,
                 "metrics": [m.spec.to_dict() for m in self.metrics],
-                "asr_model_sha256": {p.name: self._asr_model_sha(p) for p in plan.profiles.values()},
+                "asr_model_sha256": {p.name: p.resolve_model()[1] for p in plan.profiles.values()},
                 "unavailable_codecs": summary.unavailable,
                 "batch_size": cfg.batch_items,
             }
@@ -284,11 +284,6 @@ class Runner:
                     store_row(*pending.popleft())
             store.finish_invocation(invocation, summary.computed, summary.reused)
         return summary
-
-    def _asr_model_sha(self, profile: AsrProfile) -> str | None:
-        if profile.locate is None:
-            return None
-        return profile.locate().sha256
 
     def _needs(self, store: ResultStore, key: str) -> bool:
         status = store.status_of(key)

@@ -68,6 +68,14 @@ class AsrProfile:
             ),
         }
 
+    def resolve_model(self) -> tuple[str, str | None]:
+        """What the engine loads (a local folder, or a name it downloads) and its weights' checksum (None when
+        downloaded: the engine's own cache holds it)."""
+        if self.locate is None:
+            return self.model, None
+        located = self.locate()
+        return located.model, located.sha256
+
     def token_cap(self, seconds: float) -> int | None:
         """max_new_tokens for a clip of `seconds` (None: no cap)."""
         if not self.max_tokens_per_second:
@@ -126,11 +134,7 @@ class Transcriber:
         from faster_whisper import WhisperModel
 
         self.profile = profile
-        if profile.locate is not None:
-            located = profile.locate()
-            model_ref, self.model_sha256 = located.model, located.sha256
-        else:
-            model_ref, self.model_sha256 = profile.model, None
+        model_ref, self.model_sha256 = profile.resolve_model()
         threads = int(os.environ.get("HYBRIDBENCH_ASR_THREADS", "0"))  # 0 = CTranslate2 default
         try:
             self.model = WhisperModel(

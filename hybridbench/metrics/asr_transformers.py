@@ -24,11 +24,7 @@ class HfWhisperTranscriber:
         from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
         self.profile = profile
-        if profile.locate is not None:
-            located = profile.locate()
-            model_ref, self.model_sha256 = located.model, located.sha256
-        else:
-            model_ref, self.model_sha256 = profile.model, None
+        model_ref, self.model_sha256 = profile.resolve_model()
         self.device = torch.device(device)
         # fp16 on a GPU unless the profile asks for float32; the CPU has no fast fp16 path.
         half = self.device.type == "cuda" and profile.compute_type in ("default", "float16")
