@@ -31,14 +31,15 @@ class HfWhisperTranscriber:
         self.dtype = torch.float16 if half else torch.float32
         try:
             self.processor = WhisperProcessor.from_pretrained(model_ref)
-            model = WhisperForConditionalGeneration.from_pretrained(model_ref, dtype=self.dtype)
+            model = WhisperForConditionalGeneration.from_pretrained(model_ref)
         except Exception as exc:
             raise HybridbenchError(
                 f"cannot load ASR {profile.name} ({type(exc).__name__}: {exc})".splitlines()[0],
                 "this model downloads from the Hugging Face Hub on first use and needs internet; "
                 "offline use whisper-tiny.en or whisper-base",
             ) from exc
-        self.model = model.to(self.device).eval()
+        # Cast after loading: the loading keyword for a dtype differs across the transformers versions we accept.
+        self.model = model.to(device=self.device, dtype=self.dtype).eval()
 
     def transcribe(self, audio: np.ndarray, language: str) -> str:
         """audio: mono float32 at 16 kHz -> raw transcript (unnormalized)."""
