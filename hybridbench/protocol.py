@@ -35,6 +35,7 @@ class Protocol:
     suite: str
     asr_profile: str | None
     asr_model: str | None
+    asr_engine: str | None  # faster-whisper or transformers
     beam_size: int | None
     temperature: tuple[float, ...] | None
     language: str | None  # how the ASR got the language ("forced from each item")
@@ -49,7 +50,8 @@ class Protocol:
         """A few Markdown lines for printing above a table."""
         temperature = ", ".join(f"{t:g}" for t in self.temperature) if self.temperature else "?"
         asr = (
-            f"`{self.asr_profile or '?'}` (model {self.asr_model or '?'}, beam {self.beam_size or '?'}, "
+            f"`{self.asr_profile or '?'}` (model {self.asr_model or '?'} on {self.asr_engine or '?'}, "
+            f"beam {self.beam_size or '?'}, "
             f"temperature {temperature}, language {self.language or '?'})"
         )
         pesq = ", ".join(self.pesq_bands) if self.pesq_bands else "no PESQ in this run"
@@ -91,6 +93,8 @@ def protocol_of(
         suite=suite,
         asr_profile=asr.get("name"),
         asr_model=asr.get("model"),
+        # A profile records its engine only when it is not faster-whisper (AsrProfile.to_dict).
+        asr_engine=asr.get("engine", "faster-whisper") if asr else None,
         beam_size=asr.get("beam_size"),
         temperature=tuple(temperature) if temperature is not None else None,
         language=asr.get("language"),

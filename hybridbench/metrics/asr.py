@@ -52,7 +52,6 @@ class AsrProfile:
         return {
             "name": self.name,
             "model": self.model,
-            "engine": self.engine,
             "english_only": self.english_only,
             "compute_type": self.compute_type,
             "beam_size": self.beam_size,
@@ -66,7 +65,12 @@ class AsrProfile:
                 if self.max_tokens_per_second
                 else "Whisper's limit (224)"
             ),
-        }
+        } | self._engine_record()
+
+    def _engine_record(self) -> dict[str, str]:
+        """The engine, recorded only when it is not faster-whisper: this record is part of every row's key, and
+        runs stored before engines existed (all faster-whisper) must keep their keys."""
+        return {} if self.engine == "faster-whisper" else {"engine": self.engine}
 
     def resolve_model(self) -> tuple[str, str | None]:
         """What the engine loads (a local folder, or a name it downloads) and its weights' checksum (None when

@@ -109,13 +109,18 @@ def test_the_protocol_card_of_a_run(small_run):
     run = open_run(small_run)
     protocol = protocol_of(run, "synthetic-en")
     assert protocol.asr_profile == "whisper-tiny.en" and protocol.asr_model == "tiny.en"
+    assert protocol.asr_engine == "faster-whisper"  # not stored for this engine: read as the default
     assert protocol.beam_size == 5 and protocol.temperature == (0.0,)
     assert protocol.normalizer.startswith("whisper-english (whisper-normalizer ")
     assert protocol.wer_average == "corpus" and not protocol.rescored
     assert protocol.metric_sample_rate == 16000 and protocol.pesq_bands == ("wb (ITU-T P.862.2)",)
     assert "torchaudio" in protocol.resampler
     card = protocol.card()
-    assert "`whisper-tiny.en`" in card and "corpus rate" in card and "PESQ band: wb" in card
+    assert (
+        "`whisper-tiny.en` (model tiny.en on faster-whisper," in card
+        and "corpus rate" in card
+        and "PESQ band: wb" in card
+    )
     other = protocol_of(run, "synthetic-en", normalizer="seedtts-eval", average="utterance")
     assert other.rescored and other.normalizer == "seedtts-eval (seed-tts-eval run_wer.py cleaning)"
     assert "mean of per-utterance WERs" in other.card()

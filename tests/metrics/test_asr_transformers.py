@@ -91,4 +91,5 @@ def test_the_large_v3_profile_is_registered_on_the_transformers_engine():
     p = ASR_PROFILES.get("whisper-large-v3-hf")
     assert (p.engine, p.model) == ("transformers", "openai/whisper-large-v3")
     assert p.to_dict()["engine"] == "transformers"
-    assert ASR_PROFILES.get("whisper-large-v3").to_dict()["engine"] == "faster-whisper"
+    # faster-whisper profiles record no engine: the record is in every row key, and older runs must keep theirs.
+    assert "engine" not in ASR_PROFILES.get("whisper-large-v3").to_dict()
