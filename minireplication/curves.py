@@ -68,6 +68,22 @@ def evaluate_step(
     _score(out, step, weights, [1, full], recipe=recipe, device=device)
 
 
+def missed_evaluations(out: Path, variants: tuple[str, ...], eval_every: int, reached: int) -> list[int]:
+    """Evaluation steps up to `reached` that some variant has no curve rows for while every variant's checkpoint
+    of that step is still here: a run stopped between training a round and scoring it (the next run trains on
+    from the checkpoint, so its loop would never come back to that step). Steps whose checkpoints were pruned,
+    or that a warm start never had, cannot be scored and are left out."""
+    from hybridcodec.checkpoint import MODEL_FILE, step_folder
+
+    done = {(int(r["step"]), r["variant"]) for r in read_curves(out)}
+    return [
+        step
+        for step in range(eval_every, reached + 1, eval_every)
+        if any((step, v) not in done for v in variants)
+        and all((step_folder(Path(out) / v, step) / MODEL_FILE).is_file() for v in variants)
+    ]
+
+
 def _score(
     out: Path, step: int, weights: dict[str, str | None], depths: list[int], *, recipe: Recipe, device: str
 ) -> None:

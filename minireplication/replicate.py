@@ -324,7 +324,7 @@ def check_anneal(plan: Plan, step_now: int) -> Plan:
 def run(plan: Plan, *, evaluate: bool = True) -> None:
     """Train all variants in lockstep to `plan.steps`, evaluating every `eval_every` steps."""
     from minireplication import corpus as corpus_mod
-    from minireplication.curves import evaluate_step, plot_curves
+    from minireplication.curves import evaluate_step, missed_evaluations, plot_curves
 
     r = plan.recipe
     if plan.steps < 1:
@@ -353,6 +353,11 @@ def run(plan: Plan, *, evaluate: bool = True) -> None:
         )
     steps_now = [s or start for s in reached]
     plan = check_anneal(plan, max(steps_now))
+    if evaluate:
+        for missed in missed_evaluations(plan.out, plan.variants, r.eval_every, min(steps_now)):
+            print(f"step {missed}: scoring the checkpoints a stopped run left unscored", file=sys.stderr)
+            evaluate_step(plan.out, missed, plan.variants, recipe=r, device=plan.device)
+            plot_curves(plan.out)
     print(
         f"{what}; variants at steps {dict(zip(plan.variants, steps_now, strict=True))}; target {plan.steps}",
         file=sys.stderr,

@@ -74,3 +74,24 @@ def test_the_wer_axis_is_cut_where_whisper_only_transcribes_noise():
     assert wer_axis_top([20.0, 80.0]) == (84.0, False)  # everything fits: 5 % headroom
     assert wer_axis_top([20.0, 320.0]) == (WER_AXIS_CAP, True)  # an early spike no longer flattens the rest
     assert wer_axis_top([]) == (105.0, False)
+
+
+def test_missed_evaluations_are_the_unscored_steps_whose_checkpoints_remain(tmp_path: Path):
+    from hybridcodec.checkpoint import MODEL_FILE, step_folder
+    from minireplication.curves import missed_evaluations
+
+    variants = ("hybrid", "dac")
+    for v in variants:
+        for step in (750, 1000, 1250, 1500):  # 500 pruned
+            (step_folder(tmp_path / v, step)).mkdir(parents=True)
+            (step_folder(tmp_path / v, step) / MODEL_FILE).write_bytes(b"")
+    (step_folder(tmp_path / "dac", 1500) / MODEL_FILE).unlink()  # one variant's checkpoint gone: cannot score
+    with open(tmp_path / CURVES_CSV, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w.writeheader()
+        for variant in variants:  # 500 scored; 1000 scored for one variant only (a run stopped mid-scoring)
+            w.writerow({"step": 500, "variant": variant, "depth": 1, "wer": 0.5})
+        w.writerow({"step": 1000, "variant": "hybrid", "depth": 1, "wer": 0.4})
+    assert missed_evaluations(tmp_path, variants, 500, 1500) == [1000]
+    assert missed_evaluations(tmp_path, variants, 500, 999) == []
+    assert missed_evaluations(tmp_path, variants, 250, 1250) == [750, 1000, 1250]
