@@ -72,6 +72,14 @@ class AsrProfile:
         runs stored before engines existed (all faster-whisper) must keep their keys."""
         return {} if self.engine == "faster-whisper" else {"engine": self.engine}
 
+    def require_language(self, language: str) -> None:
+        """The one-line refusal when this profile cannot transcribe `language` (an English-only model)."""
+        if not self.supports(language):
+            raise HybridbenchError(
+                f"ASR {self.name} is English-only and cannot transcribe language {language!r}",
+                "use --asr whisper-base (or en:whisper-tiny.en,*:whisper-base)",
+            )
+
     def resolve_model(self) -> tuple[str, str | None]:
         """What the engine loads (a local folder, or a name it downloads) and its weights' checksum (None when
         downloaded: the engine's own cache holds it)."""
@@ -152,11 +160,7 @@ class Transcriber:
 
     def transcribe(self, audio: np.ndarray, language: str) -> str:
         """audio: mono float32 at 16 kHz -> raw transcript (unnormalized)."""
-        if not self.profile.supports(language):
-            raise HybridbenchError(
-                f"ASR {self.profile.name} is English-only and cannot transcribe language {language!r}",
-                "use --asr whisper-base (or en:whisper-tiny.en,*:whisper-base)",
-            )
+        self.profile.require_language(language)
         p = self.profile
         segments, _ = self.model.transcribe(
             audio.astype(np.float32, copy=False),
@@ -178,12 +182,11 @@ class Transcriber:
         The pipeline takes one token cap per call, so utterances go in groups of equal cap: a transcript never
         depends on which other utterances shared its batch.
         """
+        self.profile.require_language(language)
         texts: list[str | None] = [None] * len(audios)
         short = [i for i, a in enumerate(audios) if a.shape[-1] <= MAX_CLIP_S * ASR_SAMPLE_RATE]
         for i in set(range(len(audios))) - set(short):
             texts[i] = self.transcribe(audios[i], language)
-        if short and not self.profile.supports(language):
-            self.transcribe(audios[short[0]], language)  # raises the one-line English-only error
         groups: dict[int | None, list[int]] = {}
         for i in short:
             groups.setdefault(self.profile.token_cap(audios[i].shape[-1] / ASR_SAMPLE_RATE), []).append(i)

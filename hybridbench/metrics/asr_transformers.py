@@ -50,11 +50,7 @@ class HfWhisperTranscriber:
         one-window decoding (the features padded to 30 s, so a batch pads nothing more); longer ones through
         transformers' sequential long-form decoding, one at a time. Clips are grouped by token cap, as in the
         faster-whisper engine."""
-        if not self.profile.supports(language):
-            raise HybridbenchError(
-                f"ASR {self.profile.name} is English-only and cannot transcribe language {language!r}",
-                "use a multilingual profile, or map languages: --asr en:...,*:whisper-base",
-            )
+        self.profile.require_language(language)
         texts: list[str] = [""] * len(audios)
         groups: dict[tuple[bool, int | None], list[int]] = {}
         for i, a in enumerate(audios):
