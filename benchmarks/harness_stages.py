@@ -218,6 +218,8 @@ def main() -> None:
     if args.asr_model is not None:
         args.asr = local_asr(args.asr_model)
     settings = [int(w) for w in args.workers.split(",")]
+    if args.rounds < 1:
+        parser.error(f"--rounds must be at least 1, got {args.rounds}")
     if 0 not in settings:
         parser.error("--workers must include 0: the projection and the device comparison read that run")
 
