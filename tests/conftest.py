@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
 
 # Speech, feature caches and tiny trained runs shared by tests/hybridcodec and tests/minireplication.
 pytest_plugins = ["model_fixtures"]
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 torch.set_num_threads(2)
 warnings.filterwarnings("ignore", message=r".*weight_norm.* is deprecated", category=FutureWarning)
@@ -49,3 +53,16 @@ def small_run(tmp_path_factory, small_run_settings):
     out = tmp_path_factory.mktemp("small-run")
     Runner(RunConfig(**small_run_settings, out=out)).run()
     return out
+
+
+@pytest.fixture(scope="session")
+def benchmark_script():
+    """Imports a script of benchmarks/ by its name: they are scripts run by path, not a package."""
+
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

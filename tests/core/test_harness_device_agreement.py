@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from hybridbench.store import ResultStore
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "harness_stages.py"
-
 
 @pytest.fixture(scope="module")
-def stages():
-    spec = importlib.util.spec_from_file_location("harness_stages", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def stages(benchmark_script):
+    return benchmark_script("harness_stages")
 
 
 def test_a_run_agrees_with_itself(stages, small_run):

@@ -3,23 +3,16 @@ verdict follows from the rows."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "speed_board.py"
-
 
 @pytest.fixture(scope="module")
-def board():
-    spec = importlib.util.spec_from_file_location("speed_board", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def board(benchmark_script):
+    return benchmark_script("speed_board")
 
 
 def stream_row(frames: int, share: float) -> dict:
@@ -107,7 +100,7 @@ def test_render_writes_the_page_from_a_record_and_refuses_an_old_one(board, tmp_
     saved = tmp_path / "speed.json"
     saved.write_text(json.dumps(rec))
     out = tmp_path / "speed.md"
-    cmd = [sys.executable, str(SCRIPT), "--render", str(saved), "--out", str(out)]
+    cmd = [sys.executable, board.__file__, "--render", str(saved), "--out", str(out)]
     done = subprocess.run(cmd, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert out.read_text() == board.page(rec)

@@ -6,8 +6,6 @@ installs offline."""
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,19 +15,12 @@ from hybridbench.metrics.asr import ASR_PROFILES, AsrProfile, load_transcriber
 from hybridbench.metrics.asr_transformers import HfWhisperTranscriber
 
 SR = 16000
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "tiny_whisper.py"
-
-
-def build_tiny_whisper(folder: Path) -> Path:
-    spec = importlib.util.spec_from_file_location("tiny_whisper", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.build_tiny_whisper(folder)
 
 
 @pytest.fixture(scope="module")
-def profile(tmp_path_factory) -> AsrProfile:
-    folder = build_tiny_whisper(tmp_path_factory.mktemp("tiny-whisper-hf"))
+def profile(tmp_path_factory, benchmark_script) -> AsrProfile:
+    tiny_whisper = benchmark_script("tiny_whisper")
+    folder = tiny_whisper.build_tiny_whisper(tmp_path_factory.mktemp("tiny-whisper-hf"))
     return AsrProfile(
         name="tiny-random-hf", model=str(folder), description="test", engine="transformers", beam_size=2,
         max_tokens_per_second=3.0,
