@@ -108,8 +108,7 @@ def _training_facts() -> list[dict]:
                     train["log_every"],
                     int(meta.get("step", 0)),
                 ),
-                "corpus": f"{corpus.get('files')} files, {corpus.get('hours')} h, manifest "
-                f"{str(corpus.get('manifest_sha256'))[:12]}",
+                "corpus": f"{corpus.get('files')} files, {corpus.get('hours')} h, {_corpus_builds(meta)}",
                 "recipe": f"batch {train['batch_size']} x {train['segment_seconds']} s, lr {train['optim']['lr']}"
                 f"{_anneal_note(train['optim'])}, seed {train['seed']}, GAN from step "
                 f"{train['adversarial_start']}, {_distillation_note(meta, train, recipe)}, fp16 weights",
@@ -183,6 +182,31 @@ def _trained_where(meta: dict[str, str]) -> str:
         end, device = warm["step"], warm.get("device") or "not recorded"
     spans.append(f"1-{end}: {device}")
     return "steps " + "; ".join(reversed(spans))
+
+
+def _corpus_builds(meta: dict[str, str]) -> str:
+    """'manifest 35d34fd5fa2e', or, when a warm start went on with another build of the corpus (its synthetic
+    voices re-rendered on another machine, see corpus.py), each build's manifest with its steps."""
+    from hybridcodec.checkpoint import warm_start_chain
+
+    def short(sha: str | None) -> str:
+        return str(sha)[:12] if sha else "not recorded"
+
+    spans, end = [], int(meta.get("step", 0))
+    manifest = meta.get("corpus_manifest_sha256")
+    for warm in warm_start_chain(meta):
+        spans.append((warm["step"] + 1, end, manifest))
+        end, manifest = warm["step"], warm.get("corpus_manifest_sha256")
+    spans.append((1, end, manifest))
+    merged: list[list] = []
+    for first, last, sha in reversed(spans):
+        if merged and merged[-1][2] == sha:
+            merged[-1][1] = last
+        else:
+            merged.append([first, last, sha])
+    if len(merged) == 1:
+        return f"manifest {short(merged[0][2])}"
+    return "manifests " + ", ".join(f"{short(sha)} (steps {a}-{b})" for a, b, sha in merged)
 
 
 def _copy_curves(replication: Path, reports: Path) -> Path | None:

@@ -197,6 +197,20 @@ def test_the_training_table_names_every_machine_of_a_warm_started_chain():
     )
 
 
+def test_the_training_table_names_each_build_of_the_corpus_a_chain_trained_on():
+    import json
+
+    from minireplication.leaderboard import _corpus_builds
+
+    assert _corpus_builds({"corpus_manifest_sha256": "a" * 64, "step": "1750"}) == f"manifest {'a' * 12}"
+    first = {"step": 750, "corpus_manifest_sha256": "a" * 64, "previous": None}
+    second = {"step": 1750, "corpus_manifest_sha256": "a" * 64, "previous": first}
+    meta = {"corpus_manifest_sha256": "b" * 64, "step": "2250", "warm_start": json.dumps(second)}
+    # Warm starts on the same build are one span; a build from another machine starts a new one.
+    assert _corpus_builds(meta) == f"manifests {'a' * 12} (steps 1-1750), {'b' * 12} (steps 1751-2250)"
+    assert _corpus_builds({**meta, "corpus_manifest_sha256": "a" * 64}) == f"manifest {'a' * 12}"
+
+
 def test_wer_claims_between_unintelligible_codecs_are_not_judged():
     from hybridbench.report.aggregate import item_frame, summarize
 
