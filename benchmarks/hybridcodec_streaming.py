@@ -56,8 +56,11 @@ def stream_once(model: HybridCodec, wav: torch.Tensor, *, frames: int, depth: in
             times["encode"].append(t1 - t0)
             times["decode"].append(t2 - t1)
             times["both"].append(t2 - t0)
-    if not times["both"]:
-        raise SystemExit(f"--seconds too short for {frames}-frame chunks after {warmup} warm-up chunks")
+    if len(times["both"]) < 2:  # a p90 needs two timed chunks
+        raise SystemExit(
+            f"--seconds too short: {frames}-frame chunks need at least {(warmup + 2) * chunk / model.config.sample_rate:.2f} s "
+            f"({warmup} warm-up chunks and two timed ones)"
+        )
     return times
 
 

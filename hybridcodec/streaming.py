@@ -46,13 +46,13 @@ from typing import Protocol
 import torch
 import torch.nn.functional as F
 from dac.nn.layers import Snake1d
-from dualcodec.model_codec.cnn import ConvNeXtBlock
 from torch import nn
 from torch.nn.utils.weight_norm import WeightNorm
 
 from hybridcodec.errors import HybridcodecError
 from hybridcodec.model import HybridCodec
 from hybridcodec.nn.convnext import ConvNeXtStack
+from hybridcodec.nn.dualcodec_layers import ConvNeXtBlock
 from hybridcodec.nn.layers import CausalConv1d, CausalConvTranspose1d, ResidualUnit
 
 STREAMABLE_VARIANTS = ("hybrid", "dac", "dac-distill")

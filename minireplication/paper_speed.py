@@ -123,7 +123,9 @@ def build_dualcodec(device: torch.device) -> Subject:
     from transformers import SeamlessM4TFeatureExtractor, Wav2Vec2BertConfig, Wav2Vec2BertModel
 
     from hybridbench.audio import resample
+    from hybridcodec.nn.dualcodec_layers import dualcodec_package
 
+    dualcodec_package()  # the model and its configs, not the package's download stack (see there)
     conf_dir = str(importlib.resources.files("dualcodec") / "conf" / "model")
     with initialize_config_dir(version_base="1.3", config_dir=conf_dir):
         cfg = compose(config_name="dualcodec_25hz_16384_1024_12vq", overrides=[])

@@ -1,16 +1,17 @@
 """Causal ConvNeXt stacks for the semantic and acoustic streams.
 
-Reused from dualcodec (`dualcodec.model_codec.cnn.ConvNeXtBlock`, Vocos' 1-D ConvNeXt block: depthwise k=7
-conv, LayerNorm, pointwise MLP with GELU, residual; `is_causal=True` pads 6 frames on the left). Only the
-stack with optional 1x1 in/out projections is written here.
+Reused from dualcodec (`dualcodec.model_codec.cnn.ConvNeXtBlock`, loaded by `dualcodec_layers`; Vocos' 1-D
+ConvNeXt block: depthwise k=7 conv, LayerNorm, pointwise MLP with GELU, residual; `is_causal=True` pads 6 frames
+on the left). Only the stack with optional 1x1 in/out projections is written here.
 """
 
 from __future__ import annotations
 
 import torch
 from dac.nn.layers import WNConv1d
-from dualcodec.model_codec.cnn import ConvNeXtBlock
 from torch import nn
+
+from hybridcodec.nn.dualcodec_layers import ConvNeXtBlock
 
 
 class ConvNeXtStack(nn.Module):
