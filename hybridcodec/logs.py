@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import statistics
 from pathlib import Path
 
 import torch
@@ -15,6 +16,8 @@ COLUMNS = (
     "loss/commitment", "loss/codebook", "loss/discriminator", "grad_norm/generator", "grad_norm/discriminator",
     "lr", "depth/mean", "time/step_s",
 )  # fmt: skip
+# training_time: a logged update this many times slower than the median of its neighbours was stalled.
+STALLED, NEIGHBOURS = 10.0, 10
 VALID_COLUMNS = ("step", "valid/mel", "valid/mel_depth1", "valid/distillation", "valid/distillation_r2")
 
 
@@ -90,7 +93,10 @@ def training_time(path: Path, log_every: int) -> tuple[int, int, float] | None:
 
     Each logged row holds the time of the update it was logged at; it stands for the `log_every` updates of its
     window, so the sum is an estimate of update time (crop loading runs ahead in a thread; evaluation and
-    checkpoint writing are not in it).
+    checkpoint writing are not in it). A logged update that took over `STALLED` times the median of its
+    neighbours (`NEIGHBOURS` rows either side) was stalled, not slow: the process was paused (SIGSTOP) or the
+    machine suspended while it ran, and multiplied by `log_every` a 12-minute pause would add two hours. It
+    counts as that median instead.
     """
     if not path.is_file():
         return None
@@ -98,4 +104,9 @@ def training_time(path: Path, log_every: int) -> tuple[int, int, float] | None:
         timed = [(int(r["step"]), float(r["time/step_s"])) for r in csv.DictReader(f) if r.get("time/step_s")]
     if not timed:
         return None
-    return timed[0][0] - log_every + 1, timed[-1][0], log_every * sum(t for _, t in timed)
+    times = [t for _, t in timed]
+    total = 0.0
+    for i, t in enumerate(times):
+        usual = statistics.median(times[max(0, i - NEIGHBOURS) : i + NEIGHBOURS + 1])
+        total += usual if t > STALLED * usual else t
+    return timed[0][0] - log_every + 1, timed[-1][0], log_every * total

@@ -272,6 +272,25 @@ def test_update_time_is_summed_from_the_shipped_training_log(tmp_path: Path):
     assert _training_time(log, 10, 2500).endswith("; 1-1750, 2001-2500 not logged)")
 
 
+def test_a_stalled_update_counts_as_its_neighbours_not_as_the_pause(tmp_path: Path):
+    import csv
+
+    from hybridcodec.logs import COLUMNS, training_time
+
+    log = tmp_path / "dualcodec-metrics.csv"
+    times = {step: 1.0 + 0.1 * (step % 30 == 0) for step in range(10, 1010, 10)}
+    times[500] = 741.2  # the process was paused while this logged update ran
+    times[800] = 3.0  # slower, but not stalled: counted as it is
+    with open(log, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w.writeheader()
+        for step, t in times.items():
+            w.writerow({"step": step, "time/step_s": t})
+    _, _, seconds = training_time(log, 10)
+    usual = sum(t for s, t in times.items() if s != 500) + 1.0  # the median of step 500's neighbours is 1.0
+    assert abs(seconds - 10 * usual) < 1e-6
+
+
 def test_the_last_learning_curve_point_is_quoted_beside_the_target(tmp_path: Path):
     import csv
 
