@@ -57,8 +57,9 @@ def stream_once(model: HybridCodec, wav: torch.Tensor, *, frames: int, depth: in
             times["decode"].append(t2 - t1)
             times["both"].append(t2 - t0)
     if len(times["both"]) < 2:  # a p90 needs two timed chunks
+        needed_s = (warmup + 2) * chunk / model.config.sample_rate
         raise SystemExit(
-            f"--seconds too short: {frames}-frame chunks need at least {(warmup + 2) * chunk / model.config.sample_rate:.2f} s "
+            f"--seconds too short: {frames}-frame chunks need at least {needed_s:.2f} s "
             f"({warmup} warm-up chunks and two timed ones)"
         )
     return times

@@ -165,41 +165,44 @@ def _training_time(history: Path, log_every: int, step: int) -> str:
     )
 
 
+def _chain_spans(meta: dict[str, str]) -> list[tuple[int, int, dict, dict | None]]:
+    """The step spans of a checkpoint's warm-start chain (see train.py), oldest first: (first step, last step,
+    the record of how that span was trained (a warm-start record, or `meta` for the newest span), the warm start
+    that began it (None for the first span))."""
+    from hybridcodec.checkpoint import warm_start_chain
+
+    spans, end, record = [], int(meta.get("step", 0)), meta
+    for warm in warm_start_chain(meta):
+        spans.append((warm["step"] + 1, end, record, warm))
+        end, record = warm["step"], warm
+    spans.append((1, end, record, None))
+    return spans[::-1]
+
+
 def _trained_where(meta: dict[str, str]) -> str:
     """'cpu (1 thread)', or with warm starts 'steps 1-1750: cpu (1 thread); 1751-4000: cpu (1 thread)' (and a
     warm start that moved to another semantic decoder says so in its span)."""
-    from hybridcodec.checkpoint import warm_start_chain
-
-    device = meta.get("device", "not recorded")
-    chain = warm_start_chain(meta)
-    if not chain:
-        return device
-    spans, end = [], int(meta.get("step", 0))
-    for warm in chain:
-        changed = warm.get("changed", {}).get("semantic_decoder_layers")
+    spans = _chain_spans(meta)
+    if len(spans) == 1:
+        return meta.get("device", "not recorded")
+    parts = []
+    for first, last, record, began in spans:
+        changed = (began or {}).get("changed", {}).get("semantic_decoder_layers")
         moved = f", semantic decoder from {changed[0]} to {changed[1]} ConvNeXt blocks" if changed else ""
-        spans.append(f"{warm['step'] + 1}-{end}: {device}{moved}")
-        end, device = warm["step"], warm.get("device") or "not recorded"
-    spans.append(f"1-{end}: {device}")
-    return "steps " + "; ".join(reversed(spans))
+        parts.append(f"{first}-{last}: {record.get('device') or 'not recorded'}{moved}")
+    return "steps " + "; ".join(parts)
 
 
 def _corpus_builds(meta: dict[str, str]) -> str:
     """'manifest 35d34fd5fa2e', or, when a warm start went on with another build of the corpus (its synthetic
     voices re-rendered on another machine, see corpus.py), each build's manifest with its steps."""
-    from hybridcodec.checkpoint import warm_start_chain
 
     def short(sha: str | None) -> str:
         return str(sha)[:12] if sha else "not recorded"
 
-    spans, end = [], int(meta.get("step", 0))
-    manifest = meta.get("corpus_manifest_sha256")
-    for warm in warm_start_chain(meta):
-        spans.append((warm["step"] + 1, end, manifest))
-        end, manifest = warm["step"], warm.get("corpus_manifest_sha256")
-    spans.append((1, end, manifest))
     merged: list[list] = []
-    for first, last, sha in reversed(spans):
+    for first, last, record, _ in _chain_spans(meta):
+        sha = record.get("corpus_manifest_sha256")
         if merged and merged[-1][2] == sha:
             merged[-1][1] = last
         else:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
+import textwrap
 import warnings
 from pathlib import Path
 
@@ -66,3 +69,15 @@ def benchmark_script():
         return module
 
     return load
+
+
+@pytest.fixture(scope="session")
+def fresh_python():
+    """Runs (dedented) code in a new interpreter and fails the test with its stderr if the code fails: for what
+    depends on which modules a process has imported."""
+
+    def run(code: str) -> None:
+        done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+
+    return run

@@ -3,17 +3,9 @@ pulls in cloud-storage clients), and code that reads the package's own names sti
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 
-
-def run_python(code: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True)
-
-
-def test_building_a_hybridcodec_runs_no_dualcodec_init_and_the_package_still_works():
-    done = run_python(
+def test_building_a_hybridcodec_runs_no_dualcodec_init_and_the_package_still_works(fresh_python):
+    fresh_python(
         """
         import sys
         from hybridcodec.config import preset
@@ -33,11 +25,10 @@ def test_building_a_hybridcodec_runs_no_dualcodec_init_and_the_package_still_wor
         assert dualcodec.Inference.__module__.startswith("dualcodec.infer")
         """
     )
-    assert done.returncode == 0, done.stderr[-2000:]
 
 
-def test_a_process_that_imported_dualcodec_first_keeps_its_package():
-    done = run_python(
+def test_a_process_that_imported_dualcodec_first_keeps_its_package(fresh_python):
+    fresh_python(
         """
         import dualcodec
         from hybridcodec.nn.dualcodec_layers import ConvNeXtBlock, dualcodec_package
@@ -46,4 +37,3 @@ def test_a_process_that_imported_dualcodec_first_keeps_its_package():
         assert ConvNeXtBlock is dualcodec.model_codec.cnn.ConvNeXtBlock
         """
     )
-    assert done.returncode == 0, done.stderr[-2000:]
