@@ -19,14 +19,11 @@ from typing import ClassVar
 
 import torch
 
-from hybridbench import weights as W
-from hybridbench.codecs import _support
-from hybridbench.codecs.base import Codec, CodecInfo, WeightsStatus, require_same_facts
-
-PIP = "transformers"
+from hybridbench.codecs._transformers import TransformersCodec
+from hybridbench.codecs.base import CodecInfo
 
 
-class Mimi(Codec):
+class Mimi(TransformersCodec):
     name = "mimi"
     sample_rate = 24000
     frame_rate = 12.5
@@ -39,44 +36,16 @@ class Mimi(Codec):
     needs_ssl_at_inference = False
     weights_license = "CC-BY-4.0 per the kyutai/mimi model card (not verifiable offline here)"
     source = "transformers MimiModel; weights hf://kyutai/mimi"
+    model_class = "MimiModel"
+    checkpoint = "kyutai/mimi"
     description = "Mimi (Moshi's codec), 12.5 Hz, semantic codebook + 31 acoustic, 32 x 2048 split RVQ"
     parameters: ClassVar[int] = 79_308_609  # MimiModel(MimiConfig()), checked by a test
-
-    def __init__(
-        self, model: torch.nn.Module, *, device: str | torch.device = "cpu", weights_sha256: str | None = None
-    ):
-        super().__init__(device=device)
-        self.model = model.to(self.device).eval()
-        self.weights_sha256 = weights_sha256
-        config = model.config
-        found = (config.sampling_rate, float(config.frame_rate), config.num_quantizers, config.codebook_size)
-        wanted = (self.sample_rate, self.frame_rate, len(self.codebook_sizes), self.codebook_sizes[0])
-        require_same_facts(
-            self.name,
-            "sample rate, frame rate, codebooks, size",
-            found,
-            wanted,
-            "pass the kyutai/mimi checkpoint",
-        )
 
     @classmethod
     def describe(cls, weights: str | None = None) -> CodecInfo:
         info = super().describe(weights)
         extra = {"semantic_codebooks": 1, "semantic_teacher": "WavLM (training only)"}
         return CodecInfo(**{**info.__dict__, "parameters": cls.parameters, "extra": extra})
-
-    @classmethod
-    def weights_status(cls, weights: str | None = None) -> WeightsStatus:
-        return _support.weights_status(cls.name, "transformers", PIP, weights)
-
-    @classmethod
-    def load(cls, *, weights: str | None = None, device: str | torch.device = "cpu") -> Mimi:
-        _support.require("transformers", PIP, cls.name)
-        from transformers import MimiModel
-
-        located = W.locate(cls.name, weights, codec=cls.name)
-        model = MimiModel.from_pretrained(str(located.folder), use_safetensors=True)
-        return cls(model, device=device, weights_sha256=located.sha256)
 
     @torch.inference_mode()
     def encode(self, wav: torch.Tensor) -> torch.Tensor:

@@ -20,14 +20,11 @@ from typing import ClassVar
 
 import torch
 
-from hybridbench import weights as W
-from hybridbench.codecs import _support
-from hybridbench.codecs.base import Codec, CodecInfo, WeightsStatus, require_same_facts
-
-PIP = "transformers"
+from hybridbench.codecs._transformers import TransformersCodec
+from hybridbench.codecs.base import CodecInfo
 
 
-class XcodecHubertLibrispeech(Codec):
+class XcodecHubertLibrispeech(TransformersCodec):
     name = "xcodec-hubert-librispeech"
     sample_rate = 16000
     frame_rate = 50.0
@@ -38,28 +35,14 @@ class XcodecHubertLibrispeech(Codec):
         "not stated in transformers; see the model card at hf.co/hf-audio/xcodec-hubert-librispeech"
     )
     source = "transformers XcodecModel; weights hf://hf-audio/xcodec-hubert-librispeech"
+    model_class = "XcodecModel"
+    checkpoint = "hf-audio/xcodec-hubert-librispeech"
+    sample_rate_field = "sample_rate"
     description = "X-Codec (HuBERT semantic + DAC acoustic), 8 x 1024 RVQ at 50 Hz (0.5-4 kbps = depths 1-8)"
     # XcodecModel(XcodecConfig()) (HuBERT base inside), checked by a test; the checkpoint's own config is used.
     parameters: ClassVar[int] = 160_698_625
     ssl_parameters: ClassVar[int] = 94_371_712
     published_bandwidths: ClassVar[dict[float, int]] = {0.5: 1, 1.0: 2, 1.5: 3, 2.0: 4, 4.0: 8}
-
-    def __init__(
-        self, model: torch.nn.Module, *, device: str | torch.device = "cpu", weights_sha256: str | None = None
-    ):
-        super().__init__(device=device)
-        self.model = model.to(self.device).eval()
-        self.weights_sha256 = weights_sha256
-        config = model.config
-        found = (config.sample_rate, float(config.frame_rate), config.num_quantizers, config.codebook_size)
-        wanted = (self.sample_rate, self.frame_rate, len(self.codebook_sizes), self.codebook_sizes[0])
-        require_same_facts(
-            self.name,
-            "sample rate, frame rate, codebooks, size",
-            found,
-            wanted,
-            "pass the hf-audio/xcodec-hubert-librispeech checkpoint",
-        )
 
     @classmethod
     def describe(cls, weights: str | None = None) -> CodecInfo:
@@ -70,21 +53,6 @@ class XcodecHubertLibrispeech(Codec):
             "published_bandwidths_kbps_to_depth": {str(k): v for k, v in cls.published_bandwidths.items()},
         }
         return CodecInfo(**{**info.__dict__, "parameters": cls.parameters, "extra": extra})
-
-    @classmethod
-    def weights_status(cls, weights: str | None = None) -> WeightsStatus:
-        return _support.weights_status(cls.name, "transformers", PIP, weights)
-
-    @classmethod
-    def load(
-        cls, *, weights: str | None = None, device: str | torch.device = "cpu"
-    ) -> XcodecHubertLibrispeech:
-        _support.require("transformers", PIP, cls.name)
-        from transformers import XcodecModel
-
-        located = W.locate(cls.name, weights, codec=cls.name)
-        model = XcodecModel.from_pretrained(str(located.folder), use_safetensors=True)
-        return cls(model, device=device, weights_sha256=located.sha256)
 
     @torch.inference_mode()
     def encode(self, wav: torch.Tensor) -> torch.Tensor:
