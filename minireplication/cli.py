@@ -15,6 +15,7 @@ from minireplication import leaderboard
 from minireplication.errors import ReplicationError
 from minireplication.replicate import Recipe
 from minireplication.settle import ARMS
+from minireplication.settle import Experiment as settle_defaults
 from minireplication.ship import PACKAGED
 
 
@@ -66,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--jobs", type=int, default=2, help="arms trained at the same time")
     st.add_argument("--threads", type=int, help="torch threads per training process (default: cores / jobs)")
     st.add_argument("--device", default="cpu")
+    st.add_argument(
+        "--init-from", type=Path, default=settle_defaults.init_from, metavar="DIR",
+        help="folder holding the dac mini every arm starts from (default: %(default)s)",
+    )  # fmt: skip
     st.add_argument("--corpus", type=Path, help="the replication corpus (default: built in the cache)")
     st.add_argument("--no-eval", action="store_true", help="train the arms only")
     st.add_argument(
@@ -111,7 +116,7 @@ def _settle(args: argparse.Namespace) -> None:
     corpus = corpus_mod.build(args.corpus)
     exp = settle.Experiment(
         out=args.out, data=corpus.manifest, valid=corpus.valid_manifest, steps=args.steps,
-        anneal_steps=args.anneal_steps, jobs=args.jobs, device=args.device,
+        anneal_steps=args.anneal_steps, jobs=args.jobs, device=args.device, init_from=args.init_from,
     )  # fmt: skip
     arms = tuple(a.strip() for a in args.arms.split(",") if a.strip())
     unknown = [a for a in arms if a not in ARMS]
@@ -123,7 +128,7 @@ def _settle(args: argparse.Namespace) -> None:
         )
     published = settle.load_published(args.page) if args.add and not args.no_eval else None
     if published is not None:  # before hours of training
-        settle.check_addable(published, arms)
+        settle.check_addable(published, arms, settle.arm_model(exp, settle.START))
     settle.train_arms(exp, arms, threads=args.threads)
     if args.no_eval:
         return

@@ -317,6 +317,8 @@ def command_line(
         text += " --add"
     if exp.jobs != Experiment.jobs:
         text += f" --jobs {exp.jobs}"
+    if exp.init_from != Experiment.init_from:
+        text += f" --init-from {exp.init_from}"
     return text + (f" --threads {threads}" if threads else "")
 
 
@@ -420,9 +422,20 @@ def load_published(page: Path) -> dict:
     return published
 
 
-def check_addable(published: dict, arms: tuple[str, ...]) -> None:
-    """Arms can be added to published results that hold the control, and only arms they do not hold yet (the
-    published pairs of an arm read again would go stale beside its new reading)."""
+def check_addable(published: dict, arms: tuple[str, ...], start_model: Path) -> None:
+    """Arms can be added to published results that hold the control, only arms they do not hold yet (the
+    published pairs of an arm read again would go stale beside its new reading), and only from the start model
+    the published arms were trained from (once the shipped minis are replaced, an added arm would start
+    elsewhere and its differences with the published arms would measure the start, not the arm)."""
+    published_sha = published["arms"].get(START, {}).get("model_sha256")
+    if published_sha and start_model.is_file() and sha256_file(start_model) != published_sha:
+        raise ReplicationError(
+            f"{start_model} is not the start model of the published arms (sha256 {sha256_file(start_model)[:12]}, "
+            f"theirs {published_sha[:12]}): an arm added from it would differ from them by its start",
+            "read every arm again from the new start (minireplication settle --out A_NEW_FOLDER), or add arms "
+            "from the published start: --init-from a folder holding its dac.safetensors (git show of the commit "
+            "the page was generated at)",
+        )
     if "no-distillation" not in published["arms"]:
         raise ReplicationError(
             "the published results hold no control arm", "read every arm: minireplication settle"
@@ -444,7 +457,7 @@ def add_arms(exp: Experiment, arms: tuple[str, ...], published: dict, *, command
     that needs per-item rows of an arm not read now (the published data keep only its totals) is listed as
     unavailable, never estimated; probe pairs need only the per-utterance errors, which the data keep.
     """
-    check_addable(published, arms)
+    check_addable(published, arms, arm_model(exp, START))
     inputs = read_inputs(exp)
     rows, read = read_arms(exp, (START, *arms), inputs)
     merged = {

@@ -178,12 +178,27 @@ def test_an_added_form_with_the_best_validation_r2_is_chosen_and_its_missing_wer
 
 
 def test_an_arm_is_added_only_beside_the_control_and_only_once(tmp_path, monkeypatch):
+    start = tmp_path / "dac.safetensors"
     with pytest.raises(settle.ReplicationError, match="already in the published results"):
-        settle.check_addable(_published(), ("new-target-mse",))
+        settle.check_addable(_published(), ("new-target-mse",), start)
     without_control = _published()
     del without_control["arms"]["no-distillation"]
     with pytest.raises(settle.ReplicationError, match="no control arm"):
-        settle.check_addable(without_control, ("new-target-cosine",))
+        settle.check_addable(without_control, ("new-target-cosine",), start)
+
+
+def test_an_arm_is_added_only_from_the_start_model_of_the_published_arms(tmp_path):
+    from hybridbench.hashing import sha256_file
+
+    start = tmp_path / "dac.safetensors"
+    start.write_bytes(b"the published start model")
+    published = _published()
+    published["arms"][settle.START]["model_sha256"] = sha256_file(start)
+    settle.check_addable(published, ("new-target-cosine",), start)
+    start.write_bytes(b"a retrained dac mini")  # the shipped minis replaced after the page was made
+    with pytest.raises(settle.ReplicationError, match="not the start model of the published arms") as err:
+        settle.check_addable(published, ("new-target-cosine",), start)
+    assert "--init-from" in err.value.hint
 
 
 def test_a_page_written_before_results_held_their_generation_gives_it_back():
