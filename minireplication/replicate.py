@@ -321,6 +321,12 @@ def check_anneal(plan: Plan, step_now: int) -> Plan:
     return dataclasses.replace(plan, anneal=(start, steps), earlier_anneals=earlier)
 
 
+def hours_to_go(elapsed_s: float, steps_done: int, steps_left: int) -> float:
+    """Wall time left if the remaining steps go at the pace of those done in this run, evaluations included
+    (they come at a fixed share of the steps)."""
+    return elapsed_s / max(steps_done, 1) * steps_left / 3600
+
+
 def run(plan: Plan, *, evaluate: bool = True) -> None:
     """Train all variants in lockstep to `plan.steps`, evaluating every `eval_every` steps."""
     from minireplication import corpus as corpus_mod
@@ -369,10 +375,19 @@ def run(plan: Plan, *, evaluate: bool = True) -> None:
     while step < plan.steps:
         step = min(plan.steps, (step // r.round_steps + 1) * r.round_steps)
         targets.append(step)
+    began, first = time.perf_counter(), min(steps_now)
     for target in targets:
         t0 = time.perf_counter()
         _train_round(plan, target, data)
         print(f"step {target}: all variants trained ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
         if evaluate and (target % r.eval_every == 0 or target == plan.steps):
+            t0 = time.perf_counter()
             evaluate_step(plan.out, target, plan.variants, recipe=r, device=plan.device)
             plot_curves(plan.out)
+            print(f"step {target}: scored ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+        if target < plan.steps:
+            hours = hours_to_go(time.perf_counter() - began, target - first, plan.steps - target)
+            print(
+                f"step {target} of {plan.steps}: about {hours:.1f} h to go at this run's pace",
+                file=sys.stderr,
+            )

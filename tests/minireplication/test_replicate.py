@@ -165,3 +165,9 @@ def variant_config_of(plan: Plan) -> TrainConfig:
     assert config == replicate.variant_config(plan.recipe, "dac", config.optim.schedule.anneals)
     assert (config.batch_size, config.optim.schedule.lr, config.checkpoint_every) == (2, RECIPE.lr, 2)
     return config
+
+
+def test_the_time_to_go_follows_the_pace_of_this_run():
+    # 500 steps (training and their evaluation) took 30 min: 13,500 more take 13.5 h.
+    assert replicate.hours_to_go(1800.0, 500, 13_500) == pytest.approx(13.5)
+    assert replicate.hours_to_go(0.0, 0, 100) == 0.0  # nothing done yet: no pace to project
