@@ -74,6 +74,13 @@ def test_no_chunk_meets_the_target_below_the_offline_floor(board):
     assert "HybridCodec 1.56x faster" in text and "per round 1.40x to 1.90x" in text
 
 
+def test_no_chunk_meets_the_target_though_the_offline_pass_is_under_it(board):
+    text = board.page(record(board, {1: 2.1, 8: 0.7, 16: 0.58}, hybrid_rtf=0.42))
+    assert "No chunk size measured meets the target on this machine, up to 16 frame(s) (640 ms, 0.58" in text
+    assert "the offline pass (RTF 0.42 here) is under it" in text and "none can" not in text
+    assert "keeps up with real time (p90 under the chunk) is 8 frame(s), 320 ms" in text
+
+
 def test_the_verdict_names_the_first_chunk_meeting_the_target(board):
     text = board.page(record(board, {1: 0.8, 2: 0.45, 4: 0.3}, hybrid_rtf=0.2))
     assert "The target is met from 2 frame(s) (80 ms of algorithmic latency) up" in text
