@@ -323,7 +323,7 @@ def check_anneal(plan: Plan, step_now: int) -> Plan:
 
 def hours_to_go(elapsed_s: float, steps_done: int, steps_left: int) -> float:
     """Wall time left if the remaining steps go at the pace of those done in this run, evaluations included
-    (they come at a fixed share of the steps)."""
+    once one has run (before that, the estimate leaves them out)."""
     return elapsed_s / max(steps_done, 1) * steps_left / 3600
 
 

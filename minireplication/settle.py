@@ -428,9 +428,10 @@ def check_addable(published: dict, arms: tuple[str, ...], start_model: Path) -> 
     the published arms were trained from (once the shipped minis are replaced, an added arm would start
     elsewhere and its differences with the published arms would measure the start, not the arm)."""
     published_sha = published["arms"].get(START, {}).get("model_sha256")
-    if published_sha and start_model.is_file() and sha256_file(start_model) != published_sha:
+    start_sha = sha256_file(start_model) if published_sha and start_model.is_file() else published_sha
+    if start_sha != published_sha:
         raise ReplicationError(
-            f"{start_model} is not the start model of the published arms (sha256 {sha256_file(start_model)[:12]}, "
+            f"{start_model} is not the start model of the published arms (sha256 {start_sha[:12]}, "
             f"theirs {published_sha[:12]}): an arm added from it would differ from them by its start",
             "read every arm again from the new start (minireplication settle --out A_NEW_FOLDER), or add arms "
             "from the published start: --init-from a folder holding its dac.safetensors (git show of the commit "
