@@ -1,5 +1,5 @@
-"""`minireplication replicate | settle | ship | leaderboard`: the replication's commands; user mistakes end as one
-line on stderr, never a traceback."""
+"""`minireplication replicate | settle | ship | revalidate | leaderboard`: the replication's commands; user
+mistakes end as one line on stderr, never a traceback."""
 
 from __future__ import annotations
 
@@ -93,6 +93,23 @@ def build_parser() -> argparse.ArgumentParser:
         "e.g. minireplication/checkpoints/replication-v2, to warm-start from with --init-from)",
     )  # fmt: skip
 
+    rv = sub.add_parser(
+        "revalidate",
+        help="score shipped checkpoints on a run's held-out crops, for steps whose held-out log stayed on the "
+        "machine that trained them",
+    )
+    rv.add_argument(
+        "folders", nargs="+", type=Path, metavar="DIR", help="folders written by `minireplication ship`"
+    )
+    rv.add_argument(
+        "--out", type=Path, required=True,
+        help="the `replicate` folder whose learning curves get the points (its recipe must match the checkpoints')",
+    )  # fmt: skip
+    rv.add_argument("--corpus", type=Path, help="the replication corpus (default: built in the cache)")
+    rv.add_argument("--valid", type=Path, help="held-out audio (default: the corpus's validation split)")
+    rv.add_argument("--device", default="cpu")
+    rv.add_argument("--threads", type=int, help="torch threads (default: torch's)")
+
     leaderboard.add_parser(sub)
     return parser
 
@@ -151,6 +168,28 @@ def _ship(args: argparse.Namespace) -> None:
         print(path)
 
 
+def _revalidate(args: argparse.Namespace) -> None:
+    import torch
+
+    from minireplication import corpus as corpus_mod
+    from minireplication.curves import plot_curves
+    from minireplication.revalidate import SHIPPED_LOG, revalidate
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    corpus = corpus_mod.build(args.corpus)
+    done = revalidate(
+        args.folders,
+        args.out,
+        data=corpus.manifest,
+        valid=args.valid or corpus.valid_manifest,
+        device=args.device,
+    )
+    for variant, steps in done.items():
+        print(f"{variant}: steps {', '.join(map(str, steps))} -> {args.out / variant / SHIPPED_LOG}")
+    plot_curves(args.out)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -158,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
             "replicate": _replicate,
             "settle": _settle,
             "ship": _ship,
+            "revalidate": _revalidate,
             "leaderboard": leaderboard.leaderboard,
         }
         commands[args.command](args)

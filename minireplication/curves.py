@@ -148,22 +148,39 @@ VALID_PANELS = (
 
 
 def _valid_logs(out: Path) -> dict:
-    """Each variant's held-out log (valid.csv), for the variants that have one."""
+    """Each variant's held-out logs, for the variants that have one: {adapter: (the training's valid.csv or
+    None, the rows `minireplication revalidate` scored from shipped checkpoints or None)}."""
     import pandas as pd
+
+    from minireplication.revalidate import SHIPPED_LOG
 
     logs = {}
     for variant, adapter in ADAPTER.items():
-        path = Path(out) / variant / "valid.csv"
-        if path.is_file():
-            logs[adapter] = pd.read_csv(path)
+        paths = (Path(out) / variant / "valid.csv", Path(out) / variant / SHIPPED_LOG)
+        frames = tuple(pd.read_csv(p) if p.is_file() else None for p in paths)
+        if any(f is not None and not f.empty for f in frames):
+            logs[adapter] = frames
     return logs
 
 
 def _plot_valid(ax, logs: dict, column: str, title: str, ylabel: str) -> None:
-    """One held-out quantity against step: memorisation shows as a training loss that falls while this does not."""
-    for adapter, log in logs.items():
-        if column in log and log[column].notna().any():
-            ax.plot(log["step"], log[column], marker=".", label=adapter)
+    """One held-out quantity against step: memorisation shows as a training loss that falls while this does not.
+    Points scored again from shipped fp16 checkpoints (steps whose training log stayed on another machine) are
+    drawn hollow in the variant's colour."""
+    any_shipped = False
+    for adapter, (log, shipped) in logs.items():
+        colour, label = None, adapter
+        if log is not None and column in log and log[column].notna().any():
+            (line,) = ax.plot(log["step"], log[column], marker=".", label=adapter)
+            colour, label = line.get_color(), None
+        if shipped is not None and column in shipped and shipped[column].notna().any():
+            ax.plot(
+                shipped["step"], shipped[column], linestyle="--", marker="o", markerfacecolor="none",
+                color=colour, label=label,
+            )  # fmt: skip
+            any_shipped = True
+    if any_shipped:  # one legend entry says what the hollow points are
+        ax.plot([], [], "o", markerfacecolor="none", color="grey", label="shipped fp16 weights, scored again")
     ax.set_title(title)
     ax.set_xlabel("training step")
     ax.set_ylabel(ylabel)

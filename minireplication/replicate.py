@@ -122,8 +122,15 @@ def variant_step(run: Path) -> int:
     return int(latest.name.split("_")[1]) if latest is not None else 0
 
 
-HISTORY = "history"  # beside shipped checkpoints: the learning curves and each variant's training log
+HISTORY = "history"  # beside shipped checkpoints: the learning curves and each variant's logs
 METRICS = "{variant}-metrics.csv"
+# Each variant's logs that travel with its shipped checkpoint: the name in its run folder -> the name in HISTORY.
+# The held-out logs travel too, or a learning curve would lose its held-out points at every change of machine.
+VARIANT_LOGS = {
+    "metrics.csv": METRICS,
+    "valid.csv": "{variant}-valid.csv",
+    "valid-shipped.csv": "{variant}-valid-shipped.csv",  # minireplication.revalidate's rows
+}
 
 
 def shipped_file(folder: Path, variant: str) -> Path:
@@ -168,13 +175,16 @@ def copy_rows_upto(source: Path, target: Path, step: int) -> None:
 
 
 def seed_history(plan: Plan, step: int) -> None:
-    """Copy the shipped training logs and learning curves (up to `step`) into a run folder that has none."""
+    """Copy the shipped logs and learning curves (up to `step`) into a run folder that has none."""
     assert plan.init_from is not None
     history = Path(plan.init_from) / HISTORY
     for variant in plan.variants:
-        target = plan.out / variant / "metrics.csv"
-        if not target.exists() and variant_step(plan.out / variant) == 0:
-            copy_rows_upto(history / METRICS.format(variant=variant), target, step)
+        if variant_step(plan.out / variant) > 0:
+            continue
+        for name, shipped in VARIANT_LOGS.items():
+            target = plan.out / variant / name
+            if not target.exists():
+                copy_rows_upto(history / shipped.format(variant=variant), target, step)
     if not (plan.out / "curves.csv").exists():
         copy_rows_upto(history / "curves.csv", plan.out / "curves.csv", step)
 

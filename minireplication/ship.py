@@ -5,7 +5,7 @@ four have reached (so the shipped models are trained equally), casts the tensors
 minireplication/checkpoints/mini/<variant>.safetensors with everything a reviewer needs inside the metadata: the
 model and training configs, the replication recipe, the corpus summary and manifest sha256, the step and the
 device that trained it. SHA256SUMS lists the files. history/ keeps the learning curves and each variant's
-training log up to that step, so `minireplication replicate --init-from` on another machine continues both.
+training and held-out logs up to that step, so `minireplication replicate --init-from` on another machine continues both.
 hybridbench registers them as `hybridcodec-mini`, `dac-mini`, `dac-distill-mini` and `dualcodec-mini`;
 loading casts back to fp32.
 """
@@ -21,7 +21,7 @@ from hybridbench.hashing import sha256_file
 from hybridcodec import checkpoint as ckpt
 from hybridcodec.config import VARIANTS
 from minireplication.errors import ReplicationError
-from minireplication.replicate import HISTORY, METRICS, copy_rows_upto, variant_step
+from minireplication.replicate import HISTORY, VARIANT_LOGS, copy_rows_upto, variant_step
 
 PACKAGED = Path(__file__).parent / "checkpoints" / "mini"
 
@@ -69,5 +69,10 @@ def ship(
     history = Path(dest) / HISTORY
     copy_rows_upto(run / "curves.csv", history / "curves.csv", step)
     for variant in variants:
-        copy_rows_upto(run / variant / "metrics.csv", history / METRICS.format(variant=variant), step)
+        for name, shipped in VARIANT_LOGS.items():
+            source, target = run / variant / name, history / shipped.format(variant=variant)
+            if source.is_file():
+                copy_rows_upto(source, target, step)
+            else:  # an earlier ship's log of a run that has none would be read as this run's
+                target.unlink(missing_ok=True)
     return written

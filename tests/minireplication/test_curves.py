@@ -95,3 +95,31 @@ def test_missed_evaluations_are_the_unscored_steps_whose_checkpoints_remain(tmp_
     assert missed_evaluations(tmp_path, variants, 500, 1500) == [1000]
     assert missed_evaluations(tmp_path, variants, 500, 999) == []
     assert missed_evaluations(tmp_path, variants, 250, 1250) == [750, 1000, 1250]
+
+
+def test_held_out_points_scored_from_shipped_weights_are_drawn_hollow_in_the_variants_colour(tmp_path: Path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from minireplication.curves import _plot_valid, _valid_logs
+    from minireplication.revalidate import SHIPPED_LOG
+
+    def write(path: Path, steps: tuple[int, ...]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("step,valid/mel\n" + "".join(f"{s},{1 + 1 / s}\n" for s in steps))
+
+    write(tmp_path / "hybrid" / "valid.csv", (750, 1000))  # logged by training
+    write(tmp_path / "hybrid" / SHIPPED_LOG, (250, 500))  # the earlier steps, from shipped checkpoints
+    write(tmp_path / "dac" / SHIPPED_LOG, (250,))  # a variant with shipped points only
+    logs = _valid_logs(tmp_path)
+    assert set(logs) == {"hybridcodec", "hybridcodec-dac"} and logs["hybridcodec-dac"][0] is None
+    fig, ax = plt.subplots()
+    _plot_valid(ax, logs, "valid/mel", "held-out mel", "L1")
+    trained, hybrid_shipped, dac_shipped, _ = ax.get_lines()
+    assert list(hybrid_shipped.get_xdata()) == [250, 500] and hybrid_shipped.get_markerfacecolor() == "none"
+    assert hybrid_shipped.get_color() == trained.get_color() != dac_shipped.get_color()
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["hybridcodec", "hybridcodec-dac", "shipped fp16 weights, scored again"]
+    plt.close(fig)

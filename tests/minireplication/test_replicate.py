@@ -23,7 +23,7 @@ def lockstep_run(tmp_path_factory, speech_dir: Path, feature_cache: Path) -> Pat
     out = tmp_path_factory.mktemp("replication")
     plan = Plan(
         out=out, steps=3, recipe=RECIPE, jobs=2, threads=1, data=speech_dir, feature_cache=feature_cache,
-        variants=("hybrid", "dac"),
+        variants=("hybrid", "dac"), valid=speech_dir,
     )  # fmt: skip
     replicate.run(plan, evaluate=False)
     return out
@@ -123,6 +123,11 @@ def test_init_from_shipped_checkpoints_continues_every_variant_and_its_history(
     log = (out / "dac" / "metrics.csv").read_text().splitlines()
     # The shipped log (rows at the end of each earlier round: 2, 3), then the new rounds' rows.
     assert [int(line.split(",")[0]) for line in log[1:]] == [2, 3, 4, 5]
+    # The held-out log travels too: the shipped rows, then the new checkpoints' (the plan here has no --valid,
+    # so only the shipped ones).
+    assert (shipped / "history" / "hybrid-valid.csv").is_file()
+    held_out = (out / "hybrid" / "valid.csv").read_text().splitlines()
+    assert [int(line.split(",")[0]) for line in held_out[1:]] == [2, 3]
 
     other = Plan(out=tmp_path / "other", steps=5, recipe=Recipe(preset="tiny", lr=1e-2), data=speech_dir,
                  variants=("dac",), init_from=shipped)  # fmt: skip
@@ -171,3 +176,52 @@ def test_the_time_to_go_follows_the_pace_of_this_run():
     # 500 steps (training and their evaluation) took 30 min: 13,500 more take 13.5 h.
     assert replicate.hours_to_go(1800.0, 500, 13_500) == pytest.approx(13.5)
     assert replicate.hours_to_go(0.0, 0, 100) == 0.0  # nothing done yet: no pace to project
+
+
+def test_revalidate_reproduces_the_logged_held_out_losses_and_records_shipped_rows_apart(
+    lockstep_run: Path, speech_dir: Path, feature_cache: Path, tmp_path: Path
+):
+    import csv
+
+    from hybridcodec import checkpoint as ckpt
+    from minireplication.revalidate import SHIPPED_LOG, held_out_losses, revalidate
+    from minireplication.ship import ship
+
+    with open(lockstep_run / "hybrid" / "valid.csv", newline="") as f:
+        logged = {int(r["step"]): r for r in csv.DictReader(f)}
+    assert sorted(logged) == [2, 3]
+    # The training checkpoint, scored again: the trainer's own validation, so the logged row to its 6 digits.
+    fp32 = ckpt.step_folder(lockstep_run / "hybrid", 3) / ckpt.MODEL_FILE
+    again = held_out_losses(fp32, data=speech_dir, valid=speech_dir, feature_cache=feature_cache)
+    assert set(again) == {"valid/mel", "valid/mel_depth1", "valid/distillation", "valid/distillation_r2"}
+    for key, value in again.items():
+        assert value == pytest.approx(float(logged[3][key]), rel=1e-5, abs=1e-6), key
+
+    shipped = tmp_path / "shipped"
+    ship(lockstep_run, shipped, variants=("hybrid", "dac"))
+    run = tmp_path / "run"  # a run folder of the same recipe, whose curves get the shipped points
+    run.mkdir()
+    (run / "recipe.json").write_text((lockstep_run / "recipe.json").read_text())
+    for _ in range(2):  # scoring a step again replaces its row
+        done = revalidate([shipped], run, data=speech_dir, valid=speech_dir, variants=("hybrid", "dac"),
+                          feature_cache=feature_cache)  # fmt: skip
+    assert done == {"hybrid": [3], "dac": [3]}
+    with open(run / "hybrid" / SHIPPED_LOG, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 1 and rows[0]["step"] == "3" and rows[0]["dtype"] == "float16"
+    assert rows[0]["weights_sha256"] == (shipped / "SHA256SUMS").read_text().split()[0]
+    # fp16 weights move the losses a little, not more.
+    assert float(rows[0]["valid/mel"]) == pytest.approx(float(logged[3]["valid/mel"]), rel=1e-2)
+
+    # A step the training's own held-out log holds keeps that row alone.
+    (run / "dac" / "valid.csv").write_text((lockstep_run / "dac" / "valid.csv").read_text())
+    assert revalidate([shipped], run, data=speech_dir, valid=speech_dir, variants=("hybrid", "dac"),
+                      feature_cache=feature_cache) == {"hybrid": [3]}  # fmt: skip
+
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "recipe.json").write_text(
+        json.dumps({**json.loads((run / "recipe.json").read_text()), "lr": 1.0})
+    )
+    with pytest.raises(HybridcodecError, match="another recipe"):
+        revalidate([shipped], other, data=speech_dir, valid=speech_dir, variants=("dac",))
