@@ -186,7 +186,7 @@ def _revalidate(args: argparse.Namespace) -> None:
         device=args.device,
     )
     for variant, steps in done.items():
-        print(f"{variant}: steps {', '.join(map(str, steps))} -> {args.out / variant / SHIPPED_LOG}")
+        print(f"{variant}: steps {', '.join(map(str, sorted(steps)))} -> {args.out / variant / SHIPPED_LOG}")
     plot_curves(args.out)
 
 

@@ -157,7 +157,8 @@ def _valid_logs(out: Path) -> dict:
     logs = {}
     for variant, adapter in ADAPTER.items():
         paths = (Path(out) / variant / "valid.csv", Path(out) / variant / SHIPPED_LOG)
-        frames = tuple(pd.read_csv(p) if p.is_file() else None for p in paths)
+        # Empty: a training process has the log open and has not written its header yet.
+        frames = tuple(pd.read_csv(p) if p.is_file() and p.stat().st_size else None for p in paths)
         if any(f is not None and not f.empty for f in frames):
             logs[adapter] = frames
     return logs
@@ -169,10 +170,11 @@ def _plot_valid(ax, logs: dict, column: str, title: str, ylabel: str) -> None:
     drawn hollow in the variant's colour."""
     any_shipped = False
     for adapter, (log, shipped) in logs.items():
-        colour, label = None, adapter
+        # Each variant keeps its colour in every panel, though dac has no teacher R2.
+        colour, label = f"C{list(ADAPTER.values()).index(adapter)}", adapter
         if log is not None and column in log and log[column].notna().any():
-            (line,) = ax.plot(log["step"], log[column], marker=".", label=adapter)
-            colour, label = line.get_color(), None
+            ax.plot(log["step"], log[column], marker=".", color=colour, label=adapter)
+            label = None
         if shipped is not None and column in shipped and shipped[column].notna().any():
             ax.plot(
                 shipped["step"], shipped[column], linestyle="--", marker="o", markerfacecolor="none",

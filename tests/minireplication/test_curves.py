@@ -113,6 +113,7 @@ def test_held_out_points_scored_from_shipped_weights_are_drawn_hollow_in_the_var
     write(tmp_path / "hybrid" / "valid.csv", (750, 1000))  # logged by training
     write(tmp_path / "hybrid" / SHIPPED_LOG, (250, 500))  # the earlier steps, from shipped checkpoints
     write(tmp_path / "dac" / SHIPPED_LOG, (250,))  # a variant with shipped points only
+    (tmp_path / "dac" / "valid.csv").touch()  # opened by a training process that has not written to it yet
     logs = _valid_logs(tmp_path)
     assert set(logs) == {"hybridcodec", "hybridcodec-dac"} and logs["hybridcodec-dac"][0] is None
     fig, ax = plt.subplots()
@@ -120,6 +121,10 @@ def test_held_out_points_scored_from_shipped_weights_are_drawn_hollow_in_the_var
     trained, hybrid_shipped, dac_shipped, _ = ax.get_lines()
     assert list(hybrid_shipped.get_xdata()) == [250, 500] and hybrid_shipped.get_markerfacecolor() == "none"
     assert hybrid_shipped.get_color() == trained.get_color() != dac_shipped.get_color()
+    # dac (no teacher R2) keeps the colour it has in the panels where it has a line.
+    _, r2_ax = plt.subplots()
+    _plot_valid(r2_ax, {"hybridcodec-dac-distill": logs["hybridcodec"]}, "valid/mel", "", "")
+    assert r2_ax.get_lines()[0].get_color() == "C2"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["hybridcodec", "hybridcodec-dac", "shipped fp16 weights, scored again"]
     plt.close(fig)
