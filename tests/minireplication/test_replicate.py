@@ -69,8 +69,16 @@ def test_ship_writes_fp16_checkpoints_that_the_mini_adapters_load(lockstep_run: 
     from minireplication.codecs import DacMini, HybridCodecMini
     from minireplication.ship import ship
 
+    stale = tmp_path / "history" / "hybrid-valid-shipped.csv"  # an earlier ship's, of another run
+    stale.parent.mkdir()
+    stale.write_text("step,valid/mel\n9,1.0\n")
     written = ship(lockstep_run, tmp_path, variants=("hybrid", "dac"))
     assert [p.name for p in written] == ["hybrid.safetensors", "dac.safetensors"]
+    # The logs of this run travel, up to the shipped step; a log this run does not have is not left behind.
+    assert (tmp_path / "history" / "hybrid-valid.csv").read_text() == (
+        lockstep_run / "hybrid" / "valid.csv"
+    ).read_text()
+    assert not stale.exists()
     sums = (tmp_path / "SHA256SUMS").read_text().splitlines()
     assert len(sums) == 2 and sums[0].endswith("  hybrid.safetensors")
     with safe_open(str(written[0]), framework="pt") as f:
