@@ -421,6 +421,8 @@ def render(
     curves_png: str | None,
 ) -> str:
     """The whole leaderboard as Markdown."""
+    from hybridcodec.train import VALID_CROPS
+
     summary = summarize(item_frame(rows), metrics)
     raw_target = frozenset(t["codec"] for t in training if t.get("target") == "raw")
     suites = [s for s in SUITE_ROLES if s in set(summary["suite"])]
@@ -458,9 +460,14 @@ def render(
         "## What was trained",
         "",
         markdown_table(
-            ["codec", "variant", "parameters", "step", "trained on", "update time", "corpus", "recipe"],
-            [[t["codec"], t["variant"], f"{t['parameters']:,}", t["step"], t["device"], t.get("time", "not logged"), t["corpus"], t["recipe"]] for t in training],
+            ["codec", "variant", "parameters", "step", "trained on", "update time", "held out at that step", "corpus", "recipe"],
+            [[t["codec"], t["variant"], f"{t['parameters']:,}", t["step"], t["device"], t.get("time", "not logged"), t.get("held_out", "not logged"), t["corpus"], t["recipe"]] for t in training],
         ),
+        "",
+        f"Held out at that step: the trainer's own losses on {VALID_CROPS} fixed crops of the corpus's validation "
+        "split (sentences kept out of training), logged at the checkpoint: the multi-scale mel L1 at full depth "
+        "and from RVQ-1 alone, and, for the variants that distil, the R2 of the semantic decoder's prediction of "
+        "the teacher target.",
         "",
     ]  # fmt: skip
     if curves_png:

@@ -108,6 +108,9 @@ def _training_facts() -> list[dict]:
                     train["log_every"],
                     int(meta.get("step", 0)),
                 ),
+                "held_out": _held_out(
+                    Path(status.location).parent / HISTORY, meta["variant"], int(meta.get("step", 0))
+                ),
                 "corpus": f"{corpus.get('files')} files, {corpus.get('hours')} h, {_corpus_builds(meta)}",
                 "recipe": f"batch {train['batch_size']} x {train['segment_seconds']} s, lr {train['optim']['lr']}"
                 f"{_anneal_note(train['optim'])}, seed {train['seed']}, GAN from step "
@@ -149,6 +152,24 @@ def _last_curve_point(curves_folder: Path) -> str | None:
         f"{last['asr']}, training checkpoint in fp32) puts the HybridCodec mini's full-depth WER at {wer:.1f} % "
         f"[{low:.1f}, {high:.1f}]."
     )
+
+
+def _held_out(history: Path, variant: str, step: int) -> str:
+    """The held-out losses at the shipped step, from the held-out log shipped beside the checkpoint (or, for a
+    step whose log stayed behind, from `minireplication revalidate`'s row, said so): the mel loss at full depth
+    and from RVQ-1 alone, and the semantic decoder's teacher R2 where the variant distils."""
+    from minireplication.replicate import VARIANT_LOGS
+    from minireplication.revalidate import read_rows
+
+    for name, how in (("valid.csv", ""), ("valid-shipped.csv", " (shipped fp16 weights, scored again)")):
+        row = read_rows(history / VARIANT_LOGS[name].format(variant=variant)).get(step)
+        if row is None:
+            continue
+        text = f"mel {float(row['valid/mel']):.3f} (RVQ-1 alone {float(row['valid/mel_depth1']):.3f})"
+        if row.get("valid/distillation_r2"):
+            text += f", teacher R2 {float(row['valid/distillation_r2']):.3f}"
+        return text + how
+    return "not logged"
 
 
 def _training_time(history: Path, log_every: int, step: int) -> str:

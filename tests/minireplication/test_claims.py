@@ -372,3 +372,22 @@ def test_claims_resting_on_distillation_wait_when_a_codec_distils_the_raw_target
 def test_the_shipped_minis_that_distil_record_their_target():
     # The shipped minis were trained before the target was processed: every distilling variant is raw.
     assert replication.raw_target_codecs() == {"hybridcodec-mini", "dac-distill-mini", "dualcodec-mini"}
+
+
+def test_the_held_out_cell_reads_the_shipped_held_out_log_at_the_shipped_step(tmp_path: Path):
+    from minireplication.leaderboard import _held_out
+
+    assert _held_out(tmp_path, "hybrid", 500) == "not logged"
+    header = "step,valid/mel,valid/mel_depth1,valid/distillation,valid/distillation_r2"
+    (tmp_path / "hybrid-valid-shipped.csv").write_text(
+        f"{header},weights_sha256,dtype\n500,1.9,2.1,0.9,0.1,ab,float16\n"
+    )
+    assert _held_out(tmp_path, "hybrid", 500) == (
+        "mel 1.900 (RVQ-1 alone 2.100), teacher R2 0.100 (shipped fp16 weights, scored again)"
+    )
+    # The training's own row wins over a row scored again; a variant that distils nothing has no R2.
+    (tmp_path / "hybrid-valid.csv").write_text(f"{header}\n250,2.5,2.7,1.0,0.05\n500,1.91234,2.1,0.9,0.123\n")
+    assert _held_out(tmp_path, "hybrid", 500) == "mel 1.912 (RVQ-1 alone 2.100), teacher R2 0.123"
+    (tmp_path / "dac-valid.csv").write_text(f"{header}\n500,1.8,2.0,,\n")
+    assert _held_out(tmp_path, "dac", 500) == "mel 1.800 (RVQ-1 alone 2.000)"
+    assert _held_out(tmp_path, "dac", 750) == "not logged"
