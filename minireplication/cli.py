@@ -173,7 +173,8 @@ def _revalidate(args: argparse.Namespace) -> None:
 
     from minireplication import corpus as corpus_mod
     from minireplication.curves import plot_curves
-    from minireplication.revalidate import SHIPPED_LOG, revalidate
+    from minireplication.replicate import SHIPPED_VALID_LOG
+    from minireplication.revalidate import revalidate
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -186,7 +187,9 @@ def _revalidate(args: argparse.Namespace) -> None:
         device=args.device,
     )
     for variant, steps in done.items():
-        print(f"{variant}: steps {', '.join(map(str, sorted(steps)))} -> {args.out / variant / SHIPPED_LOG}")
+        print(
+            f"{variant}: steps {', '.join(map(str, sorted(steps)))} -> {args.out / variant / SHIPPED_VALID_LOG}"
+        )
     plot_curves(args.out)
 
 

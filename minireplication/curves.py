@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from minireplication.replicate import ADAPTER, Recipe
+from minireplication.replicate import ADAPTER, SHIPPED_VALID_LOG, VALID_LOG, Recipe
 
 CURVES_CSV = "curves.csv"
 CURVES_PNG = "learning-curves.png"
@@ -152,11 +152,9 @@ def _valid_logs(out: Path) -> dict:
     None, the rows `minireplication revalidate` scored from shipped checkpoints or None)}."""
     import pandas as pd
 
-    from minireplication.revalidate import SHIPPED_LOG
-
     logs = {}
     for variant, adapter in ADAPTER.items():
-        paths = (Path(out) / variant / "valid.csv", Path(out) / variant / SHIPPED_LOG)
+        paths = (Path(out) / variant / VALID_LOG, Path(out) / variant / SHIPPED_VALID_LOG)
         # Empty: a training process has the log open and has not written its header yet.
         frames = tuple(pd.read_csv(p) if p.is_file() and p.stat().st_size else None for p in paths)
         if any(f is not None and not f.empty for f in frames):

@@ -158,10 +158,10 @@ def _held_out(history: Path, variant: str, step: int) -> str:
     """The held-out losses at the shipped step, from the held-out log shipped beside the checkpoint (or, for a
     step whose log stayed behind, from `minireplication revalidate`'s row, said so): the mel loss at full depth
     and from RVQ-1 alone, and the semantic decoder's teacher R2 where the variant distils."""
-    from minireplication.replicate import VARIANT_LOGS
+    from minireplication.replicate import SHIPPED_VALID_LOG, VALID_LOG, VARIANT_LOGS
     from minireplication.revalidate import read_rows
 
-    for name, how in (("valid.csv", ""), ("valid-shipped.csv", " (shipped fp16 weights, scored again)")):
+    for name, how in ((VALID_LOG, ""), (SHIPPED_VALID_LOG, " (shipped fp16 weights, scored again)")):
         row = read_rows(history / VARIANT_LOGS[name].format(variant=variant)).get(step)
         if row is None:
             continue

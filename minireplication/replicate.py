@@ -126,10 +126,12 @@ HISTORY = "history"  # beside shipped checkpoints: the learning curves and each 
 METRICS = "{variant}-metrics.csv"
 # Each variant's logs that travel with its shipped checkpoint: the name in its run folder -> the name in HISTORY.
 # The held-out logs travel too, or a learning curve would lose its held-out points at every change of machine.
+VALID_LOG = "valid.csv"  # the trainer's held-out log (hybridcodec.logs)
+SHIPPED_VALID_LOG = "valid-shipped.csv"  # minireplication.revalidate's rows, scored from shipped checkpoints
 VARIANT_LOGS = {
     "metrics.csv": METRICS,
-    "valid.csv": "{variant}-valid.csv",
-    "valid-shipped.csv": "{variant}-valid-shipped.csv",  # minireplication.revalidate's rows
+    VALID_LOG: "{variant}-valid.csv",
+    SHIPPED_VALID_LOG: "{variant}-valid-shipped.csv",
 }
 
 

@@ -20,9 +20,8 @@ from hybridcodec import checkpoint as ckpt
 from hybridcodec.config import VARIANTS
 from hybridcodec.logs import VALID_COLUMNS
 from minireplication.errors import ReplicationError
-from minireplication.replicate import Recipe, shipped_file
+from minireplication.replicate import SHIPPED_VALID_LOG, VALID_LOG, Recipe, shipped_file
 
-SHIPPED_LOG = "valid-shipped.csv"  # in a variant's run folder, beside the training's own valid.csv
 COLUMNS = (*VALID_COLUMNS, "weights_sha256", "dtype")
 
 
@@ -57,16 +56,11 @@ def write_rows(path: Path, rows: dict[int, dict[str, str]]) -> None:
         writer.writerows(rows[s] for s in sorted(rows))
 
 
-def _check_recipe(model_file: Path, run: Path) -> None:
-    """A shipped model of another recipe would put another experiment's point on this run's curve."""
-    stored = Recipe.from_dict(json.loads(ckpt.read_metadata(model_file).get("recipe") or "{}"))
+def _run_recipe(run: Path) -> Recipe:
     recipe_file = run / "recipe.json"
     if not recipe_file.is_file():
         raise ReplicationError(f"{run} holds no recipe.json", "pass the run folder that `replicate` wrote")
-    if stored != Recipe.load(recipe_file):
-        raise ReplicationError(
-            f"{model_file} was trained with another recipe than {run}", "revalidate it against its own run"
-        )
+    return Recipe.load(recipe_file)
 
 
 def revalidate(
@@ -82,23 +76,28 @@ def revalidate(
     """Score every variant's shipped model in each of `folders` and record it in RUN/<variant>/valid-shipped.csv
     (a step scored again replaces its row). A step that the training's own held-out log (valid.csv) holds is
     left out: that row is the one trained in fp32. Returns the steps recorded per variant."""
+    recipe = _run_recipe(run)
     models = []
     for folder in folders:
         for variant in variants:
             path = shipped_file(folder, variant)
             if not path.is_file():
                 raise ReplicationError(f"{folder} holds no {path.name}", "pass folders written by `ship`")
-            _check_recipe(path, run)
-            models.append((variant, path))
+            meta = ckpt.read_metadata(path)
+            # A shipped model of another recipe would put another experiment's point on this run's curve.
+            if Recipe.from_dict(json.loads(meta.get("recipe") or "{}")) != recipe:
+                raise ReplicationError(
+                    f"{path} was trained with another recipe than {run}", "revalidate it against its own run"
+                )
+            models.append((variant, path, meta))
     done: dict[str, list[int]] = {}
-    for variant, path in models:
-        meta = ckpt.read_metadata(path)
-        if int(meta["step"]) in read_rows(run / variant / "valid.csv"):
+    for variant, path, meta in models:
+        step = int(meta["step"])
+        if step in read_rows(run / variant / VALID_LOG):
             continue
         losses = held_out_losses(path, data=data, valid=valid, feature_cache=feature_cache, device=device)
-        log = run / variant / SHIPPED_LOG
+        log = run / variant / SHIPPED_VALID_LOG
         rows = read_rows(log)
-        step = int(meta["step"])
         rows[step] = {
             "step": str(step),
             **{k: f"{v:.6g}" for k, v in losses.items()},

@@ -5,8 +5,8 @@ four have reached (so the shipped models are trained equally), casts the tensors
 minireplication/checkpoints/mini/<variant>.safetensors with everything a reviewer needs inside the metadata: the
 model and training configs, the replication recipe, the corpus summary and manifest sha256, the step and the
 device that trained it. SHA256SUMS lists the files. history/ keeps the learning curves and each variant's
-training and held-out logs up to that step, so `minireplication replicate --init-from` on another machine continues both.
-hybridbench registers them as `hybridcodec-mini`, `dac-mini`, `dac-distill-mini` and `dualcodec-mini`;
+training and held-out logs up to that step, so `minireplication replicate --init-from` on another machine
+continues them. hybridbench registers them as `hybridcodec-mini`, `dac-mini`, `dac-distill-mini` and `dualcodec-mini`;
 loading casts back to fp32.
 """
 

@@ -104,15 +104,15 @@ def test_held_out_points_scored_from_shipped_weights_are_drawn_hollow_in_the_var
     import matplotlib.pyplot as plt
 
     from minireplication.curves import _plot_valid, _valid_logs
-    from minireplication.revalidate import SHIPPED_LOG
+    from minireplication.replicate import SHIPPED_VALID_LOG
 
     def write(path: Path, steps: tuple[int, ...]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("step,valid/mel\n" + "".join(f"{s},{1 + 1 / s}\n" for s in steps))
 
     write(tmp_path / "hybrid" / "valid.csv", (750, 1000))  # logged by training
-    write(tmp_path / "hybrid" / SHIPPED_LOG, (250, 500))  # the earlier steps, from shipped checkpoints
-    write(tmp_path / "dac" / SHIPPED_LOG, (250,))  # a variant with shipped points only
+    write(tmp_path / "hybrid" / SHIPPED_VALID_LOG, (250, 500))  # the earlier steps, from shipped checkpoints
+    write(tmp_path / "dac" / SHIPPED_VALID_LOG, (250,))  # a variant with shipped points only
     (tmp_path / "dac" / "valid.csv").touch()  # opened by a training process that has not written to it yet
     logs = _valid_logs(tmp_path)
     assert set(logs) == {"hybridcodec", "hybridcodec-dac"} and logs["hybridcodec-dac"][0] is None

@@ -192,7 +192,8 @@ def test_revalidate_reproduces_the_logged_held_out_losses_and_records_shipped_ro
     import csv
 
     from hybridcodec import checkpoint as ckpt
-    from minireplication.revalidate import SHIPPED_LOG, held_out_losses, revalidate
+    from minireplication.replicate import SHIPPED_VALID_LOG
+    from minireplication.revalidate import held_out_losses, revalidate
     from minireplication.ship import ship
 
     with open(lockstep_run / "hybrid" / "valid.csv", newline="") as f:
@@ -214,7 +215,7 @@ def test_revalidate_reproduces_the_logged_held_out_losses_and_records_shipped_ro
         done = revalidate([shipped], run, data=speech_dir, valid=speech_dir, variants=("hybrid", "dac"),
                           feature_cache=feature_cache)  # fmt: skip
     assert done == {"hybrid": [3], "dac": [3]}
-    with open(run / "hybrid" / SHIPPED_LOG, newline="") as f:
+    with open(run / "hybrid" / SHIPPED_VALID_LOG, newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 1 and rows[0]["step"] == "3" and rows[0]["dtype"] == "float16"
     assert rows[0]["weights_sha256"] == (shipped / "SHA256SUMS").read_text().split()[0]
