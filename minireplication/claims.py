@@ -457,6 +457,7 @@ def render(
         "",
         verdict_table(distillation_effect(rows, summary, raw_target)),
         "",
+        *([context["gaps"], ""] if context.get("gaps") else []),
         "## What was trained",
         "",
         markdown_table(

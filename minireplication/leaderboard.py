@@ -24,6 +24,7 @@ from hybridbench.run_plan import RunConfig, parse_limit
 from hybridbench.runner import Runner
 from hybridbench.store import ResultStore
 from minireplication.claims import MINIS, SUITE_ROLES
+from minireplication.curve_gaps import gaps_section
 from minireplication.paper_speed import measure_paper_speed
 from minireplication.replicate import HISTORY
 from minireplication.replicate import METRICS as METRICS_CSV
@@ -319,6 +320,7 @@ def leaderboard(args: argparse.Namespace) -> int:
         "items": ", ".join(f"{s} {len(v)}" for s, v in items.items()),
     }
     context["curve"] = _last_curve_point(args.reports)
+    context["gaps"] = gaps_section(args.reports)
     context["speed"], context["speed_note"] = speed_claim(device, summary.unavailable, SPEED)
     if not args.no_paper_speed:
         context["paper_speed"] = measure_paper_speed(
