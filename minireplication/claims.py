@@ -61,12 +61,29 @@ PAPER = {
     "dac-mini": {"wer1": 43.22, "wer12": 4.55, "rtf": None},
 }
 INTELLIGIBLE_WER = 0.5  # WER from which a codec's output counts as unintelligible (see above)
+
+
+def _streams() -> str:
+    """HybridCodec's two ConvNeXt streams at the minis' size against the paper's, read from the presets: they are
+    what the design adds to a DAC-like codec, so a reader comparing it with DAC needs to know how far they shrank."""
+    from hybridcodec.config import preset
+
+    mini, paper = preset("mini").model, preset("paper").model
+    return (
+        f"HybridCodec's semantic and acoustic streams (and DualCodec's semantic encoder and decoder) have "
+        f"{mini.convnext_layers} causal ConvNeXt blocks of {mini.convnext_dim} channels each in the `mini` preset, "
+        f"against {paper.convnext_layers} of {paper.convnext_dim} in the `paper` preset (`hybridcodec/config.py`); "
+        "the CNN encoder and decoder shrink with them."
+    )
+
+
 DIFFERENCES = (
     "Size and data: `mini` models (about 4.4M parameters, 16 kHz, 25 Hz, 1 x 4096 + 11 x 1024 codebooks) trained "
     "on 0.9 h of speech (one real speaker plus four synthetic voices) for the steps in the table above, against "
     "the paper's 160M-parameter 24 kHz models (1 x 16384 + 11 x 1024) trained on LibriSpeech 960 h for 60k steps.",
     "Losses: the CPU recipe trains with the mel, VQ and distillation losses only (no GAN, `recipe.json`); the "
     "paper adds adversarial and feature-matching losses. The same recipe is used for all four designs.",
+    f"Streams: {_streams()}",
     "Semantic decoder (the paper does not give its architecture; training only): `hybrid` and `dac-distill` "
     "map RVQ-1 to the teacher space through 2 causal ConvNeXt blocks and a 1x1 conv. Checkpoints trained "
     "before that used the 1x1 conv alone, a rank-8 map of the 8-d factorized code that held the distillation "
