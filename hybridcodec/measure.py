@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -255,6 +255,18 @@ def probe_codec(
                    by_teacher[split].eval_frames, by_teacher[split].sse, by_teacher[split].sst)
         for split in held
     ]  # fmt: skip
+
+
+def paired_r2_difference(
+    sse_a: Sequence[float], sst_a: Sequence[float], sse_b: Sequence[float], sst_b: Sequence[float]
+) -> dict[str, float]:
+    """R2(A) - R2(B) of two probes read on the same held-out utterances, from their per-utterance sums
+    (`CodesProbe.teacher_sse`/`teacher_sst`): a paired bootstrap over utterances and a permutation p."""
+    from hybridbench.stats import paired_rate_difference
+
+    c = paired_rate_difference(sse_a, sst_a, sse_b, sst_b)
+    # The bootstrap reads unexplained shares (1 - R2): A - B of R2 is minus their difference.
+    return {"difference": -c.difference, "low": -c.high, "high": -c.low, "p": c.p_value, "pairs": c.n}
 
 
 def mel_targets(files: list[Path], frame_rate: float) -> list[np.ndarray]:

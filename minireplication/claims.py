@@ -474,6 +474,8 @@ def render(
         "",
         verdict_table(distillation_effect(rows, summary, raw_target)),
         "",
+        context.get("probe") or "What RVQ-1 carries (the RVQ-1 probes) was not measured in this run (`--no-probe`).",
+        "",
         *([context["gaps"], ""] if context.get("gaps") else []),
         "## What was trained",
         "",

@@ -1,13 +1,14 @@
 """`minireplication leaderboard`: evaluate the four shipped mini models and write leaderboards/mini-replication.md.
 
-One command regenerates the whole file: it runs the evaluation in a run folder
-— the four `*-mini` codecs at every depth plus the reference rows (identity, Opus, AMR-NB, G.722) on every
-held-out suite present, Whisper base for every language, PESQ-WB, STOI, speaker similarity, DNSMOS and RTF —
-then writes the Markdown with the paper's claims and a verdict for each. The signal metrics are computed where
-the tables show them: at each mini's full depth (ASR runs at every depth) and at every operating point of the
-reference codecs, a third of the rows; DNSMOS alone costs seconds a row on a small CPU. Rows already in the run folder's store
-are reused (a rerun only rewrites the file), and a rerun after shipping new checkpoints evaluates only those:
-rows are keyed by the weights' hash, and only the rows of this invocation's keys enter the tables.
+One command regenerates the whole file: it runs the evaluation in a run folder — the four `*-mini` codecs at
+every depth plus the reference rows (identity, Opus, AMR-NB, G.722) on every held-out suite present, Whisper
+base for every language, PESQ-WB, STOI, speaker similarity, DNSMOS and RTF — then probes what each mini's RVQ-1
+carries (`mechanism.py`), and writes the Markdown with the paper's claims and a verdict for each. The signal
+metrics are computed where the tables show them: at each mini's full depth (ASR runs at every depth) and at
+every operating point of the reference codecs, a third of the rows; DNSMOS alone costs seconds a row on a small
+CPU. Rows already in the run folder's store are reused (a rerun only rewrites the file), and a rerun after
+shipping new checkpoints evaluates only those: rows and probes are keyed by the weights' hash, and only the
+rows of this invocation's keys enter the tables.
 """
 
 from __future__ import annotations
@@ -74,6 +75,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--no-paper-speed",
         action="store_true",
         help="skip the paper-size speed measurement that decides the speed claim (then the page says so)",
+    )
+    p.add_argument(
+        "--no-probe",
+        action="store_true",
+        help="skip the RVQ-1 probes (what RVQ-1 carries; they need the replication corpus and the teacher's "
+        "features, built and cached on first use)",
     )
     p.set_defaults(func=leaderboard)
 
@@ -234,6 +241,23 @@ def _corpus_builds(meta: dict[str, str]) -> str:
     return "manifests " + ", ".join(f"{short(sha)} (steps {a}-{b})" for a, b, sha in merged)
 
 
+def _probe_section(run: Path, device: str) -> str:
+    """What RVQ-1 carries in each shipped mini, probed on the replication corpus as built on this machine."""
+    from hybridbench.hashing import sha256_file
+    from hybridcodec.measure import utterances
+    from minireplication import corpus as corpus_mod
+    from minireplication.claims import MAIN_SUITE
+    from minireplication.mechanism import measure_probes, probe_section
+
+    corpus = corpus_mod.build()
+    fit = utterances(str(corpus.manifest))
+    probes = measure_probes(
+        list(MINIS), fit=fit, held=utterances(MAIN_SUITE), folder=run / "probe", device=device
+    )
+    label = f"the replication corpus ({len(fit)} files, manifest {sha256_file(corpus.manifest)[:12]} as built here)"
+    return probe_section(probes, fit_label=label)
+
+
 def _copy_curves(replication: Path, reports: Path) -> Path | None:
     from minireplication.curves import CURVES_CSV, plot_curves
 
@@ -311,7 +335,8 @@ def leaderboard(args: argparse.Namespace) -> int:
         + (f" --limit '{args.limit}'" if args.limit else "")
         + (f" --metrics {','.join(metrics)}" if metrics != METRICS else "")
         + (f" --depths {args.depths}" if depths is not None else "")
-        + (" --no-paper-speed" if args.no_paper_speed else ""),
+        + (" --no-paper-speed" if args.no_paper_speed else "")
+        + (" --no-probe" if args.no_probe else ""),
         "date": time.strftime("%Y-%m-%d"),
         "git": git_short(),
         "device": device_name(device),
@@ -321,6 +346,8 @@ def leaderboard(args: argparse.Namespace) -> int:
     }
     context["curve"] = _last_curve_point(args.reports)
     context["gaps"] = gaps_section(args.reports)
+    if not args.no_probe:
+        context["probe"] = _probe_section(args.run, device)
     context["speed"], context["speed_note"] = speed_claim(device, summary.unavailable, SPEED)
     if not args.no_paper_speed:
         context["paper_speed"] = measure_paper_speed(

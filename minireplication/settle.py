@@ -291,13 +291,11 @@ def wer_pair(rows: list, a: str, b: str, depth: int) -> dict:
 
 
 def probe_pair(arms: dict[str, dict], a: str, b: str) -> dict:
-    from hybridbench.stats import paired_rate_difference
+    from hybridcodec.measure import paired_r2_difference
 
     pa, pb = arms[a]["probe"]["test"], arms[b]["probe"]["test"]
-    c = paired_rate_difference(pa["teacher_sse"], pa["teacher_sst"], pb["teacher_sse"], pb["teacher_sst"])
-    # The bootstrap reads unexplained shares (1 - R2): A - B of R2 is minus their difference.
-    return {"a": a, "b": b, "difference": -c.difference, "low": -c.high, "high": -c.low, "p": c.p_value,
-            "pairs": c.n}  # fmt: skip
+    d = paired_r2_difference(pa["teacher_sse"], pa["teacher_sst"], pb["teacher_sse"], pb["teacher_sst"])
+    return {"a": a, "b": b, **d}
 
 
 def generation(command: str) -> dict[str, str]:
