@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -44,12 +45,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--run", type=Path, default=Path("runs/mini-replication-eval"), help="evaluation run folder"
     )
     p.add_argument("--out", type=Path, default=Path("leaderboards/mini-replication.md"))
-    p.add_argument(
-        "--replication",
-        type=Path,
-        default=Path("runs/mini-replication"),
-        help="the `minireplication replicate` folder whose learning curves are copied into reports/ (if present)",
-    )
     p.add_argument("--reports", type=Path, default=Path("reports/mini-replication"))
     p.add_argument(
         "--limit",
@@ -258,18 +253,43 @@ def _probe_section(run: Path, device: str) -> str:
     return probe_section(probes, fit_label=label)
 
 
-def _copy_curves(replication: Path, reports: Path) -> Path | None:
-    from minireplication.curves import CURVES_CSV, plot_curves
+def _shipped_folder() -> Path:
+    """Where the evaluated minis' checkpoints (and their history) are shipped."""
+    from hybridbench.codecs import CODECS
+    from minireplication.claims import HYBRID
 
-    png = replication / "learning-curves.png"
-    if (replication / CURVES_CSV).is_file():
-        plot_curves(replication)  # redrawn by this code, whichever version drew it during training
-    if png.is_file():
-        reports.mkdir(parents=True, exist_ok=True)
+    return Path(CODECS.get(HYBRID).weights_status(None).location).parent
+
+
+def _draw_curves(shipped: Path, reports: Path) -> Path | None:
+    """The learning curves of the shipped checkpoints, into `reports`: drawn from the history shipped beside
+    them, never from a run folder, which may be on another machine or have trained past them. The history is
+    laid out as the run folder it came from, so the training's own plot draws it."""
+    from hybridcodec.checkpoint import MODEL_FILE
+    from hybridcodec.config import VARIANTS
+    from minireplication.curves import CURVES_CSV, plot_curves
+    from minireplication.replicate import VARIANT_LOGS
+
+    history = shipped / HISTORY
+    if not (history / CURVES_CSV).is_file():
+        return None
+    reports.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        view = Path(tmp)
+        shutil.copyfile(history / CURVES_CSV, view / CURVES_CSV)
+        for variant in VARIANTS:
+            (view / variant).mkdir()
+            for name, shipped_name in VARIANT_LOGS.items():
+                if (history / shipped_name.format(variant=variant)).is_file():
+                    shutil.copyfile(history / shipped_name.format(variant=variant), view / variant / name)
+            if (shipped / f"{variant}.safetensors").is_file():  # its metadata: warm starts and anneals
+                (view / variant / MODEL_FILE).symlink_to((shipped / f"{variant}.safetensors").resolve())
+        png = plot_curves(view)
+        shutil.copyfile(view / CURVES_CSV, reports / CURVES_CSV)
+        if png is None:
+            return None
         shutil.copyfile(png, reports / png.name)
-        shutil.copyfile(replication / "curves.csv", reports / "curves.csv")
-    target = reports / "learning-curves.png"
-    return target if target.is_file() else None
+        return reports / png.name
 
 
 # The speed claim's measurements: 5 timed calls of each mini (a benchmark run takes fewer, see preset.py), and
@@ -325,7 +345,7 @@ def leaderboard(args: argparse.Namespace) -> int:
     with ResultStore(args.run / "results.sqlite") as store:
         rows = list(store.rows(summary.keys))
     training = _training_facts()
-    curves = _copy_curves(args.replication, args.reports)
+    curves = _draw_curves(_shipped_folder(), args.reports)
     items = {}
     for r in rows:
         items.setdefault(r.suite, set()).add(r.item_id)

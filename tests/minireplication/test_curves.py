@@ -128,3 +128,28 @@ def test_held_out_points_scored_from_shipped_weights_are_drawn_hollow_in_the_var
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["hybridcodec", "hybridcodec-dac", "shipped fp16 weights, scored again"]
     plt.close(fig)
+
+
+def test_leaderboard_draws_the_curves_of_the_shipped_history_not_a_stale_copy(tmp_path: Path):
+    from minireplication.leaderboard import _draw_curves
+
+    shipped, reports = tmp_path / "mini", tmp_path / "reports"
+    assert _draw_curves(shipped, reports) is None  # nothing shipped: no figure
+    (shipped / "history").mkdir(parents=True)
+    with open(shipped / "history" / CURVES_CSV, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w.writeheader()
+        for step in (500, 1000):
+            for variant in ("hybrid", "dac"):
+                w.writerow({"step": step, "variant": variant, "depth": 1, "wer": 0.4, "wer_low": 0.3,
+                            "wer_high": 0.5, "items": 30, "failed": 0, "suite": "asterisk-en-test",
+                            "asr": "whisper-base"})  # fmt: skip
+    (shipped / "history" / "hybrid-valid.csv").write_text(
+        "step,valid/mel,valid/distillation_r2\n500,2.0,0.1\n"
+    )
+    reports.mkdir()
+    (reports / CURVES_CSV).write_text("an older run's curves\n")
+    path = _draw_curves(shipped, reports)
+    assert path == reports / "learning-curves.png" and path.read_bytes()[:4] == b"\x89PNG"
+    assert (reports / CURVES_CSV).read_bytes() == (shipped / "history" / CURVES_CSV).read_bytes()
+    assert not (shipped / "history" / "learning-curves.png").exists()  # drawn aside, the package untouched
