@@ -18,7 +18,7 @@ from pathlib import Path
 
 from hybridbench.hashing import sha256_file
 from hybridbench.report.tables import markdown_table
-from hybridcodec.measure import CodesProbe, paired_r2_difference
+from hybridcodec.measure import CONTEXT, CodesProbe, paired_r2_difference
 from minireplication.claims import BASELINES, HYBRID, MAIN_SUITE
 
 TEACHER = "whisper-base-encoder"  # the replication's teacher (recipe.json)
@@ -106,7 +106,7 @@ def probe_section(probes: dict[str, CodesProbe], *, fit_label: str) -> str:
             "## What RVQ-1 carries: the mechanism",
             "",
             "The RVQ-1 claims rest on distillation putting the teacher's content into the first codebook. Probe "
-            "R2: the held-out R2 of a ridge map from RVQ-1's codes (one-hot, 5 causal frames) to the teacher's "
+            f"R2: the held-out R2 of a ridge map from RVQ-1's codes (one-hot, {CONTEXT} causal frames) to the teacher's "
             f"processed target ({TEACHER}, {TARGET}) and to log-mel (80 bins), fitted on {fit_label} and read on "
             f"all of {MAIN_SUITE}; every mini alike, distilled or not (`hybridcodec.probe`).",
             "",
