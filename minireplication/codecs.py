@@ -55,3 +55,7 @@ class DualCodecMini(_Shipped, HybridCodecDualCodec):
 
 
 MINI_CODECS = (HybridCodecMini, DacMini, DacDistillMini, DualCodecMini)
+
+
+# Each trained variant under the name its shipped checkpoint is registered as.
+CODEC_OF_VARIANT = {c.packaged: c.name for c in (HybridCodecMini, DualCodecMini, DacDistillMini, DacMini)}

@@ -5,8 +5,8 @@ training would have changed it, as when one design learns more slowly than anoth
 every variant's checkpoint on the same first items of one suite every few hundred steps (`curves.py`), so the
 difference of two variants' corpus WERs at a step is a difference over the same utterances. This module lays
 out those differences for the leaderboard's comparisons at the last few evaluations, and how much each moved
-over them. They carry no interval of their own; each variant's interval at a step, printed beside, says how
-much of a movement the few curve items can resolve.
+over them. They carry no interval of their own; the width of the variants' own intervals at those steps, stated
+beside the table, says how much of a movement the few curve items can resolve.
 """
 
 from __future__ import annotations
@@ -15,13 +15,11 @@ import statistics
 from pathlib import Path
 
 from hybridbench.report.tables import markdown_table
-from minireplication.claims import MINIS
+from minireplication.codecs import CODEC_OF_VARIANT
 from minireplication.curves import read_curves
 
 # The leaderboard's comparisons: HybridCodec against each baseline, and the distillation control.
 PAIRS = (("hybrid", "dualcodec"), ("hybrid", "dac-distill"), ("hybrid", "dac"), ("dac-distill", "dac"))
-# The curve's variants under the names the leaderboard gives their shipped checkpoints.
-CODEC = dict(zip(("hybrid", "dualcodec", "dac-distill", "dac"), MINIS, strict=True))
 LAST = 5  # evaluations shown: with the default recipe, the last 2,000 steps
 
 
@@ -97,7 +95,7 @@ def gaps_section(curves_folder: Path) -> str | None:
         ["comparison", "depth", *[f"step {s}" for s in steps], "trend over these steps"],
         [
             [
-                f"{CODEC[g['pair'][0]]} − {CODEC[g['pair'][1]]}",
+                f"{CODEC_OF_VARIANT[g['pair'][0]]} − {CODEC_OF_VARIANT[g['pair'][1]]}",
                 g["depth"],
                 *[f"{d:+.1f}" for d in g["diffs"]],
                 "–" if g["trend"] is None else f"{g['trend']:+.1f}",

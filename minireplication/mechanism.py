@@ -20,9 +20,10 @@ from hybridbench.hashing import sha256_file
 from hybridbench.report.tables import markdown_table
 from hybridcodec.measure import CONTEXT, CodesProbe, paired_r2_difference
 from minireplication.claims import BASELINES, HYBRID, MAIN_SUITE
+from minireplication.replicate import Recipe
 
-TEACHER = "whisper-base-encoder"  # the replication's teacher (recipe.json)
-TARGET = "depositioned"  # the processed target the retrained minis distil
+# The replication recipe's teacher and processed target (a default Recipe: what `make retrain` trains on).
+TEACHER, TARGET = Recipe.teacher, Recipe.teacher_target
 PAIRS = (*((HYBRID, b) for b in BASELINES), ("dac-distill-mini", "dac-mini"))
 CACHE_VERSION = 1  # bump when what a cached probe means changes
 
