@@ -16,22 +16,18 @@ from pathlib import Path
 
 from hybridbench.report.tables import markdown_table
 from minireplication.codecs import CODEC_OF_VARIANT
-from minireplication.curves import read_curves
+from minireplication.curves import curve_number, read_curves
 
 # The leaderboard's comparisons: HybridCodec against each baseline, and the distillation control.
 PAIRS = (("hybrid", "dualcodec"), ("hybrid", "dac-distill"), ("hybrid", "dac"), ("dac-distill", "dac"))
 LAST = 5  # evaluations shown: with the default recipe, the last 2,000 steps
 
 
-def _number(row: dict, key: str) -> float | None:
-    """A CSV cell as a number; None where the curve has none (a failed or unscored evaluation)."""
-    value = row.get(key)
-    return None if value in (None, "", "None") else float(value)
-
-
 def _wer_table(rows: list[dict[str, str]]) -> dict[tuple[int, str, int], dict[str, str]]:
     """(step, variant, depth) -> the row with a WER; a step scored twice keeps its later row."""
-    return {(int(r["step"]), r["variant"], int(r["depth"])): r for r in rows if _number(r, "wer") is not None}
+    return {
+        (int(r["step"]), r["variant"], int(r["depth"])): r for r in rows if curve_number(r, "wer") is not None
+    }
 
 
 def _trend(steps: list[int], diffs: list[float]) -> float | None:
@@ -65,14 +61,15 @@ def curve_gaps(rows: list[dict[str, str]], *, last: int = LAST) -> dict | None:
         for which in ("RVQ-1", "full depth"):
             da, db = (1, 1) if which == "RVQ-1" else (depths[a], depths[b])
             diffs = [
-                100 * (_number(table[(s, a, da)], "wer") - _number(table[(s, b, db)], "wer")) for s in steps
+                100 * (curve_number(table[(s, a, da)], "wer") - curve_number(table[(s, b, db)], "wer"))
+                for s in steps
             ]
             gaps.append({"pair": (a, b), "depth": which, "diffs": diffs, "trend": _trend(steps, diffs)})
     cells = [table[(s, v, d)] for s in steps for v in variants for d in {1, depths[v]}]
     half_widths = [
-        100 * (_number(c, "wer_high") - _number(c, "wer_low")) / 2
+        100 * (curve_number(c, "wer_high") - curve_number(c, "wer_low")) / 2
         for c in cells
-        if _number(c, "wer_low") is not None and _number(c, "wer_high") is not None
+        if curve_number(c, "wer_low") is not None and curve_number(c, "wer_high") is not None
     ]
     last_row = table[(steps[-1], PAIRS[0][0], 1)]
     return {

@@ -33,6 +33,12 @@ def read_curves(out: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+def curve_number(row: dict, key: str) -> float | None:
+    """A curves.csv cell as a number; None where the curve has none (a failed or unscored evaluation)."""
+    value = row.get(key)
+    return None if value in (None, "", "None") else float(value)
+
+
 def _append(out: Path, rows: list[dict]) -> None:
     path = Path(out) / CURVES_CSV
     new = not path.is_file()
@@ -226,7 +232,7 @@ def plot_curves(out: Path) -> Path | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [r for r in read_curves(out) if r["wer"] not in ("", "None")]
+    rows = [r for r in read_curves(out) if curve_number(r, "wer") is not None]
     if not rows:
         return None
     floor = [100 * float(r["wer"]) for r in rows if r["variant"] == FLOOR]

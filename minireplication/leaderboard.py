@@ -141,10 +141,12 @@ def _anneal_note(optim: dict) -> str:
 
 def _last_curve_point(curves_folder: Path) -> str | None:
     """The HybridCodec mini's full-depth WER at the learning curve's last step: more items than the table above."""
-    from minireplication.curves import read_curves
+    from minireplication.curves import curve_number, read_curves
 
     rows = [
-        r for r in read_curves(curves_folder) if r["variant"] == "hybrid" and r["wer"] not in ("", "None")
+        r
+        for r in read_curves(curves_folder)
+        if r["variant"] == "hybrid" and curve_number(r, "wer") is not None
     ]
     if not rows:
         return None
