@@ -147,6 +147,10 @@ def test_rendered_file_has_every_depth_the_training_facts_and_the_paper_numbers(
     assert "| identity | 1 |" in text  # the ASR floor is in the quality table
     assert "dac-mini" in text.split("HybridCodec mini minus each baseline")[1]
     assert "| distillation lowers the RVQ-1 WER (DAC (Distill) against DAC) | 21.54 vs 43.22 % |" in text
+    # What the verdicts cannot show sits right under them, so none is read as a statement about the paper's models.
+    limits = text.index("### What these verdicts cannot show")
+    assert text.index("## Verdicts") < limits < text.index("## What distillation alone does here")
+    assert all(limit in text for limit in replication.LIMITS)
 
 
 def test_bench_summary_needs_all_four_minis():
