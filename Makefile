@@ -40,9 +40,8 @@ bench: $(STAMP)
 
 # The offline replication (issue 7): train the four mini variants in lockstep (resumable: run it again to go on;
 # STEPS extends the runs), copy them into the package as fp16, and regenerate leaderboards/mini-replication.md.
-# On a machine with no run folder yet, training warm-starts from the shipped checkpoints at their step; they were
-# trained on the raw Whisper target with MSE, so their recipe is named here (a new run defaults to the processed
-# target: hybridcodec/README.md).
+# On a machine with no run folder yet, training warm-starts from the shipped checkpoints at their step, under
+# their recipe (the processed Whisper target with MSE: hybridcodec/README.md).
 # The shipped recipe anneals the learning rate to 0 from step 17,000 to 18,500 (ANNEAL_START=17000
 # ANNEAL_STEPS=1500, recorded in the checkpoints and kept by later runs), so 18,500 is as far as it goes unless
 # REWARM=1 with a later anneal trains on past it (minireplication/README.md).
@@ -50,26 +49,27 @@ STEPS ?= 18500
 replicate: $(STAMP)
 	-$(PY) -m hybridbench.cli data prepare asterisk-en asterisk-fr librivox-mini
 	$(PY) -m minireplication.cli replicate --out runs/mini-replication --steps $(STEPS) \
-		--init-from minireplication/checkpoints/mini --teacher-target raw --distillation-form mse \
+		--init-from minireplication/checkpoints/mini \
 		$(if $(ANNEAL_START),--anneal-start $(ANNEAL_START) --anneal-steps $(ANNEAL_STEPS),) \
 		$(if $(REWARM),--rewarm,)
 
-# The retrain of the four variants from scratch under the processed teacher target (issue 20), resumable across
-# machines: it warm-starts from the intermediate checkpoints shipped in minireplication/checkpoints/replication-v2
-# (ship the next ones with `minireplication ship --from runs/replication-v2 --to minireplication/checkpoints/replication-v2`).
-# It ends with the shipped minis' anneal (17,000 to 18,500), so the two recipes differ only in the teacher target.
+# The shipped minis trained again from scratch, under their recipe and schedule (anneal from 17,000 to 18,500):
+# about 10 hours on 2 CPU cores, minutes on a GPU (`--device cuda` in minireplication/README.md). Resumable; to
+# carry it across machines, ship its intermediate checkpoints (`minireplication ship --from runs/replication-v2
+# --to DIR`) and add `--init-from DIR` to go on from them.
 RETRAIN_STEPS ?= 18500
 retrain: $(STAMP)
 	-$(PY) -m hybridbench.cli data prepare asterisk-en asterisk-fr librivox-mini
 	$(PY) -m minireplication.cli replicate --out runs/replication-v2 --steps $(RETRAIN_STEPS) \
-		--init-from minireplication/checkpoints/replication-v2 --anneal-start 17000 --anneal-steps 1500
+		--anneal-start 17000 --anneal-steps 1500
 
 # Held-out losses of the retrain's steps shipped before the held-out log travelled with the checkpoints: every
-# version of minireplication/checkpoints/replication-v2 in git history, scored again on this machine's validation
-# split (steps whose training log is in the run are left out); the learning curves draw them hollow.
+# intermediate version of the shipped minis' retrain in git history (minireplication/checkpoints/replication-v2,
+# until it became checkpoints/mini), scored again on this machine's validation split (steps whose training log is
+# in the run are left out); the learning curves draw them hollow.
 revalidate-history: $(STAMP)
 	rm -rf runs/shipped-history
-	for c in $$(git log --format=%h -- minireplication/checkpoints/replication-v2/hybrid.safetensors); do \
+	for c in $$(git log --diff-filter=AM --format=%h -- minireplication/checkpoints/replication-v2/hybrid.safetensors); do \
 		mkdir -p runs/shipped-history/$$c && git archive $$c minireplication/checkpoints/replication-v2 \
 			| tar -x -C runs/shipped-history/$$c --strip-components=3; done
 	$(PY) -m minireplication.cli revalidate runs/shipped-history/* --out runs/replication-v2 --threads 2

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 
 from hybridbench.store import ResultRow
+from hybridcodec.checkpoint import read_metadata
 from minireplication import claims as replication
+from minireplication.codecs import MINI_CODECS
+from minireplication.ship import packaged_path
 
 SUITE = "asterisk-en-test"
 N = 40
@@ -373,9 +377,12 @@ def test_claims_resting_on_distillation_wait_when_a_codec_distils_the_raw_target
     )
 
 
-def test_the_shipped_minis_that_distil_record_their_target():
-    # The shipped minis were trained before the target was processed: every distilling variant is raw.
-    assert replication.raw_target_codecs() == {"hybridcodec-mini", "dac-distill-mini", "dualcodec-mini"}
+def test_the_shipped_minis_that_distil_record_their_processed_target():
+    assert replication.raw_target_codecs() == frozenset()
+    teachers = {cls.name: read_metadata(packaged_path(cls.packaged)).get("teacher") for cls in MINI_CODECS}
+    assert not teachers["dac-mini"]
+    for name in ("hybridcodec-mini", "dac-distill-mini", "dualcodec-mini"):
+        assert json.loads(teachers[name])["target"] == "depositioned", name
 
 
 def test_the_held_out_cell_reads_the_shipped_held_out_log_at_the_shipped_step(tmp_path: Path):
