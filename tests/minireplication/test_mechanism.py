@@ -44,6 +44,10 @@ def test_section_has_every_codec_and_the_papers_comparisons():
     assert "| hybridcodec-mini − dac-mini | +0.150 [" in text
     assert "| dac-distill-mini − dac-mini | +0.050 [" in text
     assert "fitted on the corpus" in text
+    assert "Distillation took" in text  # the control's interval is wholly above 0
+    # The same control with distillation adding nothing: the RVQ-1 verdicts are said not to test the mechanism.
+    flat = probes | {"dac-distill-mini": _probe("dac-distill-mini", 0.85, 0.02)}
+    assert "Distillation did not take here" in probe_section(flat, fit_label="the corpus")
     # A codec missing (not shipped here) drops its comparisons rather than failing.
     del probes["dualcodec-mini"]
     assert "dualcodec-mini" not in probe_section(probes, fit_label="the corpus")
