@@ -78,7 +78,7 @@ def _streams() -> str:
 
 
 DIFFERENCES = (
-    "Size and data: `mini` models (about 4.4M parameters, 16 kHz, 25 Hz, 1 x 4096 + 11 x 1024 codebooks) trained "
+    "Size and data: `mini` models (parameters in the table above, 16 kHz, 25 Hz, 1 x 4096 + 11 x 1024 codebooks) trained "
     "on 0.9 h of speech (one real speaker plus four synthetic voices) for the steps in the table above, against "
     "the paper's 160M-parameter 24 kHz models (1 x 16384 + 11 x 1024) trained on LibriSpeech 960 h for 60k steps.",
     "Losses: the CPU recipe trains with the mel, VQ and distillation losses only (no GAN, `recipe.json`); the "
