@@ -20,7 +20,6 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from hybridbench.errors import HybridbenchError
 from hybridbench.run_plan import RunConfig, parse_limit
@@ -32,9 +31,6 @@ from minireplication.paper_speed import measure_paper_speed
 from minireplication.replicate import HISTORY
 from minireplication.replicate import METRICS as METRICS_CSV
 from minireplication.speed_claim import ClaimTiming, speed_claim
-
-if TYPE_CHECKING:
-    from hybridcodec.config import Schedule
 
 METRICS = ["pesq-wb", "stoi", "speaker-sim-resemblyzer", "dnsmos-ovrl"]
 REFERENCE_CODECS = ["opus", "amr-nb", "g722"]
@@ -124,7 +120,7 @@ def _training_facts() -> list[dict]:
                 ),
                 "corpus": f"{corpus.get('files')} files, {corpus.get('hours')} h, {_corpus_builds(meta)}",
                 "recipe": f"batch {train['batch_size']} x {train['segment_seconds']} s, lr {schedule.lr}"
-                f"{_anneal_note(schedule)}, seed {train['seed']}, GAN from step "
+                f"{_anneal_note(train['optim'])}, seed {train['seed']}, GAN from step "
                 f"{train['adversarial_start']}, {_distillation_note(meta, train, recipe)}, fp16 weights",
             }
         )
@@ -140,8 +136,10 @@ def _distillation_note(meta: dict, train: dict, recipe: dict) -> str:
     return f"teacher {teacher['name']}, {teacher.get('target', 'raw')} target, {form} loss"
 
 
-def _anneal_note(schedule: Schedule) -> str:
-    text = schedule.describe_anneals()
+def _anneal_note(optim: dict) -> str:
+    from hybridcodec.config import OptimConfig, from_dict
+
+    text = from_dict(OptimConfig, optim).schedule.describe_anneals()
     return f" {text}" if text else ""
 
 

@@ -149,14 +149,16 @@ SHIPPED = Path(__file__).resolve().parents[2] / "minireplication" / "checkpoints
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_shipped_checkpoints_load_with_their_stored_semantic_head_name(variant: str):
-    """The shipped minis store the head's size as `semantic_decoder_layers` and its weights as `semantic_head.*`;
-    both still read, strictly."""
+    """Shipped minis store the head's size as `semantic_head_layers` or, written before the rename,
+    `semantic_decoder_layers` (absent: no head), and its weights as `semantic_head.*`; all read, strictly."""
     path = SHIPPED / f"{variant}.safetensors"
     if not path.is_file():
         pytest.skip(f"{path} is not in this checkout")
     stored = json.loads(ckpt.read_metadata(path)["model_config"])
     model, _ = ckpt.load_model(path)  # every tensor matches the architecture its config rebuilds
-    assert model.config.semantic_head_layers == stored.get("semantic_decoder_layers", 0)
+    assert model.config.semantic_head_layers == stored.get(
+        "semantic_head_layers", stored.get("semantic_decoder_layers", 0)
+    )
     assert (model.semantic_head is not None) == (variant != "dac")
 
 
