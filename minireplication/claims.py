@@ -44,6 +44,8 @@ from minireplication.paper_speed import PaperSpeed
 HYBRID = "hybridcodec-mini"
 BASELINES = ("dualcodec-mini", "dac-distill-mini", "dac-mini")
 MINIS = (HYBRID, *BASELINES)
+# The distillation control: the same layers with and without the distillation loss on the first codebook.
+CONTROL = ("dac-distill-mini", "dac-mini")
 REFERENCES = ("identity", "opus", "amr-nb", "g722")
 # The suite the headline verdicts are read on: real speech, held out, in the training domain.
 MAIN_SUITE = "asterisk-en-test"
@@ -351,7 +353,7 @@ def distillation_effect(
     distilling the first codebook does at this scale, the mechanism HybridCodec's RVQ-1 claim rests on. Not
     judged when DAC (Distill) distils the raw target (then it measures that target: `raw_target_reason`)."""
     main = summary[summary["suite"] == MAIN_SUITE]
-    a, b = "dac-distill-mini", "dac-mini"
+    a, b = CONTROL
     full = full_depth(main, a)
     if full is None or full_depth(main, b) is None:
         return []

@@ -19,12 +19,12 @@ from pathlib import Path
 from hybridbench.hashing import sha256_file
 from hybridbench.report.tables import markdown_table
 from hybridcodec.measure import CONTEXT, CodesProbe, paired_r2_difference
-from minireplication.claims import BASELINES, HYBRID, MAIN_SUITE
+from minireplication.claims import BASELINES, CONTROL, HYBRID, MAIN_SUITE
 from minireplication.replicate import Recipe
 
 # The replication recipe's teacher and processed target (a default Recipe: what `make retrain` trains on).
 TEACHER, TARGET = Recipe.teacher, Recipe.teacher_target
-PAIRS = (*((HYBRID, b) for b in BASELINES), ("dac-distill-mini", "dac-mini"))
+PAIRS = (*((HYBRID, b) for b in BASELINES), CONTROL)
 CACHE_VERSION = 1  # bump when what a cached probe means changes
 
 
@@ -127,7 +127,7 @@ def probe_section(probes: dict[str, CodesProbe], *, fit_label: str) -> str:
 def _reading(differences: dict[tuple[str, str], dict]) -> str | None:
     """Whether distillation took, read from the control (the same layers with and without it): only when it put
     more of the teacher into RVQ-1 do the RVQ-1 verdicts test the mechanism the claims rest on."""
-    control = differences.get(("dac-distill-mini", "dac-mini"))
+    control = differences.get(CONTROL)
     if control is None:
         return None
     shown = f"{control['difference']:+.3f} [{control['low']:+.3f}, {control['high']:+.3f}]"

@@ -17,8 +17,6 @@ from hybridcodec.model import HybridCodec
 from minireplication.codecs import MINI_CODECS
 from minireplication.ship import PACKAGED, packaged_path
 
-MINI_CODECS_BY_NAME = {cls.name: cls for cls in MINI_CODECS}
-
 
 def test_every_mini_codec_is_registered_and_finds_its_packaged_checkpoint():
     eps = {ep.name: ep for ep in entry_points(group="hybridbench.codecs")}
@@ -66,12 +64,13 @@ def test_trained_weights_reconstruct_speech_far_better_than_the_same_model_untra
 
 def test_the_leaderboard_reads_the_training_facts_of_every_shipped_mini():
     """The table of what was trained reads each checkpoint's own config: recipe, target, step, held-out losses."""
+    from hybridbench.codecs import CODECS
     from minireplication.leaderboard import _training_facts
 
     facts = {f["codec"]: f for f in _training_facts()}
     assert set(facts) == {cls.name for cls in MINI_CODECS}
     for name, f in facts.items():
-        meta = read_metadata(packaged_path(MINI_CODECS_BY_NAME[name].packaged))
+        meta = read_metadata(packaged_path(CODECS.get(name).packaged))
         lr = json.loads(meta["train_config"])["optim"]["schedule"]["lr"]
         assert f"lr {lr}" in f["recipe"] and f["step"] == meta["step"]
         assert f["held_out"].startswith("mel ")
